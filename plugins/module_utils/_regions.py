@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""IBM Cloud Container Registry regions and registry host names (internal use only)."""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
+
+# region -> public registry host.  IBM Cloud Container Registry, "Regions" (registry_overview).
+REGION_HOSTS = {
+    'global': 'icr.io',
+    'au-syd': 'au.icr.io',
+    'br-sao': 'br.icr.io',
+    'ca-mon': 'ca2.icr.io',
+    'ca-tor': 'ca.icr.io',
+    'eu-de': 'de.icr.io',
+    'eu-es': 'es.icr.io',
+    'eu-gb': 'uk.icr.io',
+    'in-che': 'in.icr.io',
+    'in-mum': 'in2.icr.io',
+    'jp-osa': 'jp2.icr.io',
+    'jp-tok': 'jp.icr.io',
+    'us-south': 'us.icr.io',
+}
+
+# Former registry region names, and IAM regions without a registry of their own.
+REGION_ALIASES = {
+    'ap-south': 'au-syd',
+    'eu-central': 'eu-de',
+    'uk-south': 'eu-gb',
+    'ap-north': 'jp-tok',
+    'us-east': 'us-south',
+}
+
+# Deprecated domain names: the registry still answers them, but logins belong on the icr.io names.
+DEPRECATED_HOSTS = {
+    'registry.bluemix.net': 'icr.io',
+    'registry.au-syd.bluemix.net': 'au.icr.io',
+    'registry.eu-de.bluemix.net': 'de.icr.io',
+    'registry.eu-gb.bluemix.net': 'uk.icr.io',
+    'registry.ng.bluemix.net': 'us.icr.io',
+}
+
+PRIVATE_PREFIX = 'private.'
+
+_HOST_TO_REGION = dict((host, region) for region, host in REGION_HOSTS.items())
+_LABEL = r'(?!-)[a-z0-9-]{1,63}(?<!-)'
+_HOST_RE = re.compile(r'^(?:%s)(?:\.%s)*(?::[0-9]{1,5})?$' % (_LABEL, _LABEL))
+_IPV6_RE = re.compile(r'^\[[0-9a-f:.]+\](?::[0-9]{1,5})?$')
+_ALLOWED_PATHS = ('', '/', '/v1', '/v1/', '/v2', '/v2/')
+
+
+def valid_regions():
+    """The region names a user may give, for error messages."""
+    return sorted(REGION_HOSTS) + sorted(REGION_ALIASES)
+
+
+def region_host(region, private=False):
+    """Registry host of a region name (current or former), or a registry host given in its place."""
+    if not isinstance(region, str) or not region.strip():
+        raise InputError('An empty region was given. Valid regions: %s.' % ', '.join(valid_regions()))
+    name = region.strip().lower()
+    name = REGION_ALIASES.get(name, name)
+    host = REGION_HOSTS.get(name)
+    if host is None:
+        if name in _HOST_TO_REGION or (name.startswith(PRIVATE_PREFIX) and name[len(PRIVATE_PREFIX):] in _HOST_TO_REGION):
+            host = name
+        else:
+            raise InputError('Unknown region %r. Valid regions: %s (or give the host with registries).'
+                             % (region, ', '.join(valid_regions())))
+    return with_private(host) if private else host
+
+
+def with_private(host):
+    """The private-network form of an icr.io host (private.us.icr.io); other hosts are returned as they are."""
+    if host.startswith(PRIVATE_PREFIX) or not is_icr_host(host):
+        return host
+    return PRIVATE_PREFIX + host
+
+
+def is_icr_host(host):
+    """True for the public and private icr.io registry hosts."""
+    bare = host[len(PRIVATE_PREFIX):] if host.startswith(PRIVATE_PREFIX) else host
+    return bare in _HOST_TO_REGION
+
+
+def host_region(host):
+    """The IAM region of an icr.io registry host, or None for other hosts."""
+    bare = host[len(PRIVATE_PREFIX):] if host.startswith(PRIVATE_PREFIX) else host
+    return _HOST_TO_REGION.get(bare)
+
+
+def normalize_registry(value, option='registries'):
+    """Turn user input into the key Docker and containers tools look up.
+
+    Returns (host, warning or None).  ``https://us.icr.io/`` becomes ``us.icr.io``;
+    a deprecated ``*.bluemix.net`` name becomes its icr.io name, with a warning.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InputError('%s: an empty registry host was given; give a host such as us.icr.io.' % option)
+    if value != value.strip() or re.search(r'\s', value):
+        raise InputError('%s: registry %r contains white space; give a bare host such as us.icr.io.' % (option, value))
+    rest = value
+    scheme_match = re.match(r'^([A-Za-z][A-Za-z0-9+.-]*)://', rest)
+    if scheme_match:
+        if scheme_match.group(1).lower() not in ('http', 'https'):
+            raise InputError('%s: registry %r has the scheme %r; give a bare host such as us.icr.io.'
+                             % (option, value, scheme_match.group(1)))
+        rest = rest[scheme_match.end():]
+    slash = rest.find('/')
+    host, path = (rest, '') if slash < 0 else (rest[:slash], rest[slash:])
+    if path not in _ALLOWED_PATHS:
+        raise InputError('%s: registry %r has the path %r, but Docker and podman look up credentials by host only; '
+                         'give the host alone (%s).' % (option, value, path, host or 'us.icr.io'))
+    host = host.lower()
+    if not (_HOST_RE.match(host) or _IPV6_RE.match(host)):
+        raise InputError('%s: %r is not a valid registry host; give a host such as us.icr.io or 127.0.0.1:5000.'
+                         % (option, value))
+    warning = None
+    if host in DEPRECATED_HOSTS:
+        new = DEPRECATED_HOSTS[host]
+        warning = ('The registry domain %s is deprecated; the credential is written for %s, the name IBM Cloud '
+                   'Container Registry logins use. Update your image references to %s.' % (host, new, new))
+        host = new
+    return host, warning
+
+
+def resolve_registries(regions=None, registries=None, private=False):
+    """All registry hosts asked for by regions and registries, in order and without repeats.
+
+    Returns (hosts, warnings).
+    """
+    hosts = []
+    warnings = []
+    for region in regions or []:
+        host = region_host(region, private)
+        if host not in hosts:
+            hosts.append(host)
+    for value in registries or []:
+        host, warning = normalize_registry(value)
+        if warning:
+            warnings.append(warning)
+        if private:
+            host = with_private(host)
+        if host not in hosts:
+            hosts.append(host)
+    return hosts, warnings

@@ -1,0 +1,276 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import pwd
+import shutil
+import stat
+import tempfile
+import threading
+
+import pytest
+
+from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
+from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth, encode_auth
+from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError
+from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import API_KEY, OTHER_KEY, iam_token
+
+HOSTS = ['us.icr.io', 'de.icr.io']
+
+
+@pytest.fixture
+def request_cleanup():
+    paths = []
+    yield paths
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def present(key=API_KEY, username='iamapikey', hosts=None, **kw):
+    return lambda data: store.plan_present(data, hosts or HOSTS, username, key, **kw)
+
+
+def target(path, **kw):
+    return store.Target(str(path), 'docker', **kw)
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(str(path)).st_mode)
+
+
+def test_new_file_is_0600_in_0700_dirs_and_holds_docker_shape(tmp_path):
+    path = tmp_path / 'a' / 'b' / 'config.json'
+    result = store.update(target(path), present())
+    assert result['changed'] and result['actions'] == {'us.icr.io': 'added', 'de.icr.io': 'added'}
+    assert mode_of(path) == 0o600
+    assert mode_of(tmp_path / 'a') == 0o700 and mode_of(tmp_path / 'a' / 'b') == 0o700
+    data = json.loads(path.read_text())
+    assert decode_auth(data['auths']['us.icr.io']['auth']) == ('iamapikey', API_KEY)
+    assert path.read_text().startswith('{\n\t"auths"')
+    assert os.listdir(str(path.parent)) == ['config.json']
+
+
+def test_unchanged_is_not_rewritten(tmp_path):
+    path = tmp_path / 'config.json'
+    store.update(target(path), present())
+    before = os.stat(str(path))
+    os.utime(str(path), ns=(before.st_atime_ns - 10 ** 9, before.st_mtime_ns - 10 ** 9))
+    stamp = os.stat(str(path))
+    result = store.update(target(path), present())
+    assert not result['changed'] and set(result['actions'].values()) == {'unchanged'}
+    after = os.stat(str(path))
+    assert (after.st_ino, after.st_mtime_ns) == (stamp.st_ino, stamp.st_mtime_ns)
+
+
+def test_unknown_keys_and_other_registries_are_kept(tmp_path):
+    path = tmp_path / 'config.json'
+    original = {'auths': {'quay.io': {'auth': encode_auth('bob', 'pw'), 'email': 'b@example.com'},
+                          'us.icr.io': {'auth': encode_auth('iamapikey', OTHER_KEY), 'email': 'keep@example.com'}},
+                'HttpHeaders': {'User-Agent': 'x'}, 'detachKeys': 'ctrl-e,e', 'plugins': {'a': {'b': [1, 2]}},
+                'credHelpers': {'gcr.io': 'gcloud'}}
+    path.write_text(json.dumps(original))
+    result = store.update(target(path), present())
+    assert result['actions'] == {'us.icr.io': 'updated', 'de.icr.io': 'added'}
+    data = json.loads(path.read_text())
+    for key in ('HttpHeaders', 'detachKeys', 'plugins', 'credHelpers'):
+        assert data[key] == original[key]
+    assert data['auths']['quay.io'] == original['auths']['quay.io']
+    assert data['auths']['us.icr.io']['email'] == 'keep@example.com'
+    assert decode_auth(data['auths']['us.icr.io']['auth']) == ('iamapikey', API_KEY)
+
+
+@pytest.mark.parametrize('content,words', [
+    (b'{"auths": ', 'not valid JSON'), (b'null', 'JSON null'), (b'[1]', 'JSON array'), (b'"x"', 'JSON string'),
+    (b'{"auths": []}', '"auths" is a JSON array'), (b'{"credsStore": 1}', '"credsStore" is a JSON number'),
+    (b'\xff\xfe{', 'not UTF-8'), (b'{"auths": {"us.icr.io": "x"}}', 'not an object'),
+])
+def test_unparsable_file_fails_and_is_left_byte_identical(tmp_path, content, words):
+    path = tmp_path / 'config.json'
+    path.write_bytes(content)
+    os.chmod(str(path), 0o644)
+    stamp = os.stat(str(path))
+    with pytest.raises(ConfigFileError) as err:
+        store.update(target(path), present())
+    assert words in err.value.msg and str(path) in err.value.msg
+    assert path.read_bytes() == content
+    assert os.stat(str(path)).st_mtime_ns == stamp.st_mtime_ns and mode_of(path) == 0o644
+    assert os.listdir(str(tmp_path)) == ['config.json']
+
+
+def test_empty_and_blank_files_are_empty_configs(tmp_path):
+    path = tmp_path / 'config.json'
+    path.write_bytes(b'  \n')
+    assert store.update(target(path), present())['actions']['us.icr.io'] == 'added'
+    assert 'us.icr.io' in json.loads(path.read_text())['auths']
+
+
+def test_existing_mode_is_kept_and_mode_option_applies(tmp_path):
+    path = tmp_path / 'config.json'
+    path.write_text('{}')
+    os.chmod(str(path), 0o640)
+    store.update(target(path), present())
+    assert mode_of(path) == 0o640
+    result = store.update(target(path, mode=0o600), present())
+    assert result['changed'] and mode_of(path) == 0o600
+
+
+def test_absent_removes_only_named_hosts_and_reports_it(tmp_path):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'auths': {'us.icr.io': {'auth': 'eA=='}, 'quay.io': {'auth': 'eQ=='}}}))
+    result = store.update(target(path), lambda d: store.plan_absent(d, HOSTS))
+    assert result['changed'] and result['actions'] == {'us.icr.io': 'removed', 'de.icr.io': 'unchanged'}
+    assert json.loads(path.read_text()) == {'auths': {'quay.io': {'auth': 'eQ=='}}}
+    again = store.update(target(path), lambda d: store.plan_absent(d, HOSTS))
+    assert not again['changed']
+
+
+def test_absent_without_file_creates_nothing(tmp_path):
+    path = tmp_path / 'sub' / 'config.json'
+    result = store.update(target(path), lambda d: store.plan_absent(d, HOSTS))
+    assert not result['changed'] and not (tmp_path / 'sub').exists()
+
+
+def test_check_mode_writes_nothing_but_reports(tmp_path):
+    path = tmp_path / 'd' / 'config.json'
+    result = store.update(target(path), present(), check_mode=True)
+    assert result['changed'] and result['actions']['us.icr.io'] == 'added'
+    assert not (tmp_path / 'd').exists()
+
+
+def test_bearer_token_of_same_identity_kept_while_valid_and_replaced_when_expiring(tmp_path):
+    path = tmp_path / 'config.json'
+    old = iam_token(lifetime=3600)
+    store.update(target(path), present(old, 'iambearer'))
+    newer = iam_token(lifetime=3600, jti='other')
+    assert newer != old
+    kept = store.update(target(path), present(newer, 'iambearer', min_validity=600))
+    assert not kept['changed']
+    assert decode_auth(json.loads(path.read_text())['auths']['us.icr.io']['auth'])[1] == old
+    replaced = store.update(target(path), present(newer, 'iambearer', min_validity=3700))
+    assert replaced['actions']['us.icr.io'] == 'updated'
+    assert decode_auth(json.loads(path.read_text())['auths']['us.icr.io']['auth'])[1] == newer
+    forced = store.update(target(path), present(newer, 'iambearer', reauthorize=True))
+    assert forced['changed']
+
+
+def test_expired_bearer_replaced(tmp_path):
+    path = tmp_path / 'config.json'
+    expired = iam_token(lifetime=-10)
+    path.write_text(json.dumps({'auths': {'us.icr.io': {'auth': encode_auth('iambearer', expired)}}}))
+    fresh = iam_token(lifetime=3600)
+    result = store.update(target(path), present(fresh, 'iambearer', hosts=['us.icr.io']))
+    assert result['actions'] == {'us.icr.io': 'updated'}
+
+
+def test_symlinked_config_is_followed_like_docker(tmp_path):
+    real = tmp_path / 'real.json'
+    real.write_text('{}')
+    link = tmp_path / 'config.json'
+    link.symlink_to(real)
+    result = store.update(target(link), present())
+    assert result['path'] == str(real)
+    assert link.is_symlink() and 'us.icr.io' in json.loads(real.read_text())['auths']
+
+
+def test_concurrent_writers_all_land(tmp_path):
+    path = tmp_path / 'config.json'
+    hosts = ['r%02d.example.com' % i for i in range(24)]
+    errors = []
+
+    def one(host):
+        try:
+            store.update(target(path), present(hosts=[host]))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(h,)) for h in hosts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(json.loads(path.read_text())['auths']) == sorted(hosts)
+    assert os.listdir(str(tmp_path)) == ['config.json']
+
+
+def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
+    path = tmp_path / 'config.json'
+    path.write_text('{"auths": {}}')
+
+    def broken(src, dst):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(os, 'replace', broken)
+    with pytest.raises(ConfigFileError) as err:
+        store.update(target(path), present())
+    assert 'No space left' in err.value.msg and 'left unchanged' in err.value.msg
+    assert path.read_text() == '{"auths": {}}' and os.listdir(str(tmp_path)) == ['config.json']
+
+
+@pytest.mark.parametrize('fmt,env,expected', [
+    ('docker', {}, '/home/u/.docker/config.json'),
+    ('docker', {'DOCKER_CONFIG': '/etc/dc'}, '/etc/dc/config.json'),
+    ('containers', {}, '/home/u/.config/containers/auth.json'),
+    ('containers', {'XDG_CONFIG_HOME': '/x'}, '/x/containers/auth.json'),
+    ('containers', {'REGISTRY_AUTH_FILE': '/r/auth.json'}, '/r/auth.json'),
+])
+def test_default_paths(fmt, env, expected):
+    pw = pwd.struct_passwd(('u', 'x', 1000, 1000, '', '/home/u', '/bin/sh'))
+    assert store.default_path(fmt, pw, env=env) == expected
+
+
+def test_environment_is_ignored_for_another_users_home():
+    pw = pwd.struct_passwd(('u', 'x', 1000, 1000, '', '/home/u', '/bin/sh'))
+    assert store.default_path('docker', pw, env={'DOCKER_CONFIG': '/root/.d'}, use_env=False) == '/home/u/.docker/config.json'
+
+
+@pytest.mark.parametrize('value,words', [('relative/config.json', 'absolute'), ('/a/../etc/x', '".."'),
+                                         ('/etc/docker/', 'directory'), ('', 'empty')])
+def test_config_path_checks(value, words):
+    with pytest.raises(InputError) as err:
+        store.check_config_path(value)
+    assert err.value.msg.startswith('config_path:') and words in err.value.msg
+
+
+@pytest.mark.parametrize('value,expected', [('0600', 0o600), ('644', 0o644), (0o640, 0o640)])
+def test_parse_mode(value, expected):
+    assert store.parse_mode(value) == expected
+
+
+@pytest.mark.parametrize('value', ['rw', '0400', '99999'])
+def test_parse_mode_rejects(value):
+    with pytest.raises(InputError):
+        store.parse_mode(value)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='acting as another user needs root')
+def test_root_acts_as_the_user_in_their_home(tmp_path, request_cleanup):
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix='icr-auth-unit-'))
+    os.chmod(str(tmp_path), 0o755)
+    request_cleanup.append(str(tmp_path))
+    nobody = pwd.getpwnam('nobody')
+    home = tmp_path / 'home'
+    home.mkdir()
+    os.chown(str(home), nobody.pw_uid, nobody.pw_gid)
+    os.chmod(str(tmp_path), 0o755)
+    path = home / '.docker' / 'config.json'
+    store.update(store.Target(str(path), 'docker', pw=nobody), present())
+    for p in (path, path.parent):
+        st = os.stat(str(p))
+        assert (st.st_uid, st.st_gid) == (nobody.pw_uid, nobody.pw_gid)
+    assert os.geteuid() == 0 and os.getegid() == 0
+    # A link planted by the user to a root-only file does not make root write it.
+    secret = tmp_path / 'root-only'
+    secret.write_text('root data')
+    os.chmod(str(secret), 0o600)
+    os.chmod(str(tmp_path), 0o700)
+    path.unlink()
+    path.symlink_to(secret)
+    with pytest.raises(ConfigFileError) as err:
+        store.update(store.Target(str(path), 'docker', pw=nobody), present())
+    assert 'permission denied' in err.value.msg.lower()
+    assert secret.read_text() == 'root data' and os.stat(str(secret)).st_uid == 0

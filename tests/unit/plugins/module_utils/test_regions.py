@@ -1,0 +1,84 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.icr.auth.plugins.module_utils import _regions as regions
+from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
+
+EXPECTED = {
+    'global': 'icr.io', 'au-syd': 'au.icr.io', 'br-sao': 'br.icr.io', 'ca-mon': 'ca2.icr.io', 'ca-tor': 'ca.icr.io',
+    'eu-de': 'de.icr.io', 'eu-es': 'es.icr.io', 'eu-gb': 'uk.icr.io', 'in-che': 'in.icr.io', 'in-mum': 'in2.icr.io',
+    'jp-osa': 'jp2.icr.io', 'jp-tok': 'jp.icr.io', 'us-south': 'us.icr.io',
+}
+
+
+@pytest.mark.parametrize('region,host', sorted(EXPECTED.items()))
+def test_every_region_maps_to_its_host_and_private_form(region, host):
+    assert regions.region_host(region) == host
+    assert regions.region_host(region, private=True) == 'private.' + host
+    assert regions.host_region(host) == region
+    assert regions.host_region('private.' + host) == region
+
+
+def test_table_has_all_thirteen():
+    assert regions.REGION_HOSTS == EXPECTED
+
+
+@pytest.mark.parametrize('former,host', [('ap-south', 'au.icr.io'), ('eu-central', 'de.icr.io'), ('uk-south', 'uk.icr.io'),
+                                         ('ap-north', 'jp.icr.io'), ('us-east', 'us.icr.io'), ('US-South', 'us.icr.io')])
+def test_former_names_and_case(former, host):
+    assert regions.region_host(former) == host
+
+
+def test_hosts_accepted_as_regions():
+    assert regions.region_host('de.icr.io') == 'de.icr.io'
+    assert regions.region_host('private.de.icr.io') == 'private.de.icr.io'
+    assert regions.region_host('de.icr.io', private=True) == 'private.de.icr.io'
+
+
+def test_unknown_region_lists_valid_ones():
+    with pytest.raises(InputError) as err:
+        regions.region_host('moon-base')
+    assert "'moon-base'" in err.value.msg
+    for name in EXPECTED:
+        assert name in err.value.msg
+
+
+@pytest.mark.parametrize('value,host', [
+    ('us.icr.io', 'us.icr.io'), ('https://us.icr.io/', 'us.icr.io'), ('https://US.ICR.IO', 'us.icr.io'),
+    ('http://127.0.0.1:5000/v2/', '127.0.0.1:5000'), ('registry.example.com:443', 'registry.example.com:443'),
+    ('[::1]:5000', '[::1]:5000'), ('localhost', 'localhost'),
+])
+def test_normalize(value, host):
+    assert regions.normalize_registry(value) == (host, None)
+
+
+@pytest.mark.parametrize('old,new', sorted(regions.DEPRECATED_HOSTS.items()))
+def test_deprecated_bluemix_names_warn(old, new):
+    host, warning = regions.normalize_registry('https://%s/' % old)
+    assert host == new
+    assert old in warning and new in warning and 'deprecated' in warning
+
+
+@pytest.mark.parametrize('value,words', [
+    ('', 'empty'), ('us.icr.io/team-a', 'path'), ('ftp://us.icr.io', 'scheme'), (' us.icr.io', 'white space'),
+    ('us icr io', 'white space'), ('-bad-.example', 'not a valid'), ('https://', 'not a valid'),
+])
+def test_bad_registry_values_name_option_and_cause(value, words):
+    with pytest.raises(InputError) as err:
+        regions.normalize_registry(value, option='registries')
+    assert err.value.msg.startswith('registries:')
+    assert words in err.value.msg
+
+
+def test_resolve_dedupes_keeps_order_and_applies_private():
+    hosts, warnings = regions.resolve_registries(['us-south', 'eu-de', 'us-south'], ['us.icr.io', 'registry.ng.bluemix.net',
+                                                                                   '127.0.0.1:5000'], private=True)
+    assert hosts == ['private.us.icr.io', 'private.de.icr.io', '127.0.0.1:5000']
+    assert len(warnings) == 1
+    hosts, warnings = regions.resolve_registries(['global'], None)
+    assert hosts == ['icr.io'] and warnings == []
