@@ -1,0 +1,283 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What icr_login does, apart from Ansible (internal use only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import time
+
+from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
+from ansible_collections.icr.auth.plugins.module_utils._cred_helpers import CredentialHelper, check_name
+from ansible_collections.icr.auth.plugins.module_utils._credential import (
+    fingerprint,
+    iso8601,
+    jwt_claims,
+    still_current,
+    token_expiry,
+)
+from ansible_collections.icr.auth.plugins.module_utils._errors import InputError, RegistryError
+from ansible_collections.icr.auth.plugins.module_utils._regions import resolve_registries
+
+ACTION_RANK = {'unchanged': 0, 'removed': 1, 'added': 2, 'updated': 3}
+UNKNOWN_SECRET = None  # a token IAM would issue, not known in check mode
+
+
+def check_password(username_type, password, now=None):
+    """The password to store (a 'Bearer ' prefix dropped) and its expiry (epoch or None); InputError if unusable."""
+    if not isinstance(password, str) or not password:
+        raise InputError('password: it is empty. Pass the API key or token (from a vault), or use api_key.')
+    if username_type == 'iambearer' and password[:7].lower() == 'bearer ':
+        password = password[7:]
+    if any(c.isspace() for c in password):
+        raise InputError('password: it contains white space (a stray newline or blank from where it is stored?); '
+                         'remove it.')
+    claims = jwt_claims(password)
+    if username_type == 'iamapikey' and claims is not None:
+        raise InputError('password: this is an IAM access token, not an API key; set username_type: iambearer, or pass '
+                         'the API key.')
+    if username_type == 'iamrefresh' and claims is not None:
+        raise InputError('password: this is an IAM access token, but username_type iamrefresh needs a refresh token; '
+                         'set username_type: iambearer, or pass the refresh token.')
+    if username_type != 'iambearer':
+        return password, None
+    if claims is None:
+        raise InputError('password: username_type iambearer needs an IAM access token (a JWT), and this is not one. An '
+                         'API key goes with username_type iamapikey.')
+    exp = token_expiry(claims)
+    now = time.time() if now is None else now
+    if exp is not None and exp <= now:
+        raise InputError('password: the IAM access token expired at %s; get a fresh one (icr.auth.icr_credential).'
+                         % iso8601(exp))
+    return password, exp
+
+
+def build_targets(params):
+    """The files to change, as config_store.Target objects."""
+    fmt = params.get('format') or 'docker'
+    formats = list(store.FORMATS) if fmt == 'both' else [fmt]
+    user = params.get('user')
+    config_path = params.get('config_path')
+    if config_path is not None and len(formats) > 1:
+        raise InputError('config_path names one file, but format: both writes two; use format docker or containers '
+                         'with config_path, or give user instead.')
+    pw = store.lookup_user(user) if user is not None else pwd.getpwuid(os.geteuid())
+    owner = store.lookup_uid(params.get('owner'))
+    group = store.lookup_gid(params.get('group'))
+    mode = store.parse_mode(params.get('mode'))
+    targets = []
+    for one in formats:
+        if config_path is not None:
+            path = store.check_config_path(config_path)
+        else:
+            path = store.default_path(one, pw, use_env=user is None)
+        # Root acts as the user only inside that user's home (user given); an explicit config_path without user is
+        # the administrator's own choice of file.
+        target_pw = pw if user is not None else None
+        targets.append(store.Target(path, one, pw=target_pw, owner=owner, group=group, mode=mode))
+    return targets
+
+
+def _redact(cred, helper=None):
+    if cred is None:
+        return None
+    view = {'username': cred[0], 'secret': fingerprint(cred[1]) if cred[1] is not None else '(new token from IAM)'}
+    if helper:
+        view['stored_in'] = 'docker-credential-' + helper
+    return view
+
+
+class Login(object):
+    """One icr_login run: the credential, the files, the helpers."""
+
+    def __init__(self, params, check_mode=False, diff=False, exchange=None, verifier=None):
+        self.params = params
+        self.check_mode = check_mode
+        self.want_diff = diff
+        self.exchange = exchange      # api_key, username_type -> (password, expires_at)
+        self.verifier = verifier      # hosts, username, password -> [Verification]
+        self.warnings = []
+
+    # --- the credential
+
+    def credential(self):
+        """(username, password or UNKNOWN_SECRET, expires_at)."""
+        p = self.params
+        username = p.get('username_type') or 'iamapikey'
+        if p.get('password') is not None:
+            password, exp = check_password(username, p['password'])
+            return username, password, exp
+        api_key = p.get('api_key')
+        if username == 'iamapikey':
+            from ansible_collections.icr.auth.plugins.module_utils._iam import check_api_key
+            check_api_key(api_key)
+            return username, api_key, None
+        if self.check_mode:
+            return username, UNKNOWN_SECRET, None
+        password, exp = self.exchange(api_key, username)
+        return username, password, exp
+
+    # --- the run
+
+    def run(self):
+        p = self.params
+        hosts, warnings = resolve_registries(p.get('regions'), p.get('registries'), p.get('private_endpoint'))
+        self.warnings.extend(warnings)
+        if not hosts:
+            raise InputError('regions/registries: no registry was given; name at least one region (us-south) or '
+                             'registry host (us.icr.io).')
+        min_validity = p.get('min_validity')
+        if min_validity is None:
+            min_validity = 600
+        if min_validity < 0:
+            raise InputError('min_validity: give a number of seconds, 0 or more.')
+        store_choice = p.get('credential_store') or 'auto'
+        if store_choice not in ('auto', 'file'):
+            check_name(store_choice)
+        targets = build_targets(p)
+        state = p.get('state') or 'present'
+        username = password = expires_at = None
+        verification = None
+        if state == 'present':
+            username, password, expires_at = self.credential()
+            if p.get('validate') and not self.check_mode:
+                verification = self._validate(hosts, username, password)
+        files = [self._apply(t, hosts, state, username, password, min_validity, store_choice) for t in targets]
+        return self._result(files, hosts, expires_at, verification)
+
+    def _validate(self, hosts, username, password):
+        results = self.verifier(hosts, username, password)
+        refused = [v for v in results if not v.ok]
+        if refused:
+            raise RegistryError(' '.join(v.msg for v in refused) + ' Nothing was written.',
+                                verification=dict((v.host, v.as_dict()) for v in results))
+        return dict((v.host, v.as_dict()) for v in results)
+
+    def _apply(self, target, hosts, state, username, password, min_validity, store_choice):
+        with store.identity(target):
+            data, _exists = store.read(store.resolve_link(target.path))
+        helpers = {}
+        for host in hosts:
+            name = self._helper_name(data, host, target.format, store_choice)
+            if name:
+                helpers[host] = name
+        helper_actions = {}
+        helper_before = {}
+        for host, name in helpers.items():
+            helper_actions[host], helper_before[host] = self._helper_apply(
+                CredentialHelper(name, target.pw),
+                host, state, username, password, min_validity)
+        file_hosts = [h for h in hosts if h not in helpers]
+
+        def plan(current):
+            if state == 'present':
+                new, actions = store.plan_present(current, file_hosts, username, password, min_validity,
+                                                  self.params.get('reauthorize'))
+                new = self._reference_helpers(new, helpers, store_choice, target.format)
+            else:
+                new, actions = store.plan_absent(current, file_hosts)
+            return new, actions
+
+        outcome = store.update(target, plan, check_mode=self.check_mode)
+        actions = dict(outcome['actions'])
+        actions.update(helper_actions)
+        if state == 'present' and store_choice == 'file' and target.format == 'docker' and data.get('credsStore'):
+            self.warnings.append('%s names the credential store "%s": Docker looks there and ignores the credential written '
+                                 'to the file (skopeo and podman do use it). Remove credsStore, or use credential_store: auto.'
+                                 % (outcome['path'], data['credsStore']))
+        changed = outcome['changed'] or any(a != 'unchanged' for a in helper_actions.values())
+        entry = {'path': outcome['path'], 'format': target.format, 'changed': changed,
+                 'registries': dict((h, actions[h]) for h in hosts),
+                 'stored_in': dict((h, ('docker-credential-' + helpers[h]) if h in helpers else 'file') for h in hosts)}
+        if self.want_diff:
+            before = store.summary(outcome['before'], file_hosts)
+            after = store.summary(outcome['after'], file_hosts)
+            if password is UNKNOWN_SECRET and state == 'present':
+                after = dict((h, (username, None) if actions[h] != 'unchanged' else after[h]) for h in file_hosts)
+            for host in helpers:
+                before[host] = helper_before[host]
+                after[host] = None if state == 'absent' else (username, password)
+            entry['diff'] = {
+                'before_header': outcome['path'], 'after_header': outcome['path'],
+                'before': _diff_text(dict((h, _redact(before[h], helpers.get(h))) for h in hosts)),
+                'after': _diff_text(dict((h, _redact(after[h], helpers.get(h))) for h in hosts)),
+            }
+        return entry
+
+    @staticmethod
+    def _helper_name(data, host, fmt, store_choice):
+        if store_choice == 'file':
+            return None
+        if store_choice != 'auto':
+            return store_choice
+        if fmt == 'containers':
+            return (data.get('credHelpers') or {}).get(host)
+        return store.helper_for(data, host)
+
+    def _helper_apply(self, helper, host, state, username, password, min_validity):
+        current = helper.get(host)
+        if state == 'absent':
+            if current is None:
+                return 'unchanged', None
+            if not self.check_mode:
+                helper.erase(host)
+            return 'removed', current
+        if not self.params.get('reauthorize') and still_current(current, username, password, min_validity):
+            return 'unchanged', current
+        if not self.check_mode:
+            helper.store(host, username, password)
+        return ('added' if current is None else 'updated'), current
+
+    @staticmethod
+    def _reference_helpers(data, helpers, store_choice, fmt):
+        """Docker keeps an empty auths entry for helper-stored hosts; an explicit helper is named in credHelpers."""
+        if not helpers:
+            return data
+        new = dict(data)
+        auths = dict(new.get('auths') or {})
+        cred_helpers = dict(new.get('credHelpers') or {})
+        for host, name in helpers.items():
+            if fmt == 'docker':
+                entry = auths.get(host)
+                kept = dict((k, v) for k, v in (entry or {}).items() if k not in store._SECRET_FIELDS) \
+                    if isinstance(entry, dict) else {}
+                auths[host] = kept
+            if store_choice not in ('auto', 'file'):
+                via = cred_helpers.get(host) or (new.get('credsStore') if fmt == 'docker' else None)
+                if via != name:
+                    cred_helpers[host] = name
+        if fmt == 'docker':
+            new['auths'] = auths
+        if cred_helpers:
+            new['credHelpers'] = cred_helpers
+        return new
+
+    def _result(self, files, hosts, expires_at, verification):
+        merged = {}
+        for entry in files:
+            for host, action in entry['registries'].items():
+                if ACTION_RANK[action] >= ACTION_RANK.get(merged.get(host), -1):
+                    merged[host] = action
+        result = {
+            'changed': any(f['changed'] for f in files),
+            'registries': merged,
+            'config_path': files[0]['path'],
+            'files': [dict((k, v) for k, v in f.items() if k != 'diff') for f in files],
+            'expires_at': iso8601(expires_at),
+            'username': self.params.get('username_type') or 'iamapikey',
+        }
+        if verification is not None:
+            result['verification'] = verification
+        if self.want_diff:
+            diffs = [f['diff'] for f in files]
+            result['diff'] = diffs[0] if len(diffs) == 1 else diffs
+        return result
+
+
+def _diff_text(view):
+    return json.dumps(view, indent=2, sort_keys=True) + '\n'

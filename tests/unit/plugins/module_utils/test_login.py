@@ -1,0 +1,130 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth
+from ansible_collections.icr.auth.plugins.module_utils._errors import InputError, RegistryError
+from ansible_collections.icr.auth.plugins.module_utils._login import Login, check_password
+from ansible_collections.icr.auth.plugins.module_utils._registry import Verification
+from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import API_KEY, iam_token
+
+
+def params(tmp_path, **kw):
+    base = dict(state='present', regions=['us-south'], registries=None, private_endpoint=False, username_type='iamapikey',
+                password=API_KEY, api_key=None, user=None, config_path=str(tmp_path / 'config.json'), format='docker',
+                credential_store='auto', min_validity=600, validate=False, reauthorize=False, owner=None, group=None, mode=None)
+    base.update(kw)
+    return base
+
+
+def run(p, **kw):
+    login = Login(p, **kw)
+    return login.run(), login
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_present_in_and_out_of_check_mode(tmp_path, check_mode):
+    result, _ = run(params(tmp_path), check_mode=check_mode, diff=True)
+    assert result['changed'] and result['registries'] == {'us.icr.io': 'added'}
+    assert (tmp_path / 'config.json').exists() is not check_mode
+    assert API_KEY not in json.dumps(result)
+    assert '"username": "iamapikey"' in result['diff']['after'] and result['diff']['before'].strip() == '{\n  "us.icr.io": null\n}'
+
+
+def test_second_run_unchanged_and_absent(tmp_path):
+    run(params(tmp_path))
+    result, _ = run(params(tmp_path))
+    assert not result['changed'] and result['registries'] == {'us.icr.io': 'unchanged'}
+    result, _ = run(params(tmp_path, state='absent', password=None))
+    assert result['changed'] and result['registries'] == {'us.icr.io': 'removed'}
+
+
+def test_both_formats_write_two_files(tmp_path):
+    (tmp_path / 'home').mkdir()
+    p = params(tmp_path, config_path=None, format='both')
+    env = {'DOCKER_CONFIG': str(tmp_path / 'd'), 'REGISTRY_AUTH_FILE': str(tmp_path / 'c' / 'auth.json')}
+    monkey = pytest.MonkeyPatch()
+    for k, v in env.items():
+        monkey.setenv(k, v)
+    try:
+        result, _ = run(p)
+    finally:
+        monkey.undo()
+    assert [f['path'] for f in result['files']] == [str(tmp_path / 'd' / 'config.json'), str(tmp_path / 'c' / 'auth.json')]
+    auth = json.loads((tmp_path / 'c' / 'auth.json').read_text())
+    assert decode_auth(auth['auths']['us.icr.io']['auth']) == ('iamapikey', API_KEY)
+
+
+def test_config_path_with_both_is_refused(tmp_path):
+    with pytest.raises(InputError) as err:
+        run(params(tmp_path, format='both'))
+    assert 'config_path' in err.value.msg
+
+
+def test_check_mode_with_api_key_and_token_type_makes_no_exchange(tmp_path):
+    def exchange(*_a):
+        raise AssertionError('no IAM call in check mode')
+    result, _ = run(params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer'), check_mode=True,
+                    diff=True, exchange=exchange)
+    assert result['registries'] == {'us.icr.io': 'added'} and '(new token from IAM)' in result['diff']['after']
+
+
+def test_api_key_exchanged_outside_check_mode(tmp_path):
+    token = iam_token()
+    calls = []
+
+    def exchange(key, kind):
+        calls.append(kind)
+        return token, 4102444800
+    result, _ = run(params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer'), exchange=exchange)
+    assert calls == ['iambearer'] and result['expires_at'] == '2100-01-01T00:00:00Z'
+    stored = json.loads((tmp_path / 'config.json').read_text())['auths']['us.icr.io']['auth']
+    assert decode_auth(stored) == ('iambearer', token)
+
+
+def test_validate_refusal_writes_nothing(tmp_path):
+    (tmp_path / 'config.json').write_text('{"auths": {"us.icr.io": {"auth": "b2xkOm9sZA=="}}}')
+
+    def verifier(hosts, username, password):
+        return [Verification(h, False, 'The registry at %s refused it.' % h, 400, 'credential') for h in hosts]
+    with pytest.raises(RegistryError) as err:
+        run(params(tmp_path, validate=True), verifier=verifier)
+    assert 'refused' in err.value.msg and 'Nothing was written' in err.value.msg
+    assert (tmp_path / 'config.json').read_text() == '{"auths": {"us.icr.io": {"auth": "b2xkOm9sZA=="}}}'
+
+
+def test_helper_configured_fails_clearly_when_missing(tmp_path):
+    (tmp_path / 'config.json').write_text('{"credsStore": "nosuchhelper-xyz"}')
+    with pytest.raises(Exception) as err:
+        run(params(tmp_path))
+    assert 'docker-credential-nosuchhelper-xyz is not installed' in str(err.value)
+    assert (tmp_path / 'config.json').read_text() == '{"credsStore": "nosuchhelper-xyz"}'
+
+
+def test_credential_store_file_writes_plaintext_and_warns(tmp_path):
+    (tmp_path / 'config.json').write_text('{"credsStore": "pass"}')
+    result, login = run(params(tmp_path, credential_store='file'))
+    assert result['files'][0]['stored_in'] == {'us.icr.io': 'file'}
+    assert any('ignores the credential' in w for w in login.warnings)
+
+
+@pytest.mark.parametrize('kind,password,words', [
+    ('iamapikey', '', 'empty'), ('iamapikey', API_KEY + '\n', 'white space'), ('iamapikey', iam_token(), 'iambearer'),
+    ('iambearer', API_KEY, 'not one'), ('iambearer', iam_token(lifetime=-5), 'expired'), ('iamrefresh', iam_token(), 'refresh token'),
+])
+def test_password_checks(kind, password, words):
+    with pytest.raises(InputError) as err:
+        check_password(kind, password)
+    assert words in err.value.msg and err.value.msg.startswith('password:')
+    assert API_KEY not in err.value.msg
+
+
+def test_bearer_prefix_dropped():
+    token = iam_token()
+    assert check_password('iambearer', 'Bearer ' + token)[0] == token
