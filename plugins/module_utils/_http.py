@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""HTTP sessions for IAM and registries: retries, timeouts, proxies, CA (internal use only).
+
+``requests`` is imported only when a session is made, so that hosts which never talk to the
+network need nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError, InputError
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+MAX_RETRY_AFTER = 60.0
+BACKOFF_FACTOR = 0.5
+USER_AGENT = 'icr.auth-ansible'
+
+
+class HttpOptions(object):
+    """Connection options shared by every call to IAM and the registries."""
+
+    def __init__(self, timeout=30.0, retries=4, validate_certs=True, ca_path=None, proxy=None,
+                 backoff_factor=BACKOFF_FACTOR):
+        if timeout is None or timeout <= 0:
+            raise InputError('timeout: give a number of seconds greater than 0.')
+        if retries is None or retries < 0 or retries > 20:
+            raise InputError('retries: give a whole number from 0 to 20.')
+        if ca_path is not None and not os.path.isfile(ca_path):
+            raise InputError('ca_path: %s is not a readable file of PEM certificates.' % ca_path)
+        self.timeout = float(timeout)
+        self.retries = int(retries)
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.proxy = proxy
+        self.backoff_factor = backoff_factor
+
+    @classmethod
+    def from_params(cls, params):
+        return cls(timeout=params.get('timeout', 30.0), retries=params.get('retries', 4),
+                   validate_certs=params.get('validate_certs', True), ca_path=params.get('ca_path'),
+                   proxy=params.get('proxy'))
+
+
+def requests_missing_error(exc):
+    return IcrAuthError('This needs the Python library "requests" where the module runs (%s). Install it '
+                        '(pip install requests, or the python3-requests package), or run the network part on the '
+                        'controller with icr.auth.icr_credential and pass its result to icr.auth.icr_login.' % exc)
+
+
+def make_session(opts):
+    """A requests Session that retries 429/5xx and connection errors with backoff, honouring Retry-After."""
+    try:
+        import requests
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+    except ImportError as exc:
+        raise requests_missing_error(exc)
+
+    class _Retry(Retry):
+        """Retry that caps Retry-After, so a hostile or broken server cannot stall a play for hours."""
+
+        def parse_retry_after(self, retry_after):
+            return min(Retry.parse_retry_after(self, retry_after), MAX_RETRY_AFTER)
+
+    kwargs = dict(total=opts.retries, connect=opts.retries, read=opts.retries, status=opts.retries,
+                  backoff_factor=opts.backoff_factor, status_forcelist=RETRY_STATUSES,
+                  respect_retry_after_header=True, raise_on_status=False)
+    try:
+        retry = _Retry(allowed_methods=frozenset(['GET', 'POST']), **kwargs)
+    except TypeError:  # urllib3 < 1.26
+        retry = _Retry(method_whitelist=frozenset(['GET', 'POST']), **kwargs)
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount('https://', adapter)
+    session.mount('http://', adapter)
+    session.headers['User-Agent'] = USER_AGENT
+    session.verify = (opts.ca_path or True) if opts.validate_certs else False
+    if opts.proxy:
+        session.proxies = {'http': opts.proxy, 'https': opts.proxy}
+    if not opts.validate_certs:
+        try:
+            import urllib3
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        except (ImportError, AttributeError):
+            pass
+    return session
+
+
+def describe_exception(exc, what, url, opts):
+    """A clear, secret-free sentence for a requests exception."""
+    import requests
+    attempts = opts.retries + 1
+    if isinstance(exc, requests.exceptions.SSLError):
+        hint = ('give ca_path with the CA that signed its certificate' if opts.ca_path is None
+                else 'check that ca_path (%s) holds the CA that signed its certificate' % opts.ca_path)
+        return 'TLS verification of %s at %s failed: %s; %s.' % (what, url, _reason(exc), hint)
+    if isinstance(exc, requests.exceptions.Timeout) or _caused_by_timeout(exc):
+        return ('%s at %s did not answer within %s seconds (%d attempts). Check the network path or raise timeout.'
+                % (what, url, _num(opts.timeout), attempts))
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return 'The proxy refused or failed the request to %s at %s: %s.' % (what, url, _reason(exc))
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return ('%s at %s could not be reached (%d attempts): %s. Check the endpoint, DNS, proxy and firewall.'
+                % (what, url, attempts, _reason(exc)))
+    return 'The request to %s at %s failed: %s.' % (what, url, _reason(exc))
+
+
+def _chain(exc):
+    """exc and the reasons it wraps (requests -> urllib3 MaxRetryError -> the last error)."""
+    seen = []
+    while exc is not None and len(seen) < 8 and exc not in seen:
+        seen.append(exc)
+        inner = getattr(exc, 'reason', None)
+        if inner is None and getattr(exc, 'args', None) and isinstance(exc.args[0], BaseException):
+            inner = exc.args[0]
+        exc = inner if isinstance(inner, BaseException) else None
+    return seen
+
+
+def _caused_by_timeout(exc):
+    return any('Timeout' in type(e).__name__ or isinstance(e, TimeoutError) for e in _chain(exc))
+
+
+def _num(value):
+    return ('%g' % value)
+
+
+def _reason(exc):
+    """The innermost reason of a requests/urllib3 exception."""
+    return str(_chain(exc)[-1])

@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The IBM Cloud IAM token client (internal use only)."""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.icr.auth.plugins.module_utils._credential import jwt_claims, token_expiry, token_identity
+from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, InputError
+from ansible_collections.icr.auth.plugins.module_utils._http import describe_exception, make_session
+
+PUBLIC_ENDPOINT = 'https://iam.cloud.ibm.com'
+PRIVATE_ENDPOINT = 'https://private.iam.cloud.ibm.com'
+TOKEN_PATH = '/identity/token'
+APIKEY_GRANT = 'urn:ibm:params:oauth:grant-type:apikey'
+REFRESH_GRANT = 'refresh_token'
+# The client of the IBM Cloud CLI: the only widely documented way to get a usable refresh token.
+CLI_CLIENT = ('bx', 'bx')
+
+# What a user should do about IAM's error codes.
+ERROR_ADVICE = {
+    'BXNIM0415E': 'The API key is not known to IAM: it is mistyped, deleted or revoked. Create a new key '
+                  '(ibmcloud iam api-key-create, or service-api-key-create for a service ID) and update where it is stored.',
+    'BXNIM0407E': 'The refresh token is invalid or has expired; exchange the API key again.',
+    'BXNIM0137E': 'The refresh token was issued to another client id than the one refreshing it.',
+    'BXNIM0106E': 'IAM refused the response type asked for.',
+    'BXNIM0151E': 'The account has reached its API key limit.',
+}
+
+
+def token_url(endpoint):
+    """The token URL of an iam_endpoint value: public, private, or a base URL."""
+    value = (endpoint or 'public').strip()
+    if value == 'public':
+        base = PUBLIC_ENDPOINT
+    elif value == 'private':
+        base = PRIVATE_ENDPOINT
+    elif value.startswith('https://') or value.startswith('http://'):
+        base = value.rstrip('/')
+    else:
+        raise InputError('iam_endpoint: %r is neither public, private nor an http(s) URL '
+                         '(for example https://private.us-south.iam.cloud.ibm.com).' % (value,))
+    if base.endswith(TOKEN_PATH):
+        return base
+    return base + TOKEN_PATH
+
+
+def check_api_key(api_key, option='api_key'):
+    """Refuse API keys that cannot be right, before anything is sent."""
+    if not isinstance(api_key, str) or not api_key:
+        raise InputError('%s: no API key was given. Pass it from a vault, or set IBMCLOUD_API_KEY.' % option)
+    if api_key != api_key.strip() or any(c.isspace() for c in api_key):
+        raise InputError('%s: the API key contains white space (a stray newline or blank from where it is stored?); '
+                         'remove it.' % option)
+    if jwt_claims(api_key) is not None:
+        raise InputError('%s: this is an IAM access token, not an API key; use username_type iambearer with it as '
+                         'password, or give the API key.' % option)
+
+
+class Token(object):
+    """What IAM answered: the access token, the refresh token, and what they say about themselves."""
+
+    def __init__(self, answer):
+        self.access_token = answer['access_token']
+        self.refresh_token = answer.get('refresh_token')
+        claims = jwt_claims(self.access_token) or {}
+        self.iam_id, self.account_id = token_identity(claims)
+        exp = token_expiry(claims)
+        if exp is None:
+            exp = answer.get('expiration') if isinstance(answer.get('expiration'), int) else None
+        if exp is None and isinstance(answer.get('expires_in'), int):
+            exp = int(time.time()) + answer['expires_in']
+        self.expires_at = exp
+
+
+class IamClient(object):
+    """Exchange API keys and refresh tokens for IAM tokens."""
+
+    def __init__(self, endpoint, http_options, session=None):
+        self.url = token_url(endpoint)
+        self.opts = http_options
+        self._session = session
+
+    @property
+    def session(self):
+        if self._session is None:
+            self._session = make_session(self.opts)
+        return self._session
+
+    def apikey_token(self, api_key, want_refresh=False):
+        """The IAM token of an API key; ``want_refresh`` asks for a refresh token that works (the bx client)."""
+        check_api_key(api_key)
+        form = {'grant_type': APIKEY_GRANT, 'apikey': api_key}
+        return self._token(form, CLI_CLIENT if want_refresh else None, 'exchange the API key')
+
+    def refresh(self, refresh_token):
+        """A new IAM token from a refresh token issued to the bx client."""
+        form = {'grant_type': REFRESH_GRANT, 'refresh_token': refresh_token}
+        return self._token(form, CLI_CLIENT, 'refresh the IAM token')
+
+    def _token(self, form, client, doing):
+        import requests
+        try:
+            response = self.session.post(self.url, data=form, auth=client, timeout=self.opts.timeout,
+                                         headers={'Accept': 'application/json'})
+        except requests.exceptions.RequestException as exc:
+            raise IamError('Could not %s: %s' % (doing, describe_exception(exc, 'IBM Cloud IAM', self.url, self.opts)))
+        return Token(self._answer(response, doing))
+
+    def _answer(self, response, doing):
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if status == 200:
+            if not isinstance(body, dict) or not isinstance(body.get('access_token'), str) or not body['access_token']:
+                raise IamError('Could not %s: IAM at %s answered HTTP 200 with a body that is not a token answer '
+                               '(%d bytes%s). Check iam_endpoint.' % (doing, self.url, len(response.content or b''),
+                                                                      '' if body is not None else ', not JSON'))
+            return body
+        if status == 429:
+            raise IamError('Could not %s: IAM at %s is rate-limiting (HTTP 429) and still was after %d attempts. Wait '
+                           'and run again, or lower the number of parallel exchanges (exchange once on the controller '
+                           'with run_once).' % (doing, self.url, self.opts.retries + 1))
+        if status >= 500:
+            raise IamError('Could not %s: IAM at %s answered HTTP %d (%d attempts). IBM Cloud IAM may be having '
+                           'trouble; try again later.' % (doing, self.url, status, self.opts.retries + 1))
+        code = message = request_id = None
+        if isinstance(body, dict):
+            code = body.get('errorCode')
+            message = body.get('errorMessage')
+            context = body.get('context')
+            request_id = context.get('requestId') if isinstance(context, dict) else None
+        parts = ['Could not %s: IAM answered HTTP %d' % (doing, status)]
+        if code or message:
+            parts.append(' (%s)' % ': '.join(str(p) for p in (code, message) if p))
+        parts.append('.')
+        if code in ERROR_ADVICE:
+            parts.append(' ' + ERROR_ADVICE[code])
+        elif body is None:
+            parts.append(' The answer was not JSON; check iam_endpoint.')
+        if request_id:
+            parts.append(' IAM request id: %s.' % request_id)
+        raise IamError(''.join(parts), code=code, status=status)

@@ -1,0 +1,251 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: icr_credential
+short_description: Turn an IBM Cloud API key into an IBM Cloud Container Registry credential
+version_added: 1.0.0
+description:
+  - Gives the username and password with which Docker, podman, skopeo or Kubernetes log in to IBM Cloud Container
+    Registry (ICR) - for O(username_type=iamapikey) the API key itself, for V(iambearer) an IAM access token and
+    for V(iamrefresh) an IAM refresh token, exchanged with IBM Cloud IAM.
+  - Optionally proves the credential against registries the way C(docker login) does, telling a bad key from a
+    missing IAM policy.
+  - Run it once on the controller (C(run_once), C(delegate_to=localhost)) and hand the result to
+    M(icr.auth.icr_login) on every host - one IAM exchange per play, however many hosts.
+  - Exchanged tokens are cached on the controller until they come within O(min_validity) of expiring, so a rerun
+    makes no IAM call.
+  - Never changes anything on the host it runs on, apart from that cache.
+author:
+  - icr.auth contributors
+extends_documentation_fragment:
+  - icr.auth.attributes
+  - icr.auth.attributes.ACTIONGROUP
+  - icr.auth.iam
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Runs as usual in check mode; it changes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  api_key:
+    description:
+      - The IBM Cloud API key of a user or a service ID.
+      - If not set, the environment variable E(IBMCLOUD_API_KEY) is used, then E(IC_API_KEY).
+    type: str
+  username_type:
+    description:
+      - The kind of credential to give. V(iamapikey) needs no IAM call unless O(regions) or O(registries) ask for
+        verification; V(iambearer) is an IAM access token (60 minutes at most); V(iamrefresh) an IAM refresh token,
+        obtained with the IBM Cloud CLI's client id so that it can be refreshed.
+    type: str
+    choices: [iamapikey, iambearer, iamrefresh]
+    default: iamapikey
+  regions:
+    description:
+      - ICR regions (V(us-south), V(global), ...) to verify the credential against, and to cover in RV(dockerconfigjson).
+    type: list
+    elements: str
+    aliases: [region]
+  registries:
+    description:
+      - Registry hosts to verify the credential against, and to cover in RV(dockerconfigjson).
+    type: list
+    elements: str
+    aliases: [registry]
+  private_endpoint:
+    description:
+      - Use the private-network names of the ICR hosts (V(private.us.icr.io)).
+    type: bool
+    default: false
+  verify:
+    description:
+      - Prove the credential against every registry of O(regions) and O(registries); the module fails if any refuses it.
+      - Set V(false) to only build RV(dockerconfigjson) for them.
+    type: bool
+    default: true
+  verify_access:
+    description:
+      - Repositories and actions that the credential must be granted, as V(namespace/repository:pull) or
+        V(namespace/repository:pull,push). A credential that is valid but lacks an IAM policy for them fails with a
+        message that says so.
+    type: list
+    elements: str
+  min_validity:
+    description:
+      - Seconds a cached token must still be valid to be used again; a token IAM issues with less warns.
+    type: int
+    default: 900
+  cache:
+    description:
+      - Cache exchanged tokens on the host the module runs on (the controller), so that a rerun makes no IAM call.
+    type: bool
+    default: true
+  cache_dir:
+    description:
+      - Directory of the cache; created 0700. Files are named by a hash, never by the key.
+      - Defaults to C(icr.auth) under E(XDG_CACHE_HOME) or C(~/.cache).
+    type: path
+seealso:
+  - module: icr.auth.icr_login
+  - name: IBM Cloud IAM - generating an access token from an API key
+    description: The token exchange this module performs.
+    link: https://cloud.ibm.com/docs/account?topic=account-iamtoken_from_apikey
+'''
+
+EXAMPLES = r'''
+---
+- name: Exchange the API key once for the whole play
+  icr.auth.icr_credential:
+    api_key: "{{ vault_icr_api_key }}"
+    username_type: iambearer
+    regions: [us-south, eu-de]
+  delegate_to: localhost
+  run_once: true
+  no_log: true
+  register: icr
+
+- name: Check that a service ID can pull from its namespace, but do not keep the check's output
+  icr.auth.icr_credential:
+    regions: [us-south]
+    verify_access: ["team-a/app:pull"]
+  environment:
+    IBMCLOUD_API_KEY: "{{ vault_icr_api_key }}"
+  delegate_to: localhost
+  run_once: true
+  no_log: true
+
+- name: Make a Kubernetes image pull secret for every ICR region
+  icr.auth.icr_credential:
+    api_key: "{{ vault_icr_api_key }}"
+    verify: false
+  delegate_to: localhost
+  run_once: true
+  no_log: true
+  register: pull
+
+- name: Write the pull secret manifest
+  ansible.builtin.copy:
+    dest: /tmp/all-icr-io.yml
+    mode: '0600'
+    content: |
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: all-icr-io
+      type: kubernetes.io/dockerconfigjson
+      data:
+        .dockerconfigjson: {{ pull.dockerconfigjson | to_json | b64encode }}
+  no_log: true
+'''
+
+RETURN = r'''
+username:
+  description: The registry username - V(iamapikey), V(iambearer) or V(iamrefresh).
+  returned: success
+  type: str
+  sample: iambearer
+password:
+  description:
+    - The registry password - the API key, or the IAM token. A secret - register the task with C(no_log).
+  returned: success
+  type: str
+  sample: eyJraWQiOi...
+expires_at:
+  description: When the credential should be renewed (ISO 8601, UTC); null for API keys.
+  returned: success
+  type: str
+  sample: "2026-11-24T13:05:00Z"
+expires_in:
+  description: Seconds from now to RV(expires_at); null for API keys.
+  returned: success
+  type: int
+  sample: 3571
+iam_id:
+  description: The IAM identity of the key, when IAM was asked (token types, or verification).
+  returned: success
+  type: str
+  sample: iam-ServiceId-2d9bd1b2-4f51-4fcb-9a51-6f6f0f4b3c55
+account_id:
+  description: The IBM Cloud account of the key, when IAM was asked.
+  returned: success
+  type: str
+  sample: 0a1b2c3d4e5f60718293a4b5c6d7e8f9
+registries:
+  description: The registry hosts verified.
+  returned: success
+  type: list
+  elements: str
+  sample: [us.icr.io, de.icr.io]
+verification:
+  description: Per registry, whether it accepted the credential, and why not.
+  returned: success
+  type: dict
+  sample: {"us.icr.io": {"ok": true, "msg": "The registry at us.icr.io accepted the iambearer credential.", "status": 200}}
+cached:
+  description: Whether the credential came from the controller's cache (no IAM call).
+  returned: success
+  type: bool
+  sample: false
+dockerconfigjson:
+  description:
+    - A Docker config with an C(auths) entry for each registry (every ICR region when none is given) - the content of
+      a Kubernetes C(kubernetes.io/dockerconfigjson) pull secret. Holds the secret.
+  returned: success
+  type: dict
+  sample: {"auths": {"us.icr.io": {"username": "iamapikey", "password": "...", "auth": "..."}}}
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError
+from ansible_collections.icr.auth.plugins.module_utils._obtain import obtain
+from ansible_collections.icr.auth.plugins.module_utils._options import network_spec, registry_spec
+
+
+def argument_spec():
+    spec = dict(
+        api_key=dict(type='str', no_log=True),
+        verify=dict(type='bool', default=True),
+        verify_access=dict(type='list', elements='str'),
+        min_validity=dict(type='int', default=900),
+        cache=dict(type='bool', default=True),
+        cache_dir=dict(type='path'),
+    )
+    spec.update(registry_spec())
+    spec.update(network_spec())
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        result, warnings = obtain(module.params, os.environ)
+    except IcrAuthError as exc:
+        module.fail_json(msg=exc.msg, **dict((k, v) for k, v in exc.details.items() if k in ('verification', 'code')))
+    for warning in warnings:
+        module.warn(warning)
+    # Returning the credential is this module's purpose (register it with no_log). With iamapikey it is the API key
+    # itself, which Ansible would mask everywhere in the result because api_key is no_log; so unmask it in the
+    # result only, and keep it masked in the invocation.
+    invocation = dict(module.params)
+    if invocation.get('api_key') is not None:
+        module.no_log_values.discard(invocation['api_key'])
+        invocation['api_key'] = 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+    module.exit_json(invocation={'module_args': invocation}, **result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,187 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""icr_credential and icr_login against the IAM + ICR token emulator, over real HTTP, in real ansible-playbook runs."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+import requests
+
+from emu_fixture import emu, emu_host, iam_calls, module_emu  # noqa: F401  pylint: disable=unused-import
+from playrunner import run_play
+
+TYPES = ['iamapikey', 'iambearer', 'iamrefresh']
+
+
+def credential_task(emu, **args):
+    base = {'api_key': '{{ key }}', 'iam_endpoint': emu.url, 'registries': [emu_host(emu)], 'retries': 2, 'timeout': 5}
+    base.update(args)
+    return {'name': 'credential', 'icr.auth.icr_credential': base, 'register': 'icr', 'no_log': True}
+
+
+def login_task(path, **args):
+    base = {'registries': ['{{ registry }}'], 'username_type': '{{ icr.username }}', 'password': '{{ icr.password }}',
+            'config_path': str(path)}
+    base.update(args)
+    return {'name': 'login', 'icr.auth.icr_login': base}
+
+
+def realm_status(emu, path, scope='repository:team-a/app:pull'):
+    """What the emulator's token realm says to the credential stored in a config file, as a client would send it."""
+    entry = json.loads(path.read_text())['auths'][emu_host(emu)]
+    headers = {'Authorization': 'Basic ' + entry['auth']}
+    answer = requests.get(emu.url + '/oauth/token', params={'service': 'registry', 'scope': scope}, headers=headers, timeout=10)
+    return answer.status_code, answer.json()
+
+
+@pytest.mark.parametrize('kind', TYPES)
+def test_each_username_type_end_to_end_then_cached(emu, tmp_path, kind):
+    key = emu.apikey('svc-reader')
+    path = tmp_path / 'docker' / 'config.json'
+    tasks = [credential_task(emu, username_type=kind, verify_access=['team-a/app:pull']), login_task(path)]
+    first = run_play(tmp_path, tasks, play_vars={'registry': emu_host(emu)}, secret_vars={'key': key})
+    assert first.rc == 0, first.text[-3000:]
+    assert first.result('login')['result']['changed'] is True
+    assert iam_calls(emu) == 1
+    status, body = realm_status(emu, path)
+    assert status == 200 and body['token']
+    # A rerun inside validity: no IAM call, nothing changes.
+    second = run_play(tmp_path, tasks, play_vars={'registry': emu_host(emu)}, secret_vars={'key': key})
+    assert second.rc == 0, second.text[-3000:]
+    assert second.result('login')['result']['changed'] is False
+    assert iam_calls(emu) == 1  # the first run's exchange only: the rerun used the controller cache
+    assert key not in first.text and key not in second.text
+
+
+def test_iamapikey_without_verification_makes_no_call(emu, tmp_path):
+    run = run_play(tmp_path, [credential_task(emu, registries=[])], secret_vars={'key': emu.apikey('svc-reader')})
+    assert run.rc == 0 and iam_calls(emu) == 0 and emu.counters()['registry_token'] == 0
+
+
+@pytest.mark.parametrize('name', ['svc-deleted', None])
+def test_unknown_or_deleted_key_fails_clearly(emu, tmp_path, name):
+    key = emu.apikey(name) if name else 'NoSuchKeyNoSuchKeyNoSuchKeyNoSuchKeyNoSuch_1'
+    run = run_play(tmp_path, [dict(credential_task(emu, username_type='iambearer'), no_log=False)], secret_vars={'key': key})
+    assert run.rc != 0
+    msg = run.result('credential')['result']['msg']
+    assert 'BXNIM0415E' in msg and 'deleted or revoked' in msg
+    assert key not in run.text
+
+
+def test_key_revoked_after_first_run_fails_on_validate_and_keeps_old_entry(emu, tmp_path):
+    key = emu.apikey('svc-reader')
+    path = tmp_path / 'config.json'
+    host = emu_host(emu)
+    write = {'name': 'write', 'icr.auth.icr_login': {'registries': [host], 'password': '{{ key }}', 'config_path': str(path),
+                                                     'validate': True, 'reauthorize': True}}
+    assert run_play(tmp_path, [write], secret_vars={'key': key}).rc == 0
+    before = path.read_bytes()
+    emu.revoke('svc-reader')
+    run = run_play(tmp_path, [write], secret_vars={'key': key})
+    assert run.rc != 0
+    msg = run.result('write')['result']['msg']
+    assert 'refused the iamapikey credential' in msg and 'Nothing was written' in msg
+    assert path.read_bytes() == before and key not in run.text
+
+
+def test_rate_limit_then_success_is_retried(emu, tmp_path):
+    emu.inject_fault('iam_token', status=429, count=2, retry_after=0)
+    run = run_play(tmp_path, [credential_task(emu, username_type='iambearer')], secret_vars={'key': emu.apikey('svc-reader')})
+    assert run.rc == 0, run.text[-2000:]
+    assert iam_calls(emu) == 3
+
+
+def test_server_errors_until_retries_are_exhausted(emu, tmp_path):
+    emu.inject_fault('iam_token', status=500, count=10)
+    task = dict(credential_task(emu, username_type='iambearer', retries=2), no_log=False)
+    run = run_play(tmp_path, [task], secret_vars={'key': emu.apikey('svc-reader')})
+    assert run.rc != 0
+    msg = run.result('credential')['result']['msg']
+    assert 'HTTP 500 (3 attempts)' in msg
+    assert iam_calls(emu) == 3
+
+
+def test_rate_limited_until_exhausted_says_so(emu, tmp_path):
+    emu.inject_fault('iam_token', status=429, count=10, retry_after=0)
+    task = dict(credential_task(emu, username_type='iambearer', retries=1), no_log=False)
+    run = run_play(tmp_path, [task], secret_vars={'key': emu.apikey('svc-reader')})
+    assert run.rc != 0 and 'rate-limiting (HTTP 429)' in run.result('credential')['result']['msg']
+    assert iam_calls(emu) == 2
+
+
+def test_timeout_is_reported(emu, tmp_path):
+    emu.inject_fault('iam_token', delay=3, count=5)
+    task = dict(credential_task(emu, username_type='iambearer', retries=0, timeout=1), no_log=False)
+    run = run_play(tmp_path, [task], secret_vars={'key': emu.apikey('svc-reader')})
+    assert run.rc != 0 and 'did not answer within 1 seconds' in run.result('credential')['result']['msg']
+
+
+@pytest.mark.parametrize('body', ['malformed', 'truncated', 'empty'])
+def test_malformed_iam_answer(emu, tmp_path, body):
+    emu.inject_fault('iam_token', body=body, count=5)
+    task = dict(credential_task(emu, username_type='iambearer', retries=0), no_log=False)
+    run = run_play(tmp_path, [task], secret_vars={'key': emu.apikey('svc-reader')})
+    assert run.rc != 0 and 'not a token answer' in run.result('credential')['result']['msg']
+
+
+def test_reader_may_pull_not_push_and_no_policy_is_told_apart(emu, tmp_path):
+    key = emu.apikey('svc-reader')
+    ok = run_play(tmp_path, [dict(credential_task(emu, verify_access=['team-a/app:pull']), no_log=False)], secret_vars={'key': key})
+    assert ok.rc == 0
+    granted = ok.result('credential')['result']['verification'][emu_host(emu)]
+    assert granted['ok'] and granted['granted'] == {'team-a/app': ['pull']}
+    push = run_play(tmp_path, [dict(credential_task(emu, verify_access=['team-a/app:push']), no_log=False)], secret_vars={'key': key})
+    assert push.rc != 0
+    res = push.result('credential')['result']
+    assert 'do not grant push on team-a/app' in res['msg'] and res['verification'][emu_host(emu)]['reason'] == 'permission'
+    other = run_play(tmp_path, [dict(credential_task(emu, verify_access=['team-b/app:pull']), no_log=False)], secret_vars={'key': key})
+    assert other.rc != 0 and 'do not grant pull on team-b/app' in other.result('credential')['result']['msg']
+
+
+def test_registry_refuses_a_wrong_secret_as_credential(emu, tmp_path):
+    task = {'name': 'write', 'icr.auth.icr_login': {'registries': [emu_host(emu)], 'password': 'WrongWrongWrongWrongWrongWrongWrongWrong_123',
+                                                    'config_path': str(tmp_path / 'c.json'), 'validate': True}}
+    run = run_play(tmp_path, [task])
+    assert run.rc != 0
+    assert 'refused the iamapikey credential' in run.result('write')['result']['msg']
+    assert not (tmp_path / 'c.json').exists()
+
+
+def test_check_mode_makes_no_network_call_and_writes_nothing(emu, tmp_path):
+    path = tmp_path / 'c.json'
+    task = {'name': 'write', 'icr.auth.icr_login': {'registries': [emu_host(emu)], 'api_key': '{{ key }}', 'username_type': 'iambearer',
+                                                    'iam_endpoint': emu.url, 'config_path': str(path), 'validate': True}}
+    run = run_play(tmp_path, [task], secret_vars={'key': emu.apikey('svc-reader')}, args=['--check', '--diff'])
+    assert run.rc == 0 and run.result('write')['result']['changed'] is True
+    assert not path.exists()
+    assert emu.counters()['iam_token'] == 0 and emu.counters()['registry_v2'] == 0
+
+
+def test_icr_login_exchanges_on_the_host_itself(emu, tmp_path):
+    path = tmp_path / 'c.json'
+    task = {'name': 'write', 'icr.auth.icr_login': {'registries': [emu_host(emu)], 'api_key': '{{ key }}', 'username_type': 'iamrefresh',
+                                                    'iam_endpoint': emu.url, 'config_path': str(path), 'validate': True}}
+    run = run_play(tmp_path, [task], secret_vars={'key': emu.apikey('svc-writer')})
+    assert run.rc == 0, run.text[-2000:]
+    assert iam_calls(emu) == 1
+    status, body = realm_status(emu, path, 'repository:team-a/app:pull,push')
+    assert status == 200 and body['token']
+
+
+@pytest.mark.parametrize('kind', TYPES)
+def test_no_secret_at_vvvv_with_diff(emu, tmp_path, kind):
+    key = emu.apikey('svc-writer')
+    path = tmp_path / 'c.json'
+    tasks = [credential_task(emu, username_type=kind), login_task(path, validate=True)]
+    run = run_play(tmp_path, tasks, play_vars={'registry': emu_host(emu)}, secret_vars={'key': key}, args=['-vvvv', '--diff'])
+    assert run.rc == 0, run.text[-2000:]
+    stored = json.loads(path.read_text())['auths'][emu_host(emu)]['auth']
+    secret = base64.b64decode(stored).decode().split(':', 1)[1]
+    for value in {key, secret, stored}:
+        assert value not in run.stdout and value not in run.stderr
+    assert 'sha256:' in run.stdout
