@@ -206,8 +206,11 @@ def read(path):
 
 def parse(raw, path):
     """The JSON object of an auth file's bytes, or ConfigFileError."""
+    # Only built-in codecs here: this may run with another user's identity, which may not be able to import more.
+    if raw.startswith(b'\xef\xbb\xbf'):
+        raw = raw[3:]
     try:
-        text = raw.decode('utf-8-sig')
+        text = raw.decode('utf-8')
     except UnicodeDecodeError:
         raise ConfigFileError('%s is not UTF-8 text; it was left unchanged. Fix or remove it.' % path)
     if not text.strip():
