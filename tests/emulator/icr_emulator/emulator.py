@@ -1,0 +1,281 @@
+"""The Emulator: wires fixture, signers, IAM, realm, faults and counters to an HTTP(S) server."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import ssl
+import sys
+import tempfile
+import threading
+import time
+from typing import Any, Callable, TextIO
+
+from .counters import Counters
+from .directory import Directory, Lifetimes, RefreshTokens
+from .faults import FAULT_ENDPOINTS, Fault, FaultQueue, fault_from_json, make_fault
+from .fixture import FixtureSource, load_fixture
+from .httpio import Request, Response, json_response
+from .iam import APIKEY_GRANT, FORM_TYPE, REFRESH_GRANT, IamError, IamService, iam_error_response
+from .realm import USERNAMES, RealmConfig, RegistryRealm, registry_error
+from .server import EmulatorHTTPServer
+from .signing import IamSigner, RegistrySigner
+
+_REGISTRY_FAULT_CODES = {401: "UNAUTHORIZED", 403: "DENIED", 404: "NOT_FOUND", 429: "TOOMANYREQUESTS", 503: "UNAVAILABLE"}
+_MALFORMED = b"<html><head><title>Bad Gateway</title></head><body>upstream answered garbage</body></html>"
+Handler = Callable[[Request], Response]
+
+
+def _retry_after(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+class Emulator:
+    """A local IBM Cloud IAM + ICR token realm. Use start()/stop() or a with block."""
+
+    def __init__(self, fixture: FixtureSource = None, host: str = "127.0.0.1", port: int = 0,
+                 tls_cert: str | None = None, tls_key: str | None = None, registry_issuer: str = "icr-emulator",
+                 registry_service: str = "registry", region: str = "us-south", access_token_lifetime: int = 3600,
+                 refresh_token_lifetime: int = 259200, registry_token_lifetime: int = 300, state_dir: str | None = None,
+                 bad_credential_status: int = 400, log_stream: TextIO | None = None) -> None:
+        self.fixture = load_fixture(fixture)
+        self.host = host
+        self.port = port
+        self.tls_cert = tls_cert
+        self.tls_key = tls_key
+        self.realm_config = RealmConfig(registry_issuer, registry_service, region, bad_credential_status)
+        self.lifetimes = Lifetimes(access_token_lifetime, refresh_token_lifetime, registry_token_lifetime)
+        self.state_dir = state_dir
+        self.log_stream = log_stream
+        self._counters = Counters()
+        self.faults = FaultQueue()
+        self.directory = Directory(self.fixture)
+        self.refresh_tokens = RefreshTokens()
+        self._own_state_dir = False
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._log_lock = threading.Lock()
+        self.url = ""
+        self.iam: IamService | None = None
+        self.realm: RegistryRealm | None = None
+        self.registry_signer: RegistrySigner | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> Emulator:
+        """Create keys, bind, serve in a background thread; return self."""
+        if self._server is not None:
+            return self
+        if self.state_dir is None:
+            self.state_dir = tempfile.mkdtemp(prefix="icr-emulator-")
+            self._own_state_dir = True
+        os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+        iam_signer = IamSigner(self.state_dir)
+        self.registry_signer = RegistrySigner(self.state_dir)
+        self._server = EmulatorHTTPServer((self.host, self.port), self.dispatch, self._log if self.log_stream else None, self._ssl_context())
+        self.port = self._server.server_address[1]
+        scheme = "https" if self.tls_cert else "http"
+        self.url = f"{scheme}://{self.host}:{self.port}"
+        self.iam = IamService(iam_signer, self.directory, self.refresh_tokens, self.lifetimes, self._counters, self.url)
+        self.realm = RegistryRealm(self.realm_config, self.registry_signer, self.iam, self.directory, self.refresh_tokens,
+                                   self.lifetimes, self._counters, self.url)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=f"icr-emulator-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        if not self.tls_cert:
+            return None
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.tls_cert, self.tls_key)
+        return context
+
+    def stop(self) -> None:
+        """Stop serving and remove a temporary state directory."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._own_state_dir and self.state_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+            self.state_dir = None
+            self._own_state_dir = False
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # --- public API --------------------------------------------------------------------------------
+    @property
+    def registry_cert_path(self) -> str:
+        """PEM of the certificate whose key signs registry tokens (the registry's rootcertbundle)."""
+        if self.registry_signer is None:
+            raise RuntimeError("the emulator is not started")
+        return self.registry_signer.cert_path
+
+    @property
+    def iam_issuer(self) -> str:
+        """The `iss` of IAM access tokens."""
+        return self.url + "/identity"
+
+    def apikey(self, name: str) -> str:
+        """The secret value of the fixture API key of that name."""
+        key = self.directory.key_by_name(name)
+        if key is None:
+            raise KeyError(f"no API key named {name!r} in the fixture")
+        return key.value
+
+    def counters(self) -> dict[str, int]:
+        """A snapshot of the request counters."""
+        return self._counters.snapshot()
+
+    def reset(self) -> None:
+        """Zero the counters, drop pending faults, restore keys from the fixture."""
+        self._counters.reset()
+        self.faults.clear()
+        self.directory.reload()
+
+    def inject_fault(self, endpoint: str, status: int | None = None, count: int = 1, retry_after: float | None = None,
+                     delay: float | None = None, body: str | None = None) -> None:
+        """Make the next `count` requests to endpoint fail as described."""
+        self.faults.add(make_fault(endpoint, status, count, retry_after, delay, body))
+
+    def revoke(self, name: str) -> None:
+        """Delete a fixture API key at runtime (IAM then answers BXNIM0415E)."""
+        if not self.directory.revoke(name):
+            raise KeyError(f"no API key named {name!r} in the fixture")
+
+    def set_lifetimes(self, access_token_lifetime: int | None = None, refresh_token_lifetime: int | None = None,
+                      registry_token_lifetime: int | None = None) -> None:
+        """Change token lifetimes (seconds) for tokens issued from now on."""
+        self.lifetimes.update(access_token_lifetime=access_token_lifetime, refresh_token_lifetime=refresh_token_lifetime,
+                              registry_token_lifetime=registry_token_lifetime)
+
+    def info(self) -> dict[str, Any]:
+        """Facts other processes need: URLs, issuer, service, region, certificate path."""
+        return {
+            "url": self.url, "pid": os.getpid(), "iam_issuer": self.iam_issuer, "realm": self.url + "/oauth/token",
+            "registry_issuer": self.realm_config.issuer, "registry_service": self.realm_config.service,
+            "region": self.realm_config.region, "registry_cert": self.registry_cert_path,
+            "registry_kid": self.registry_signer.kid if self.registry_signer else "",
+        }
+
+    # --- dispatch ----------------------------------------------------------------------------------
+    def dispatch(self, req: Request) -> Response:
+        """Route one request."""
+        if req.path.startswith("/_emulator/"):
+            return self._admin(req)
+        endpoint, handler, extra = self._route(req)
+        if endpoint is None:
+            self._counters.incr("not_found")
+            return json_response(404, {"errors": [{"code": "NOT_FOUND", "message": "Not found."}]})
+        self._counters.incr(endpoint, *extra)
+        fault = self.faults.take(endpoint) if endpoint in FAULT_ENDPOINTS else None
+        if fault is None:
+            return handler(req)
+        self._counters.incr("faults_served")
+        return self._apply_fault(fault, handler, req)
+
+    def _route(self, req: Request) -> tuple[str | None, Handler, tuple[str, ...]]:
+        if self.iam is None or self.realm is None:
+            raise RuntimeError("the emulator is not started")
+        path = req.path
+        if path == "/identity/token":
+            return "iam_token", self.iam.token, self._grant_counter(req)
+        if path == "/identity/keys":
+            return "identity_keys", self.iam.keys, ()
+        if path == "/v1/apikeys/details":
+            return "apikey_details", self.iam.apikey_details, ()
+        if path == "/oauth/token":
+            return "registry_token", self.realm.token, self._username_counter(req)
+        if path == "/v2" or path.startswith("/v2/"):
+            return "registry_v2", self.realm.v2, ()
+        return None, self.realm.v2, ()
+
+    @staticmethod
+    def _grant_counter(req: Request) -> tuple[str, ...]:
+        if req.method != "POST" or req.content_type() != FORM_TYPE:
+            return ()
+        grant_type = req.form().get("grant_type", "")
+        return {APIKEY_GRANT: ("iam_token_apikey",), REFRESH_GRANT: ("iam_token_refresh",)}.get(grant_type, ())
+
+    @staticmethod
+    def _username_counter(req: Request) -> tuple[str, ...]:
+        try:
+            creds = req.basic_auth()
+        except ValueError:
+            return ()
+        return (f"registry_token_{creds[0]}",) if creds and creds[0] in USERNAMES else ()
+
+    def _apply_fault(self, fault: Fault, handler: Handler, req: Request) -> Response:
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.body == "truncated":
+            resp = handler(req)
+            resp.body = resp.body[:len(resp.body) // 2]
+            resp.status = fault.status or resp.status
+        elif fault.body == "malformed":
+            resp = Response(fault.status or 200, _MALFORMED, [("Content-Type", "text/html")])
+        elif fault.body == "empty":
+            resp = Response(fault.status or 200, b"", [("Content-Type", "application/json")])
+        elif fault.status is not None:
+            resp = self._fault_error(fault.endpoint, fault.status, req)
+        else:
+            resp = handler(req)
+        if fault.retry_after is not None:
+            resp.set_header("Retry-After", _retry_after(fault.retry_after))
+        resp.note = f"fault({fault.status or ''}{',' + fault.body if fault.body else ''}{',delay' if fault.delay else ''})"
+        return resp
+
+    def _fault_error(self, endpoint: str, status: int, req: Request) -> Response:
+        reason = f"Injected fault: HTTP {status}"
+        if endpoint in ("iam_token", "identity_keys"):
+            request_type = "incoming.Identity_Token" if endpoint == "iam_token" else "incoming.Identity_Keys"
+            return iam_error_response(req, self.url, IamError(status, "EMULATOR_FAULT", reason), request_type)
+        return registry_error(status, _REGISTRY_FAULT_CODES.get(status, "UNKNOWN"), reason)
+
+    # --- admin -------------------------------------------------------------------------------------
+    def _admin(self, req: Request) -> Response:
+        name = req.path[len("/_emulator/"):].strip("/")
+        try:
+            data = json.loads(req.body.decode("utf-8")) if req.body else {}
+            if not isinstance(data, dict):
+                raise ValueError("the body must be a JSON object")
+            return self._admin_action(name, req.method, data)
+        except KeyError as exc:
+            return json_response(404, {"error": str(exc.args[0]) if exc.args else "not found"})
+        except (ValueError, TypeError) as exc:
+            return json_response(400, {"error": str(exc)})
+
+    def _admin_action(self, name: str, method: str, data: dict[str, Any]) -> Response:
+        reads = {"health": lambda: {"status": "ok", "url": self.url, "pid": os.getpid()}, "counters": self.counters,
+                 "info": self.info, "faults": lambda: {"pending": self.faults.pending()}, "lifetimes": lambda: vars(self.lifetimes).copy()}
+        if method == "GET" and name in reads:
+            return json_response(200, reads[name]())
+        if method == "POST" and name == "reset":
+            self.reset()
+        elif method == "POST" and name == "faults":
+            self.faults.add(fault_from_json(data))
+            return json_response(200, {"pending": self.faults.pending()})
+        elif method == "DELETE" and name == "faults":
+            self.faults.clear()
+        elif method == "POST" and name == "revoke":
+            self.revoke(str(data.get("name", "")))
+        elif method == "POST" and name == "lifetimes":
+            self.lifetimes.update(**data)
+            return json_response(200, vars(self.lifetimes).copy())
+        else:
+            return json_response(404, {"error": f"no admin action {method} /_emulator/{name}"})
+        return json_response(200, {"ok": True})
+
+    def _log(self, line: str) -> None:
+        stream = self.log_stream or sys.stderr
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        with self._log_lock:
+            stream.write(f"{stamp} icr-emulator {line}\n")
+            stream.flush()
