@@ -144,6 +144,14 @@ def check_config_path(path, option='config_path'):
     return os.path.expanduser(path)
 
 
+def user_groups(pw):
+    """The group ids a user has when logged in: primary and supplementary."""
+    try:
+        return os.getgrouplist(pw.pw_name, pw.pw_gid)
+    except OSError:
+        return [pw.pw_gid]
+
+
 @contextlib.contextmanager
 def identity(target):
     """Act with the identity of the home's owner while inside (only when root acts for another user)."""
@@ -152,11 +160,7 @@ def identity(target):
         return
     pw = target.pw
     saved_groups = os.getgroups()
-    try:
-        groups = os.getgrouplist(pw.pw_name, pw.pw_gid)
-    except OSError:
-        groups = [pw.pw_gid]
-    os.setgroups(groups)
+    os.setgroups(user_groups(pw))
     os.setegid(pw.pw_gid)
     os.seteuid(pw.pw_uid)
     try:

@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 
+from ansible_collections.icr.auth.plugins.module_utils._config_store import user_groups
 from ansible_collections.icr.auth.plugins.module_utils._errors import CredentialHelperError, InputError
 
 _NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
@@ -58,11 +59,9 @@ class CredentialHelper(object):
         if pw is None or os.geteuid() != 0 or pw.pw_uid == 0:
             return None
 
+        groups = user_groups(pw)
+
         def drop():
-            try:
-                groups = os.getgrouplist(pw.pw_name, pw.pw_gid)
-            except OSError:
-                groups = [pw.pw_gid]
             os.setgroups(groups)
             os.setgid(pw.pw_gid)
             os.setuid(pw.pw_uid)
