@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 from ansible_collections.icr.auth.plugins.module_utils._credential import jwt_claims
-from ansible_collections.icr.auth.plugins.module_utils._errors import RegistryError
 from ansible_collections.icr.auth.plugins.module_utils._http import describe_exception
 
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"

@@ -23,7 +23,7 @@ description:
     makes no IAM call.
   - Never changes anything on the host it runs on, apart from that cache.
 author:
-  - icr.auth contributors
+  - icr.auth contributors (@icr-auth)
 extends_documentation_fragment:
   - icr.auth.attributes
   - icr.auth.attributes.ACTIONGROUP

@@ -23,7 +23,7 @@ description:
   - Follows Docker's choice of credential store - C(credHelpers) for the registry, then C(credsStore), then
     the file - and stores through the docker-credential-helpers protocol.
 author:
-  - icr.auth contributors
+  - icr.auth contributors (@icr-auth)
 extends_documentation_fragment:
   - icr.auth.attributes
   - icr.auth.attributes.ACTIONGROUP
@@ -265,7 +265,7 @@ username:
   type: str
   sample: iamapikey
 verification:
-  description: Per registry, the outcome of O(validate) - RV(verification.ok), a message, the HTTP status.
+  description: Per registry, the outcome of O(validate) - whether it accepted the credential, a message, the HTTP status.
   returned: when O(validate=true) and not in check mode
   type: dict
   sample: {"us.icr.io": {"ok": true, "msg": "The registry at us.icr.io accepted the iamapikey credential.", "status": 200}}

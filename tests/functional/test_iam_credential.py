@@ -182,6 +182,6 @@ def test_no_secret_at_vvvv_with_diff(emu, tmp_path, kind):
     assert run.rc == 0, run.text[-2000:]
     stored = json.loads(path.read_text())['auths'][emu_host(emu)]['auth']
     secret = base64.b64decode(stored).decode().split(':', 1)[1]
-    for value in {key, secret, stored}:
+    for value in (key, secret, stored):
         assert value not in run.stdout and value not in run.stderr
     assert 'sha256:' in run.stdout

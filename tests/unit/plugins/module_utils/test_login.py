@@ -24,13 +24,17 @@ def params(tmp_path, **kw):
 
 
 def run(p, **kw):
+    return Login(p, **kw).run()
+
+
+def run_with_login(p, **kw):
     login = Login(p, **kw)
     return login.run(), login
 
 
 @pytest.mark.parametrize('check_mode', [True, False])
 def test_present_in_and_out_of_check_mode(tmp_path, check_mode):
-    result, _ = run(params(tmp_path), check_mode=check_mode, diff=True)
+    result = run(params(tmp_path), check_mode=check_mode, diff=True)
     assert result['changed'] and result['registries'] == {'us.icr.io': 'added'}
     assert (tmp_path / 'config.json').exists() is not check_mode
     assert API_KEY not in json.dumps(result)
@@ -39,9 +43,9 @@ def test_present_in_and_out_of_check_mode(tmp_path, check_mode):
 
 def test_second_run_unchanged_and_absent(tmp_path):
     run(params(tmp_path))
-    result, _ = run(params(tmp_path))
+    result = run(params(tmp_path))
     assert not result['changed'] and result['registries'] == {'us.icr.io': 'unchanged'}
-    result, _ = run(params(tmp_path, state='absent', password=None))
+    result = run(params(tmp_path, state='absent', password=None))
     assert result['changed'] and result['registries'] == {'us.icr.io': 'removed'}
 
 
@@ -53,7 +57,7 @@ def test_both_formats_write_two_files(tmp_path):
     for k, v in env.items():
         monkey.setenv(k, v)
     try:
-        result, _ = run(p)
+        result = run(p)
     finally:
         monkey.undo()
     assert [f['path'] for f in result['files']] == [str(tmp_path / 'd' / 'config.json'), str(tmp_path / 'c' / 'auth.json')]
@@ -68,9 +72,9 @@ def test_config_path_with_both_is_refused(tmp_path):
 
 
 def test_check_mode_with_api_key_and_token_type_makes_no_exchange(tmp_path):
-    def exchange(*_a):
+    def exchange(*args):
         raise AssertionError('no IAM call in check mode')
-    result, _ = run(params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer'), check_mode=True,
+    result = run(params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer'), check_mode=True,
                     diff=True, exchange=exchange)
     assert result['registries'] == {'us.icr.io': 'added'} and '(new token from IAM)' in result['diff']['after']
 
@@ -82,7 +86,7 @@ def test_api_key_exchanged_outside_check_mode(tmp_path):
     def exchange(key, kind):
         calls.append(kind)
         return token, 4102444800
-    result, _ = run(params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer'), exchange=exchange)
+    result = run(params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer'), exchange=exchange)
     assert calls == ['iambearer'] and result['expires_at'] == '2100-01-01T00:00:00Z'
     stored = json.loads((tmp_path / 'config.json').read_text())['auths']['us.icr.io']['auth']
     assert decode_auth(stored) == ('iambearer', token)
@@ -109,7 +113,7 @@ def test_helper_configured_fails_clearly_when_missing(tmp_path):
 
 def test_credential_store_file_writes_plaintext_and_warns(tmp_path):
     (tmp_path / 'config.json').write_text('{"credsStore": "pass"}')
-    result, login = run(params(tmp_path, credential_store='file'))
+    result, login = run_with_login(params(tmp_path, credential_store='file'))
     assert result['files'][0]['stored_in'] == {'us.icr.io': 'file'}
     assert any('ignores the credential' in w for w in login.warnings)
 

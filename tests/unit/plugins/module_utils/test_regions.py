@@ -76,8 +76,8 @@ def test_bad_registry_values_name_option_and_cause(value, words):
 
 
 def test_resolve_dedupes_keeps_order_and_applies_private():
-    hosts, warnings = regions.resolve_registries(['us-south', 'eu-de', 'us-south'], ['us.icr.io', 'registry.ng.bluemix.net',
-                                                                                   '127.0.0.1:5000'], private=True)
+    extra = ['us.icr.io', 'registry.ng.bluemix.net', '127.0.0.1:5000']
+    hosts, warnings = regions.resolve_registries(['us-south', 'eu-de', 'us-south'], extra, private=True)
     assert hosts == ['private.us.icr.io', 'private.de.icr.io', '127.0.0.1:5000']
     assert len(warnings) == 1
     hosts, warnings = regions.resolve_registries(['global'], None)

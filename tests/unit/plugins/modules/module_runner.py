@@ -36,5 +36,3 @@ def run_module(module, args):
     raw = out.getvalue()
     result = json.loads(raw)
     return bool(code) or bool(result.get('failed')), result, raw
-
-

@@ -23,7 +23,7 @@ def test_module_writes_or_predicts(tmp_path, check_mode):
     assert result['registries'] == {'us.icr.io': 'added', 'de.icr.io': 'added'}
     assert path.exists() is not check_mode
     assert API_KEY not in raw
-    again_failed, again, _ = run_module(icr_login, args)
+    again_failed, again, dummy = run_module(icr_login, args)
     assert not again_failed and again['changed'] is check_mode
 
 
@@ -33,19 +33,19 @@ def test_module_fails_clearly_on_unknown_region_without_secret(tmp_path):
 
 
 def test_module_requires_a_secret_for_present(tmp_path):
-    failed, result, _ = run_module(icr_login, dict(regions=['us-south'], config_path=str(tmp_path / 'c.json')))
+    failed, result, dummy = run_module(icr_login, dict(regions=['us-south'], config_path=str(tmp_path / 'c.json')))
     assert failed and 'password' in result['msg'] and 'api_key' in result['msg']
 
 
 def test_module_unparsable_file_untouched(tmp_path):
     path = tmp_path / 'config.json'
     path.write_text('{broken')
-    failed, result, _ = run_module(icr_login, dict(regions=['us-south'], password=API_KEY, config_path=str(path)))
+    failed, result, dummy = run_module(icr_login, dict(regions=['us-south'], password=API_KEY, config_path=str(path)))
     assert failed and 'not valid JSON' in result['msg'] and path.read_text() == '{broken'
 
 
 def test_module_username_type_typo_names_option(tmp_path):
-    failed, result, _ = run_module(icr_login, dict(regions=['us-south'], password=API_KEY, username_type='iamkey',
+    failed, result, dummy = run_module(icr_login, dict(regions=['us-south'], password=API_KEY, username_type='iamkey',
                                                    config_path=str(tmp_path / 'c.json')))
     assert failed and 'username_type' in result['msg']
     json.dumps(result)
