@@ -144,6 +144,28 @@ def check_config_path(path, option='config_path'):
     return os.path.expanduser(path)
 
 
+def path_controller(path):
+    """The password entry of the first user other than root who controls a component of path, or None.
+
+    Every component is looked at with lstat, so a symlink a user planted counts as that user's. Whoever owns a
+    directory on the way can replace anything below it; root then writes with that user's identity.
+    """
+    current = os.sep
+    for part in [p for p in os.path.normpath(path).split(os.sep) if p]:
+        current = os.path.join(current, part)
+        try:
+            st = os.lstat(current)
+        except OSError:
+            return None
+        if st.st_uid != 0:
+            try:
+                return pwd.getpwuid(st.st_uid)
+            except KeyError:
+                raise ConfigFileError('%s belongs to uid %d, which has no entry in the password database; refusing to '
+                                      'write below it as root.' % (current, st.st_uid))
+    return None
+
+
 def user_groups(pw):
     """The group ids a user has when logged in: primary and supplementary."""
     try:

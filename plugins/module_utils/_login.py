@@ -76,9 +76,9 @@ def build_targets(params):
             path = store.check_config_path(config_path)
         else:
             path = store.default_path(one, pw, use_env=user is None)
-        # Root acts as the user only inside that user's home (user given); an explicit config_path without user is
-        # the administrator's own choice of file.
-        target_pw = pw if user is not None else None
+        # Root acts as the user for their home (user given); for a path of its own choosing, as whoever controls a
+        # directory on the way, so that nobody can redirect root's write with a link.
+        target_pw = pw if user is not None else store.path_controller(path)
         targets.append(store.Target(path, one, pw=target_pw, owner=owner, group=group, mode=mode))
     return targets
 

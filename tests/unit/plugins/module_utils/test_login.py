@@ -5,11 +5,16 @@
 from __future__ import annotations
 
 import json
+import os
+import pathlib
+import pwd
+import shutil
+import tempfile
 
 import pytest
 
 from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth
-from ansible_collections.icr.auth.plugins.module_utils._errors import InputError, RegistryError
+from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError, RegistryError
 from ansible_collections.icr.auth.plugins.module_utils._login import Login, check_password
 from ansible_collections.icr.auth.plugins.module_utils._registry import Verification
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import API_KEY, iam_token
@@ -132,3 +137,28 @@ def test_password_checks(kind, password, words):
 def test_bearer_prefix_dropped():
     token = iam_token()
     assert check_password('iambearer', 'Bearer ' + token)[0] == token
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root')
+def test_config_path_in_a_users_directory_cannot_redirect_root(tmp_path):
+    nobody = pwd.getpwnam('nobody')
+    top = pathlib.Path(tempfile.mkdtemp(prefix='icr-auth-unit-'))
+    try:
+        os.chmod(str(top), 0o755)
+        users_dir = top / 'ci'
+        users_dir.mkdir()
+        os.chown(str(users_dir), nobody.pw_uid, nobody.pw_gid)
+        victim = top / 'root-only.json'
+        victim.write_text('{"root": true}')
+        os.chmod(str(victim), 0o600)
+        (users_dir / 'config.json').symlink_to(victim)
+        with pytest.raises(ConfigFileError) as err:
+            run(params(tmp_path, config_path=str(users_dir / 'config.json')))
+        assert 'permission denied' in err.value.msg.lower()
+        assert victim.read_text() == '{"root": true}' and os.stat(str(victim)).st_uid == 0
+        # Without the link, the file is written as the directory's owner.
+        (users_dir / 'config.json').unlink()
+        run(params(tmp_path, config_path=str(users_dir / 'config.json')))
+        assert os.stat(str(users_dir / 'config.json')).st_uid == nobody.pw_uid
+    finally:
+        shutil.rmtree(str(top), ignore_errors=True)
