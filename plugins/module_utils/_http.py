@@ -57,15 +57,30 @@ def make_session(opts):
     try:
         import requests
         from requests.adapters import HTTPAdapter
+        from urllib3.exceptions import MaxRetryError
         from urllib3.util.retry import Retry
     except ImportError as exc:
         raise requests_missing_error(exc)
 
     class _Retry(Retry):
-        """Retry that caps Retry-After, so a hostile or broken server cannot stall a play for hours."""
+        """Retry that caps Retry-After (a broken server cannot stall a play for hours) and never retries TLS errors."""
 
         def parse_retry_after(self, retry_after):
             return min(Retry.parse_retry_after(self, retry_after), MAX_RETRY_AFTER)
+
+        def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+            if error is not None and is_tls_error(error):
+                raise MaxRetryError(_pool, url, error)
+            return Retry.increment(self, method, url, response, error, _pool, _stacktrace)
+
+    class _Session(requests.Session):
+        """A session whose own CA choice wins over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment."""
+
+        def merge_environment_settings(self, url, proxies, stream, verify, cert):
+            settings = requests.Session.merge_environment_settings(self, url, proxies, stream, verify, cert)
+            if self.verify is not True:
+                settings['verify'] = self.verify
+            return settings
 
     kwargs = dict(total=opts.retries, connect=opts.retries, read=opts.retries, status=opts.retries,
                   backoff_factor=opts.backoff_factor, status_forcelist=RETRY_STATUSES,
@@ -74,7 +89,7 @@ def make_session(opts):
         retry = _Retry(allowed_methods=frozenset(['GET', 'POST']), **kwargs)
     except TypeError:  # urllib3 < 1.26
         retry = _Retry(method_whitelist=frozenset(['GET', 'POST']), **kwargs)
-    session = requests.Session()
+    session = _Session()
     adapter = HTTPAdapter(max_retries=retry)
     session.mount('https://', adapter)
     session.mount('http://', adapter)
@@ -120,6 +135,24 @@ def _chain(exc):
             inner = exc.args[0]
         exc = inner if isinstance(inner, BaseException) else None
     return seen
+
+
+def is_tls_error(exc):
+    """True if exc is, or wraps, a TLS failure (handshake, certificate, or a peer that does not speak TLS)."""
+    import ssl
+    for err in _chain(exc):
+        if isinstance(err, ssl.SSLError) or type(err).__name__ == 'SSLError':
+            return True
+    return False
+
+
+def is_cert_verification_error(exc):
+    """True if exc wraps a failed certificate verification (not merely a peer speaking plain HTTP)."""
+    import ssl
+    for err in _chain(exc):
+        if isinstance(err, ssl.SSLCertVerificationError) or 'CERTIFICATE_VERIFY_FAILED' in str(err):
+            return True
+    return False
 
 
 def _caused_by_timeout(exc):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.icr.auth.plugins.module_utils._credential import jwt_claims
-from ansible_collections.icr.auth.plugins.module_utils._http import describe_exception
+from ansible_collections.icr.auth.plugins.module_utils._http import describe_exception, is_cert_verification_error
 
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _PARAM_RE = re.compile(r'\s*(%s)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|(%s))\s*' % (_TOKEN, r"[^\s,]*"))
@@ -125,6 +125,10 @@ def verify(session, opts, host, username, password, scopes=None):
             break
         except requests.exceptions.RequestException as exc:
             last_exc = exc
+            # Plain HTTP is tried on loopback only when the peer does not speak TLS at all; a certificate that
+            # fails verification is reported as such.
+            if is_cert_verification_error(exc):
+                break
     if response is None:
         return Verification(host, False, describe_exception(last_exc, 'the registry', base + '/v2/', opts),
                             reason='unreachable')
