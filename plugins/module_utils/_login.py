@@ -180,7 +180,10 @@ class Login(object):
                                                   self.params.get('reauthorize'))
                 new = self._reference_helpers(new, helpers, store_choice, target.format)
             else:
-                new, actions = store.plan_absent(current, file_hosts)
+                # Helper-held hosts lose their empty auths entry too, as with docker logout.
+                new, actions = store.plan_absent(current, hosts)
+                for host in helpers:
+                    actions.pop(host, None)
             return new, actions
 
         outcome = store.update(target, plan, check_mode=self.check_mode)

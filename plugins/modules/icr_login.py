@@ -114,6 +114,8 @@ options:
   credential_store:
     description:
       - V(auto) stores where Docker looks - the C(credHelpers) entry of the registry, else C(credsStore), else the file.
+        skopeo, podman and buildah follow C(credHelpers) but ignore C(credsStore); with a C(credsStore) only Docker
+        finds the credential, so use a C(credHelpers) entry (an explicit helper name does that) when all of them must.
       - V(file) writes the file even when a store is configured (Docker then ignores the file's entry; skopeo and
         podman use it).
       - Any other value is a helper name such as V(pass); the credential is stored with C(docker-credential-<name>)
