@@ -46,7 +46,9 @@ def load(path, min_validity, now=None):
         data, _exists = store.read(path)
     except ConfigFileError:
         return None
-    if not all(k in data for k in FIELDS) or not isinstance(data.get('password'), str):
+    if not all(k in data for k in FIELDS) or not isinstance(data.get('password'), (str, type(None))):
+        return None
+    if data.get('password') is None and data.get('username') != 'iamapikey':
         return None
     exp = data.get('expires_at')
     now = time.time() if now is None else now

@@ -65,6 +65,8 @@ def obtain(params, env, session=None, now=None):
         path = cache.entry_path(params.get('cache_dir') or cache.default_dir(env), client.url, username, api_key)
         record = cache.load(path, min_validity, now)
         cached = record is not None
+        if cached and username == 'iamapikey':
+            record['password'] = api_key
     if record is None:
         record = {'username': username, 'password': api_key, 'expires_at': None, 'iam_id': None, 'account_id': None}
         if username == 'iamapikey' and verify:
@@ -78,7 +80,9 @@ def obtain(params, env, session=None, now=None):
                 warnings.append('IAM issued a token valid for %d seconds, less than min_validity (%d): it may expire '
                                 'during the play. Use iamapikey, or lower min_validity.' % (expires_at - now_s, min_validity))
         if path is not None and record.get('expires_at'):
-            warning = cache.save(path, record)
+            # The API key itself is never cached: for iamapikey only the identity and its token's expiry are.
+            saved = dict(record, password=None) if username == 'iamapikey' else record
+            warning = cache.save(path, saved)
             if warning:
                 warnings.append(warning)
     password = record['password']

@@ -185,3 +185,17 @@ def test_no_secret_at_vvvv_with_diff(emu, tmp_path, kind):
     for value in (key, secret, stored):
         assert value not in run.stdout and value not in run.stderr
     assert 'sha256:' in run.stdout
+
+
+def test_cache_never_holds_the_api_key(emu, tmp_path):
+    key = emu.apikey('svc-reader')
+    cache_dir = tmp_path / 'c'
+    task = credential_task(emu, cache_dir=str(cache_dir))
+    for expected_calls in (1, 1):
+        run = run_play(tmp_path, [task], secret_vars={'key': key})
+        assert run.rc == 0, run.text[-2000:]
+        assert iam_calls(emu) == expected_calls
+    files = list(cache_dir.iterdir())
+    assert len(files) == 1 and oct(files[0].stat().st_mode & 0o777) == '0o600'
+    assert oct(cache_dir.stat().st_mode & 0o777) == '0o700'
+    assert key not in files[0].read_text() and key not in files[0].name
