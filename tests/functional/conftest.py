@@ -1,0 +1,45 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Shared set-up of the functional tests: import paths of the test harnesses, markers, the collection path."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+
+import pytest
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+
+# The IAM/ICR emulator (icr_emulator) and the real-infrastructure harness (icr_infra) are plain directories.
+for _harness in (REPO / 'tests' / 'emulator', REPO / 'tests' / 'infra'):
+    if str(_harness) not in sys.path:
+        sys.path.insert(0, str(_harness))
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: starts daemons or many processes (sshd fleet, registry); seconds, not milliseconds')
+    config.addinivalue_line('markers', 'needs_root: creates local users and runs sshd (skipped when not root)')
+
+
+def pytest_collection_modifyitems(items):
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason='needs root: creates local users, runs sshd and acts as other users')
+    for item in items:
+        if 'needs_root' in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope='session')
+def collections_dir(tmp_path_factory):
+    """A collections path whose ansible_collections/icr/auth is a symlink to this tree (ansible accepts the link)."""
+    base = tmp_path_factory.mktemp('collections')
+    link = base / 'ansible_collections' / 'icr' / 'auth'
+    link.parent.mkdir(parents=True)
+    link.symlink_to(REPO, target_is_directory=True)
+    return str(base)
