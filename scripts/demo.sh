@@ -149,4 +149,6 @@ To point the same playbook at real IBM Cloud:
   See roles/docker_auth/README.md for every variable.
 EOF
 
-[ "$IAM_RUN1" = "1" ] && [ "$IAM_RUN2" = "0" ] && [ "$changed2" = "0" ] || fail "the results above are not what was expected"
+if [ "$IAM_RUN1" != "1" ] || [ "$IAM_RUN2" != "0" ] || [ "$changed2" != "0" ]; then
+    fail "the results above are not what was expected"
+fi

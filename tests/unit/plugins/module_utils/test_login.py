@@ -80,7 +80,7 @@ def test_check_mode_with_api_key_and_token_type_makes_no_exchange(tmp_path):
     def exchange(*args):
         raise AssertionError('no IAM call in check mode')
     result = run(params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer'), check_mode=True,
-                    diff=True, exchange=exchange)
+                 diff=True, exchange=exchange)
     assert result['registries'] == {'us.icr.io': 'added'} and '(new token from IAM)' in result['diff']['after']
 
 

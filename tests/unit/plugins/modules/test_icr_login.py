@@ -46,6 +46,6 @@ def test_module_unparsable_file_untouched(tmp_path):
 
 def test_module_username_type_typo_names_option(tmp_path):
     failed, result, dummy = run_module(icr_login, dict(regions=['us-south'], password=API_KEY, username_type='iamkey',
-                                                   config_path=str(tmp_path / 'c.json')))
+                                                       config_path=str(tmp_path / 'c.json')))
     assert failed and 'username_type' in result['msg']
     json.dumps(result)
