@@ -77,7 +77,12 @@ def lookup_uid(owner):
     """uid of an owner name or number."""
     if owner is None:
         return None
-    return lookup_user(owner).pw_uid if not str(owner).isdigit() else int(owner)
+    if str(owner).isdigit():
+        return int(owner)
+    try:
+        return pwd.getpwnam(owner).pw_uid
+    except KeyError:
+        raise InputError('owner: no user %r in the password database of this host.' % (owner,))
 
 
 def lookup_gid(group):
@@ -97,6 +102,9 @@ def parse_mode(mode):
     if mode is None:
         return None
     if isinstance(mode, int):
+        if 100 <= mode <= 7777 and set(str(mode)) <= set('01234567') and mode & 0o600 != 0o600:
+            raise InputError("mode: %d was given as a number, which YAML reads as decimal; quote it, for example "
+                             "mode: '0%d'." % (mode, mode))
         value = mode
     else:
         text = str(mode).strip()
@@ -144,26 +152,76 @@ def check_config_path(path, option='config_path'):
     return os.path.expanduser(path)
 
 
-def path_controller(path):
-    """The password entry of the first user other than root who controls a component of path, or None.
+MAX_LINKS = 16
 
-    Every component is looked at with lstat, so a symlink a user planted counts as that user's. Whoever owns a
-    directory on the way can replace anything below it; root then writes with that user's identity.
+
+def _owner(uid, where):
+    try:
+        return pwd.getpwuid(uid)
+    except KeyError:
+        raise ConfigFileError('%s belongs to uid %d, which has no entry in the password database; refusing to write '
+                              'below it as root.' % (where, uid))
+
+
+def secure_resolve(path):
+    """Follow path as the kernel would, and say who controls what it means.
+
+    Returns (controller, resolved path). The controller is the password entry of the first user other than root
+    who owns a directory or symlink met on the way (None if there is none): that user can change everything
+    below it, so root must act as them there. Each component is looked at with lstat, so a link a user
+    planted counts as theirs, and a root-owned link into a user's directory does not hide that user. A
+    root-owned directory that others may rewrite (group- or world-writable, not sticky) is refused.
     """
+    parts = [p for p in path.split(os.sep) if p]
     current = os.sep
-    for part in [p for p in os.path.normpath(path).split(os.sep) if p]:
-        current = os.path.join(current, part)
+    controller = None
+    links = 0
+    while parts:
+        part = parts.pop(0)
+        if part == '.':
+            continue
+        if part == '..':
+            current = os.path.dirname(current)
+            continue
+        candidate = os.path.join(current, part)
         try:
-            st = os.lstat(current)
-        except OSError:
-            return None
-        if st.st_uid != 0:
-            try:
-                return pwd.getpwuid(st.st_uid)
-            except KeyError:
-                raise ConfigFileError('%s belongs to uid %d, which has no entry in the password database; refusing to '
-                                      'write below it as root.' % (current, st.st_uid))
-    return None
+            st = os.lstat(candidate)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                return controller, os.path.join(candidate, *parts) if parts else candidate
+            raise ConfigFileError('Cannot inspect %s: %s.' % (candidate, exc.strerror))
+        if controller is None and st.st_uid != 0:
+            controller = _owner(st.st_uid, candidate)
+        if stat.S_ISLNK(st.st_mode):
+            links += 1
+            if links > MAX_LINKS:
+                raise ConfigFileError('%s: too many levels of symbolic links.' % path)
+            target = os.readlink(candidate)
+            if os.path.isabs(target):
+                current = os.sep
+            parts = [p for p in target.split(os.sep) if p] + parts
+            continue
+        if stat.S_ISDIR(st.st_mode) and controller is None and st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+            raise ConfigFileError('%s can be changed by users other than root (mode %04o, not sticky); refusing to write '
+                                  'a registry credential below it as root. Tighten its mode, or give user.'
+                                  % (candidate, stat.S_IMODE(st.st_mode)))
+        current = candidate
+    return controller, current
+
+
+def locate(target):
+    """(the Target to act as, the path to use, whether to refuse a symlink at the last component).
+
+    A target for a user's home acts as that user from the start. Otherwise, when root runs, the path is
+    resolved now, at the moment of use, and root acts as whoever controls it (see secure_resolve); when
+    nobody does, the last component must not turn into a link later (O_NOFOLLOW).
+    """
+    if target.pw is not None or os.geteuid() != 0:
+        with identity(target):
+            return target, resolve_link(target.path), False
+    controller, path = secure_resolve(target.path)
+    acting = Target(path, target.format, pw=controller, owner=target.owner, group=target.group, mode=target.mode)
+    return acting, path, controller is None
 
 
 def user_groups(pw):
@@ -197,17 +255,23 @@ def identity(target):
 # Reading
 
 
-def read(path):
+def read(path, nofollow=False):
     """(data, exists) of an auth file.  A missing file is ({}, False).
 
     Raises ConfigFileError for anything that is not a JSON object of the expected shape; the file is
-    not touched.
+    not touched. With nofollow, a symlink at the last component is refused.
     """
+    flags = os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_NONBLOCK', 0)
+    if nofollow:
+        flags |= getattr(os, 'O_NOFOLLOW', 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_NONBLOCK', 0))
+        fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             return {}, False
+        if exc.errno == errno.ELOOP:
+            raise ConfigFileError('%s turned into a symbolic link while it was being updated; refusing to follow it as '
+                                  'root. Nothing was written.' % path)
         if exc.errno in (errno.EACCES, errno.EPERM):
             raise ConfigFileError('Cannot read %s: permission denied. Run as its owner (become) or fix its permissions.'
                                   % path)
@@ -243,6 +307,8 @@ def parse(raw, path):
         return {}
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ConfigFileError('%s is not valid JSON for a registry auth file (nested too deeply); it was left unchanged.' % path)
     except ValueError as exc:
         raise ConfigFileError('%s is not valid JSON (%s); it was left unchanged. Fix or remove the file, then run again.'
                               % (path, exc))
@@ -362,6 +428,11 @@ def ensure_dir(directory, target):
         except OSError as exc:
             if exc.errno != errno.EEXIST:
                 raise ConfigFileError('Cannot create directory %s: %s.' % (path, exc.strerror))
+            # Someone else made it meanwhile: use it only if it is a real directory of the identity we act as.
+            st = os.lstat(path)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+                raise ConfigFileError('%s appeared while it was being created, and is not a directory of ours; nothing '
+                                      'was written.' % path)
             continue
         os.chmod(path, 0o700)
         if target.owner is not None or target.group is not None:
@@ -408,7 +479,7 @@ def write_atomic(path, content, target):
     mode = target.mode if target.mode is not None else (stat.S_IMODE(current.st_mode) if current else 0o600)
     uid = target.owner if target.owner is not None else (current.st_uid if current else -1)
     gid = target.group if target.group is not None else (current.st_gid if current else -1)
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix='.tmp', dir=directory)
     try:
         try:
             view = memoryview(content)
@@ -430,6 +501,31 @@ def write_atomic(path, content, target):
         _unlink_quietly(tmp)
         raise
     _fsync_dir(directory)
+
+
+def _temp_prefix(path):
+    return '.%s.' % os.path.basename(path)
+
+
+def remove_stale_temps(path):
+    """Remove temp files a killed writer left beside path. Only called under the lock, when no writer of ours is
+    between creating its temp file and renaming it; only regular files of this identity are touched."""
+    directory = os.path.dirname(path)
+    prefix = _temp_prefix(path)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith('.tmp')):
+            continue
+        full = os.path.join(directory, name)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
+            _unlink_quietly(full)
 
 
 def _unlink_quietly(path):
@@ -492,39 +588,59 @@ def _planned(plan, data, path):
         raise ConfigFileError('%s: %s' % (path, exc.msg))
 
 
+def peek(target):
+    """The current data of target's file (read-only), resolved and read the way update() would."""
+    acting, path, nofollow = locate(target)
+    with identity(acting):
+        return read(path, nofollow)[0]
+
+
 def update(target, plan, check_mode=False):
     """Read target's file, let ``plan(data) -> (new_data, actions)`` decide, write if the meaning changed.
 
     Returns a dict: changed, actions, before (data), after (data), path (where it landed), created_dirs.
     """
-    with identity(target):
-        path = resolve_link(target.path)
-        data, exists = read(path)
-        new, actions = _planned(plan, data, path)
-        # An action other than 'unchanged' writes even when the bytes would be equal (reauthorize).
-        content_changed = new != data or any(a != 'unchanged' for a in actions.values())
-        result = {'path': path, 'before': data, 'after': new, 'actions': actions, 'created_dirs': [],
-                  'changed': False, 'exists': exists}
-        if not content_changed:
-            if exists and attributes_differ(path, target):
-                result['changed'] = True
-                if not check_mode:
-                    apply_attributes(path, target)
-            return result
-        result['changed'] = True
-        if check_mode:
-            return result
-        directory = os.path.dirname(path)
-        result['created_dirs'] = ensure_dir(directory, target)
-        with locked(directory):
-            # Read again under the lock: another writer may have landed since.
-            data, exists = read(path)
-            new, actions = _planned(plan, data, path)
-            result.update(before=data, after=new, actions=actions, exists=exists)
-            if new == data and exists and all(a == 'unchanged' for a in actions.values()):
-                result['changed'] = attributes_differ(path, target)
-                if result['changed']:
-                    apply_attributes(path, target)
-                return result
-            write_atomic(path, serialize(new), target)
+    acting, path, nofollow = locate(target)
+    try:
+        with identity(acting):
+            return _update(acting, path, nofollow, plan, check_mode)
+    except OSError as exc:
+        why = ''
+        if acting.acts_as_user:
+            why = (' Root acted as %s here, because that user controls this path; the file can only be what that user '
+                   'may make it (its owner, group and mode included).' % acting.pw.pw_name)
+        raise ConfigFileError('Cannot write %s: %s%s. The file was left unchanged.%s'
+                              % (path, exc.strerror or exc, (' (%s)' % exc.filename) if exc.filename else '', why))
+
+
+def _update(target, path, nofollow, plan, check_mode):
+    data, exists = read(path, nofollow)
+    new, actions = _planned(plan, data, path)
+    # An action other than 'unchanged' writes even when the bytes would be equal (reauthorize).
+    content_changed = new != data or any(a != 'unchanged' for a in actions.values())
+    result = {'path': path, 'before': data, 'after': new, 'actions': actions, 'created_dirs': [],
+              'changed': False, 'exists': exists}
+    if not content_changed:
+        if exists and attributes_differ(path, target):
+            result['changed'] = True
+            if not check_mode:
+                apply_attributes(path, target)
         return result
+    result['changed'] = True
+    if check_mode:
+        return result
+    directory = os.path.dirname(path)
+    result['created_dirs'] = ensure_dir(directory, target)
+    with locked(directory):
+        remove_stale_temps(path)
+        # Read again under the lock: another writer may have landed since.
+        data, exists = read(path, nofollow)
+        new, actions = _planned(plan, data, path)
+        result.update(before=data, after=new, actions=actions, exists=exists)
+        if new == data and exists and all(a == 'unchanged' for a in actions.values()):
+            result['changed'] = attributes_differ(path, target)
+            if result['changed']:
+                apply_attributes(path, target)
+            return result
+        write_atomic(path, serialize(new), target)
+    return result

@@ -76,9 +76,9 @@ def build_targets(params):
             path = store.check_config_path(config_path)
         else:
             path = store.default_path(one, pw, use_env=user is None)
-        # Root acts as the user for their home (user given); for a path of its own choosing, as whoever controls a
-        # directory on the way, so that nobody can redirect root's write with a link.
-        target_pw = pw if user is not None else store.path_controller(path)
+        # Root acts as the user for their home (user given); for a path of its own choosing, config_store decides
+        # at the moment of use whom to act as, so that nobody can redirect root's write with a link.
+        target_pw = pw if user is not None else None
         targets.append(store.Target(path, one, pw=target_pw, owner=owner, group=group, mode=mode))
     return targets
 
@@ -159,8 +159,7 @@ class Login(object):
         return dict((v.host, v.as_dict()) for v in results)
 
     def _apply(self, target, hosts, state, username, password, min_validity, store_choice):
-        with store.identity(target):
-            data, _exists = store.read(store.resolve_link(target.path))
+        data = store.peek(target)
         helpers = {}
         for host in hosts:
             name = self._helper_name(data, host, target.format, store_choice)

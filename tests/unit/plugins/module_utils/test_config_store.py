@@ -274,3 +274,37 @@ def test_root_acts_as_the_user_in_their_home(tmp_path, request_cleanup):
         store.update(store.Target(str(path), 'docker', pw=nobody), present())
     assert 'permission denied' in err.value.msg.lower()
     assert secret.read_text() == 'root data' and os.stat(str(secret)).st_uid == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root')
+def test_secure_resolve_sees_the_user_behind_roots_symlink_and_refuses_shared_dirs(request_cleanup):
+    nobody = pwd.getpwnam('nobody')
+    top = pathlib.Path(tempfile.mkdtemp(prefix='icr-auth-unit-'))
+    request_cleanup.append(str(top))
+    os.chmod(str(top), 0o755)
+    users = top / 'users'
+    users.mkdir()
+    os.chown(str(users), nobody.pw_uid, nobody.pw_gid)
+    (top / 'link').symlink_to(users)
+    controller, path = store.secure_resolve(str(top / 'link' / 'config.json'))
+    assert controller.pw_uid == nobody.pw_uid and path == str(users / 'config.json')
+    assert store.secure_resolve(str(top / 'new' / 'sub' / 'config.json')) == (None, str(top / 'new' / 'sub' / 'config.json'))
+    shared = top / 'shared'
+    shared.mkdir()
+    os.chmod(str(shared), 0o777)
+    with pytest.raises(ConfigFileError) as err:
+        store.secure_resolve(str(shared / 'config.json'))
+    assert 'can be changed by users other than root' in err.value.msg
+    os.chmod(str(shared), 0o1777)
+    assert store.secure_resolve(str(shared / 'config.json')) == (None, str(shared / 'config.json'))
+
+
+def test_the_next_writer_removes_temp_files_a_killed_writer_left(tmp_path):
+    path = tmp_path / 'config.json'
+    store.update(target(path), present())
+    stale = tmp_path / '.config.json.abc123.tmp'
+    stale.write_text('{"auths": {"leftover": {}}}')
+    other = tmp_path / '.other.json.abc.tmp'
+    other.write_text('{}')
+    store.update(target(path), present(hosts=['jp.icr.io']))
+    assert sorted(os.listdir(str(tmp_path))) == ['.other.json.abc.tmp', 'config.json']
