@@ -63,7 +63,7 @@ def valid_regions():
 def region_host(region, private=False):
     """Registry host of a region name (current or former), or a registry host given in its place."""
     if not isinstance(region, str) or not region.strip():
-        raise InputError('An empty region was given. Valid regions: %s.' % ', '.join(valid_regions()))
+        raise InputError('regions: an empty region was given. Valid regions: %s.' % ', '.join(valid_regions()))
     name = region.strip().lower()
     name = REGION_ALIASES.get(name, name)
     host = REGION_HOSTS.get(name)
@@ -71,7 +71,7 @@ def region_host(region, private=False):
         if name in _HOST_TO_REGION or (name.startswith(PRIVATE_PREFIX) and name[len(PRIVATE_PREFIX):] in _HOST_TO_REGION):
             host = name
         else:
-            raise InputError('Unknown region %r. Valid regions: %s (or give the host with registries).'
+            raise InputError('regions: unknown region %r. Valid regions: %s (or give the host with registries).'
                              % (region, ', '.join(valid_regions())))
     return with_private(host) if private else host
 

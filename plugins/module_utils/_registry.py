@@ -14,7 +14,7 @@ from ansible_collections.icr.auth.plugins.module_utils._http import describe_exc
 
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _PARAM_RE = re.compile(r'\s*(%s)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|(%s))\s*' % (_TOKEN, r"[^\s,]*"))
-_SCHEME_RE = re.compile(r'\s*(%s)(?:\s+|$)' % _TOKEN)
+_SCHEME_RE = re.compile(r'\s*(%s)(?=\s|,|$)\s*' % _TOKEN)
 _LOOPBACK_RE = re.compile(r'^(?:127\.\d+\.\d+\.\d+|localhost|\[::1\])(?::\d+)?$')
 
 
@@ -36,6 +36,9 @@ def parse_www_authenticate(header):
         scheme = match.group(1).lower()
         pos = match.end()
         params = {}
+        if pos < len(text) and text[pos] == ',':
+            challenges.append((scheme, params))  # a challenge without parameters
+            continue
         while pos < len(text):
             param = _PARAM_RE.match(text, pos)
             if not param:

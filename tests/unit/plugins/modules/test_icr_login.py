@@ -29,7 +29,7 @@ def test_module_writes_or_predicts(tmp_path, check_mode):
 
 def test_module_fails_clearly_on_unknown_region_without_secret(tmp_path):
     failed, result, raw = run_module(icr_login, dict(regions=['mars'], password=API_KEY, config_path=str(tmp_path / 'c.json')))
-    assert failed and "Unknown region 'mars'" in result['msg'] and API_KEY not in raw
+    assert failed and "regions: unknown region 'mars'" in result['msg'] and API_KEY not in raw
 
 
 def test_module_requires_a_secret_for_present(tmp_path):
