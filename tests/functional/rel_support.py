@@ -1,0 +1,236 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Shared pieces of the reliability suite (tests/functional/test_rel_*.py).
+
+- file snapshots (bytes, mode, owner) and leftover temp files;
+- local test users (``icrrela``, ``icrrelb``) with homes in a temp dir, made and removed by the suite;
+- a ledger: with ``ICR_REL_LEDGER=FILE`` each test appends what it tried, how often and what held, so that
+  docs/reliability.md is filled from what really ran;
+- a driver, run as ``python rel_support.py login PARAMS.json GATE``: a separate process that imports the
+  collection's own code and runs one ``Login(...).run()`` once the gate file exists (many start together).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import pwd
+import re
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from playrunner import collections_path  # noqa: E402  pylint: disable=wrong-import-position
+
+# The collection's own code is imported by some tests (crash writers, in-process attacks) as Ansible ships it.
+COLLECTIONS = collections_path()
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
+
+USER_A = 'icrrela'
+USER_B = 'icrrelb'
+TEMP_RE = re.compile(r'^\..+\.[^.]+\.tmp$')   # what write_atomic's mkstemp names look like: .config.json.XXXX.tmp
+JWT_RE = re.compile(r'eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}')
+
+
+# ------------------------------------------------------------------------------------------------ files
+
+def snapshot(path):
+    """(bytes, mode, uid, gid) of a file (not following a final symlink for the metadata), or None."""
+    path = str(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    content = None
+    if stat.S_ISREG(st.st_mode):
+        with open(path, 'rb') as handle:
+            content = handle.read()
+    elif stat.S_ISLNK(st.st_mode):
+        content = ('-> ' + os.readlink(path)).encode()
+    return content, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+
+
+def temp_leftovers(directory):
+    """Names of write_atomic temp files (.NAME.XXXX.tmp) in a directory."""
+    try:
+        names = os.listdir(str(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(n for n in names if TEMP_RE.match(n))
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(str(path)).st_mode)
+
+
+def shared_tmpdir(prefix):
+    """A temp dir every local user can traverse (pytest's tmp_path is 0700 root, which would hide it from them)."""
+    path = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(str(path), 0o755)
+    return path
+
+
+# ------------------------------------------------------------------------------------------------ users
+
+def _passwd_tool(argv):
+    """useradd/userdel fail while another process holds the passwd lock: try again."""
+    result = None
+    for attempt in range(30):
+        result = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if result.returncode == 0 or 'lock' not in (result.stderr or '').lower():
+            return result
+        time.sleep(0.1 * (attempt + 1))
+    return result
+
+
+def create_user(name, home):
+    """A local user with its home at ``home`` (0700, owned by the user). Replaces a leftover of an earlier run."""
+    try:
+        pwd.getpwnam(name)
+        _passwd_tool(['userdel', '--force', name])
+    except KeyError:
+        pass
+    result = _passwd_tool(['useradd', '--no-create-home', '--home-dir', str(home), '--shell', '/usr/sbin/nologin',
+                           '--password', '*', '--user-group', name])
+    if result.returncode != 0:
+        raise RuntimeError('useradd %s failed: %s' % (name, result.stderr))
+    entry = pwd.getpwnam(name)
+    os.makedirs(str(home), exist_ok=True)
+    os.chown(str(home), entry.pw_uid, entry.pw_gid)
+    os.chmod(str(home), 0o700)
+    return entry
+
+
+def remove_user(name):
+    _passwd_tool(['userdel', '--force', name])
+    try:
+        import grp
+        grp.getgrnam(name)
+        _passwd_tool(['groupdel', name])
+    except KeyError:
+        pass
+
+
+def as_user(entry, func, *args):
+    """Run func(*args) in a forked child with the user's real identity; returns (ok, repr of exception or None)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 0
+        try:
+            os.close(read_fd)
+            os.setgroups([])
+            os.setgid(entry.pw_gid)
+            os.setuid(entry.pw_uid)
+            try:
+                func(*args)
+                os.write(write_fd, b'ok')
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent
+                os.write(write_fd, ('%s: %s' % (type(exc).__name__, exc)).encode()[:2000])
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    chunks = []
+    while True:
+        chunk = os.read(read_fd, 4096)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    answer = b''.join(chunks).decode()
+    return answer == 'ok', (None if answer == 'ok' else answer)
+
+
+# ------------------------------------------------------------------------------------------------ ledger
+
+def record(attack, times, held, test):
+    """Append one row of the reliability table (attack, how many times it was tried, what held) to $ICR_REL_LEDGER."""
+    path = os.environ.get('ICR_REL_LEDGER')
+    if not path:
+        return
+    with open(path, 'a') as handle:
+        handle.write(json.dumps({'attack': attack, 'times': times, 'held': held, 'test': test,
+                                 'at': time.strftime('%Y-%m-%dT%H:%M:%S')}) + '\n')
+
+
+# ------------------------------------------------------------------------------------------------ driver
+
+def login_command(params_file, gate_file):
+    return [sys.executable, str(pathlib.Path(__file__).resolve()), 'login', str(params_file), str(gate_file)]
+
+
+def open_gate(gate_file, count, timeout=120):
+    """Wait until ``count`` drivers are ready (imports done), then let them all go at once."""
+    gate_file = str(gate_file)
+    directory, name = os.path.split(gate_file)
+    deadline = time.monotonic() + timeout
+    while sum(1 for n in os.listdir(directory) if n.startswith(name + '.ready.')) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError('only some drivers became ready within %d s' % timeout)
+        time.sleep(0.01)
+    with open(gate_file, 'w') as handle:
+        handle.write('go')
+
+
+def max_overlap(results):
+    """The largest number of driver runs that were inside Login.run() at the same moment."""
+    events = sorted([(r['span'][0], 1) for r in results] + [(r['span'][1], -1) for r in results])
+    best = level = 0
+    for _when, step in events:
+        level += step
+        best = max(best, level)
+    return best
+
+
+def driver_env(extra=None):
+    env = dict(os.environ)
+    env['PYTHONPATH'] = COLLECTIONS
+    env.update(extra or {})
+    return env
+
+
+def _driver_login(params_file, gate_file):  # pragma: no cover - runs in the child processes
+    from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError
+    from ansible_collections.icr.auth.plugins.module_utils._login import Login
+    with open(params_file) as handle:
+        params = json.load(handle)
+    with open('%s.ready.%d' % (gate_file, os.getpid()), 'w'):
+        pass
+    deadline = time.monotonic() + 60
+    while not os.path.exists(gate_file):
+        if time.monotonic() > deadline:
+            print(json.dumps({'failed': True, 'msg': 'gate never opened'}))
+            return 3
+        time.sleep(0.001)
+    started = time.time()
+    try:
+        result = Login(params).run()
+    except IcrAuthError as exc:
+        print(json.dumps({'failed': True, 'msg': exc.msg}))
+        return 1
+    result['span'] = [started, time.time()]
+    print(json.dumps(result, default=str))
+    return 0
+
+
+def main(argv):  # pragma: no cover - runs in the child processes
+    if len(argv) == 4 and argv[1] == 'login':
+        return _driver_login(argv[2], argv[3])
+    sys.stderr.write('usage: rel_support.py login PARAMS.json GATE\n')
+    return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
