@@ -106,21 +106,27 @@ def make_session(opts):
     return session
 
 
+def attempts_text(opts):
+    """'1 attempt' or 'N attempts' for the retries of opts."""
+    count = opts.retries + 1
+    return '%d attempt%s' % (count, '' if count == 1 else 's')
+
+
 def describe_exception(exc, what, url, opts):
     """A clear, secret-free sentence for a requests exception."""
     import requests
-    attempts = opts.retries + 1
+    attempts = attempts_text(opts)
     if isinstance(exc, requests.exceptions.SSLError):
         hint = ('give ca_path with the CA that signed its certificate' if opts.ca_path is None
                 else 'check that ca_path (%s) holds the CA that signed its certificate' % opts.ca_path)
         return 'TLS verification of %s at %s failed: %s; %s.' % (what, url, _reason(exc), hint)
     if isinstance(exc, requests.exceptions.Timeout) or _caused_by_timeout(exc):
-        return ('%s at %s did not answer within %s seconds (%d attempts). Check the network path or raise timeout.'
+        return ('%s at %s did not answer within %s seconds (%s). Check the network path or raise timeout.'
                 % (what, url, _num(opts.timeout), attempts))
     if isinstance(exc, requests.exceptions.ProxyError):
         return 'The proxy refused or failed the request to %s at %s: %s.' % (what, url, _reason(exc))
     if isinstance(exc, requests.exceptions.ConnectionError):
-        return ('%s at %s could not be reached (%d attempts): %s. Check the endpoint, DNS, proxy and firewall.'
+        return ('%s at %s could not be reached (%s): %s. Check the endpoint, DNS, proxy and firewall.'
                 % (what, url, attempts, _reason(exc)))
     return 'The request to %s at %s failed: %s.' % (what, url, _reason(exc))
 

@@ -11,7 +11,7 @@ import time
 
 from ansible_collections.icr.auth.plugins.module_utils._credential import jwt_claims, token_expiry, token_identity
 from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, InputError
-from ansible_collections.icr.auth.plugins.module_utils._http import describe_exception, make_session
+from ansible_collections.icr.auth.plugins.module_utils._http import attempts_text, describe_exception, make_session
 
 PUBLIC_ENDPOINT = 'https://iam.cloud.ibm.com'
 PRIVATE_ENDPOINT = 'https://private.iam.cloud.ibm.com'
@@ -124,12 +124,12 @@ class IamClient(object):
                                                                       '' if body is not None else ', not JSON'))
             return body
         if status == 429:
-            raise IamError('Could not %s: IAM at %s is rate-limiting (HTTP 429) and still was after %d attempts. Wait '
+            raise IamError('Could not %s: IAM at %s is rate-limiting (HTTP 429) and still was after %s. Wait '
                            'and run again, or lower the number of parallel exchanges (exchange once on the controller '
-                           'with run_once).' % (doing, self.url, self.opts.retries + 1))
+                           'with run_once).' % (doing, self.url, attempts_text(self.opts)))
         if status >= 500:
-            raise IamError('Could not %s: IAM at %s answered HTTP %d (%d attempts). IBM Cloud IAM may be having '
-                           'trouble; try again later.' % (doing, self.url, status, self.opts.retries + 1))
+            raise IamError('Could not %s: IAM at %s answered HTTP %d (%s). IBM Cloud IAM may be having '
+                           'trouble; try again later.' % (doing, self.url, status, attempts_text(self.opts)))
         code = message = request_id = None
         if isinstance(body, dict):
             code = body.get('errorCode')

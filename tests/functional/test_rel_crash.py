@@ -183,7 +183,8 @@ def killed_writers(tmp_path_factory):
         if len(temp_leftovers(tmp)) > temps_before:
             seen['temp_after_kill'] += 1
         generation = found + 1
-    seen['temps'] = temp_leftovers(tmp)
+    # Stat the temp files now: the next writer, holding the lock, removes those a killed writer left.
+    seen['temps'] = dict((name, os.stat(str(tmp / name))) for name in temp_leftovers(tmp))
     # A writer after all those kills gets the lock at once and writes.
     started = time.monotonic()
     store.update(store.Target(str(path), 'docker'), plan_for(generation))
@@ -217,9 +218,7 @@ def test_every_kill_leaves_the_old_or_the_new_file_never_a_broken_one(killed_wri
 
 def test_leftover_temp_files_hold_no_more_than_the_owner_may_read(killed_writers):
     """A killed writer's temp file holds the secret: it must at least be as private as the file (0600, same owner)."""
-    directory = killed_writers['path'].parent
-    for name in killed_writers['temps']:
-        st = os.stat(str(directory / name))
+    for st in killed_writers['temps'].values():
         assert st.st_mode & 0o077 == 0 and st.st_uid == os.getuid()
     record('Permissions of the temp files that SIGKILLed writers left behind', len(killed_writers['temps']),
            'every one 0600 and owned by the writer (they hold the secret)',

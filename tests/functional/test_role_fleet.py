@@ -285,7 +285,7 @@ def test_vvvv_and_diff_show_no_secret(role, fleet, registry, kind):
 
 REFUSALS = {
     'no-api-key': (dict(api_key=None), 'docker_auth_api_key is empty'),
-    'unknown-region': (dict(docker_auth_regions=['us-west-9']), "Unknown region 'us-west-9'"),
+    'unknown-region': (dict(docker_auth_regions=['us-west-9']), "regions: unknown region 'us-west-9'"),
     'key-iam-refuses': (dict(api_key='svc-deleted'), 'BXNIM0415E'),
     'key-without-policy': (dict(api_key='svc-nopolicy', docker_auth_verify_access=['team-a/hello:pull']),
                            'do not grant pull on team-a/hello'),
