@@ -1,15 +1,18 @@
 # icr.auth — build and test harness (GNU make).
 #
-#   make test         everything CI runs: venv, collection, sanity, units, integration,
-#                     functional, lint, dist; ends with a summary and a closing
+#   make test         everything CI runs: venv, collection, sanity, units, matrix, integration,
+#                     functional, lint, docs, dist; ends with a summary and a closing
 #                     "total: N passed, N failed, N skipped" line
 #   make venv         .venv with the pinned test tools (requirements-test.txt)
 #   make collection   copy the tree to build/ansible_collections/icr/auth (ansible-test runs there)
 #   make sanity       ansible-test sanity --venv (every Python 3.8-3.13 found for compile/import)
 #   make units        ansible-test units --venv --python 3.11
+#   make matrix       sanity + units with ansible-core 2.17 and 2.18 (.venv-2.17, .venv-2.18)
 #   make integration  ansible-test integration on this host (targets in tests/integration/targets)
 #   make functional   pytest tests/emulator/tests, tests/infra/tests, tests/functional
-#   make lint         ansible-lint (roles/, playbooks/) + ansible-doc of every module and role
+#   make lint         ansible-lint (roles/, playbooks/, the docs' examples), ansible-doc of every
+#                     module and role, antsibull-changelog lint, ansible-builder introspect
+#   make docs         docsite with antsibull-docs + Sphinx in build/docsite (fails on any warning)
 #   make dist         ansible-galaxy collection build into build/dist
 #   make clean        remove build/, .venv/ and caches
 #
@@ -49,11 +52,11 @@ mkdir -p $(REPORTS)/$(1); \
 if compgen -G '$(COLL)/tests/output/junit/*.xml' >/dev/null; then mv $(COLL)/tests/output/junit/*.xml $(REPORTS)/$(1)/; fi
 endef
 
-.PHONY: help venv collection sanity units integration functional lint dist test clean \
+.PHONY: help venv collection sanity units matrix integration functional lint dist test clean \
 	$(if $(wildcard $(ROOT)/scripts/demo.sh),demo) $(if $(wildcard $(ROOT)/scripts/bench.sh),bench) $(if $(wildcard $(ROOT)/scripts/docs.sh),docs)
 
 help:
-	@sed -n '3,16p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,20p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- environment
 venv: $(VENV_STAMP)
@@ -83,6 +86,13 @@ units: venv collection
 		echo "units: no test_*.py under tests/unit: nothing to run"; exit 0; fi; \
 	rc=0; $(ANSIBLE_TEST) units --venv $(if $(UNITS_PYTHON),--python $(UNITS_PYTHON)) $(UNITS_ARGS) || rc=$$?; \
 	$(call collect_junit,units); exit $$rc
+
+# Older ansible-core releases that meta/runtime.yml's requires_ansible promises: sanity and units with each,
+# from its own venv (.venv-X.Y, requirements-ansible-X.Y.txt) and ansible-test HOME (build/home-X.Y).
+MATRIX_VERSIONS ?= 2.17 2.18
+
+matrix: venv collection
+	@$(ROOT)/scripts/matrix.sh $(MATRIX_VERSIONS)
 
 integration: venv collection
 	@rm -rf $(REPORTS)/integration $(COLL)/tests/output/junit
@@ -139,6 +149,7 @@ lint: venv collection
 			echo "lint: ansible-doc -t role icr.auth.$$r printed a warning"; rc=1; \
 		else echo "lint: ansible-doc -t role icr.auth.$$r ok"; fi; \
 	done; \
+	$(ROOT)/scripts/lint-extra.sh || rc=1; \
 	exit $$rc
 
 # ---------------------------------------------------------------- release artifact
@@ -148,7 +159,7 @@ dist: venv collection
 	@$(VBIN)/python $(ROOT)/scripts/check-dist.py $(BUILD)/dist/icr-auth-*.tar.gz
 
 # ---------------------------------------------------------------- everything
-TEST_STEPS ?= sanity units integration functional lint dist
+TEST_STEPS ?= sanity units matrix integration functional lint docs dist
 
 test: venv collection
 	@MAKE="$(MAKE)" $(ROOT)/scripts/run-steps.sh $(TEST_STEPS)
@@ -163,10 +174,10 @@ bench:
 	@$(ROOT)/scripts/bench.sh
 endif
 ifneq ($(wildcard $(ROOT)/scripts/docs.sh),)
-docs:
+docs: venv collection
 	@$(ROOT)/scripts/docs.sh
 endif
 
 clean:
-	rm -rf $(BUILD) $(VENV) $(ROOT)/tests/output $(ROOT)/.pytest_cache $(ROOT)/.hypothesis $(ROOT)/*.tar.gz
+	rm -rf $(BUILD) $(VENV) $(ROOT)/.venv-2.* $(ROOT)/tests/output $(ROOT)/.pytest_cache $(ROOT)/.hypothesis $(ROOT)/*.tar.gz
 	find $(ROOT) -name __pycache__ -type d -not -path '*/.git/*' -prune -exec rm -rf {} +
