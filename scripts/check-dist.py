@@ -11,10 +11,16 @@ import json
 import sys
 import tarfile
 
-REQUIRED = ("MANIFEST.json", "FILES.json", "LICENSE", "README.md", "meta/runtime.yml")
+REQUIRED = (
+    "MANIFEST.json", "FILES.json", "LICENSE", "README.md", "meta/runtime.yml",
+    # execution environments (ansible-builder), the changelog, the docsite's extra docs
+    "meta/execution-environment.yml", "meta/ee-requirements.txt", "meta/ee-bindep.txt",
+    "CHANGELOG.md", "changelogs/changelog.yaml", "docs/docsite/extra-docs.yml", "docs/docsite/links.yml",
+)
 FORBIDDEN_PREFIXES = (
-    "tests/output/", "tests/emulator/", "tests/infra/", "tests/functional/", "tests/bench/",
-    ".ci/", ".venv/", "build/", "scripts/", "docs/benchmarks", ".pytest_cache/", ".hypothesis/", ".git/",
+    "tests/",
+    ".ci/", ".venv/", ".venv-", "build/", "scripts/", "docs/benchmarks", ".pytest_cache/", ".hypothesis/", ".git/",
+    "requirements-",
 )
 FORBIDDEN_NAMES = ("Makefile", "requirements-test.txt")
 
