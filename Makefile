@@ -105,7 +105,7 @@ integration: venv collection
 # One pytest run per suite (each has its own conftest.py and sys.path set-up); a suite
 # directory that does not exist is skipped, and pytest's exit code 5 (no tests
 # collected) is not a failure.
-FUNCTIONAL_SUITES ?= tests/emulator/tests tests/infra/tests tests/functional
+FUNCTIONAL_SUITES ?= tests/emulator/tests tests/infra/tests tests/bench/tests tests/functional
 
 functional: venv
 	@rm -rf $(REPORTS)/functional; mkdir -p $(REPORTS)/functional

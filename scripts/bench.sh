@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Copyright: icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# make bench: what the fleet job costs as the fleet grows, measured in one run, as ratios (never part of make test).
+# The role icr.auth.docker_auth over real SSH on N local users (N = 5, 20, 50) against Ansible's floor (ping plays of
+# the same shape) and against community.docker.docker_login, containers.podman.podman_login and `docker login`,
+# with the IAM and registry calls counted by the emulator. Prints the tables and writes docs/benchmarks.md.
+#
+#   1. the packages of .ci/install-deps.sh (sshd, docker-registry, dockerd, podman) when one is missing
+#   2. .venv (make venv), then requirements-bench.txt into it: the `ansible` package (community.docker,
+#      containers.podman) and py-spy; ansible-core stays at the pin of requirements-test.txt
+#   3. build/bench/hostlib: `requests` for the hosts' Python (docker_login needs it there; icr_login does not)
+#   4. python -m icr_bench (tests/bench): see tests/bench/README.md
+#
+# Environment: BENCH_SIZES=5,20,50  BENCH_REPEATS=3  BENCH_FORKS=half  BENCH_PROFILE=auto|always|never
+#              BENCH_PROBE_REPEATS=7  BENCH_OUT=docs/benchmarks.md  BENCH_KEEP=1 (keep the work dir)  BENCH_KEEP_USERS=1
+# Needs root (local users, sshd, dockerd); about 26 minutes on 2 cores with the defaults, 10 with BENCH_SIZES=5,20.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+BENCH_BUILD="$ROOT/build/bench"
+
+fail() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = "0" ] || fail "needs root: it creates local users and runs sshd and a dockerd of its own"
+
+# ------------------------------------------------------------------------------------------------ 1. system packages
+missing=""
+for tool in /usr/sbin/sshd /usr/bin/docker-registry /usr/sbin/dockerd podman skopeo ssh-keygen useradd; do
+    command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+done
+if [ -n "$missing" ]; then
+    echo "bench: missing:$missing; installing the test infrastructure's packages (.ci/install-deps.sh)"
+    bash "$ROOT/.ci/install-deps.sh"
+fi
+
+# ------------------------------------------------------------------------------------------------ 2. the venv
+make -C "$ROOT" --no-print-directory venv
+stamp="$VENV/.bench-installed"
+if [ ! -f "$stamp" ] || [ "$ROOT/requirements-bench.txt" -nt "$stamp" ] || [ "$ROOT/requirements-test.txt" -nt "$stamp" ]; then
+    echo "bench: installing requirements-bench.txt into $VENV (log: $VENV/bench-pip-install.log)"
+    "$PY" -m pip install --disable-pip-version-check -r "$ROOT/requirements-bench.txt" -c "$ROOT/requirements-test.txt" \
+        >"$VENV/bench-pip-install.log" 2>&1 || { tail -20 "$VENV/bench-pip-install.log"; fail "pip install failed"; }
+    touch "$stamp"
+fi
+
+# ------------------------------------------------------------------------------------------------ 3. requests for the hosts
+if [ ! -d "$BENCH_BUILD/hostlib/requests" ]; then
+    echo "bench: installing requests into $BENCH_BUILD/hostlib (for docker_login on the hosts)"
+    rm -rf "$BENCH_BUILD/hostlib"
+    mkdir -p "$BENCH_BUILD"
+    "$PY" -m pip install --disable-pip-version-check --quiet --target "$BENCH_BUILD/hostlib" \
+        -c "$ROOT/requirements-test.txt" requests >"$BENCH_BUILD/hostlib-pip.log" 2>&1 \
+        || { tail -20 "$BENCH_BUILD/hostlib-pip.log"; fail "pip install --target hostlib failed"; }
+fi
+
+# ------------------------------------------------------------------------------------------------ 4. the benchmark
+export BENCH_HOSTLIB="$BENCH_BUILD/hostlib"
+export PYTHONPATH="$ROOT/tests/bench:$ROOT/tests/infra:$ROOT/tests/emulator"
+cd "$ROOT"
+exec "$PY" -m icr_bench

@@ -1,0 +1,133 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Entry point of `make bench` (scripts/bench.sh): python -m icr_bench, settings from the environment.
+
+BENCH_SIZES=5,20,50  fleet sizes            BENCH_REPEATS=3     rounds per size (median of these)
+BENCH_FORKS=half     tuned forks: N/2 (>=5) or a number; the default 5 always runs too
+BENCH_PROFILE=auto   py-spy profile when a target is missed (always / never)
+BENCH_PROBE_REPEATS=7  runs of each module on one host
+BENCH_OUT=docs/benchmarks.md                BENCH_RESULTS=build/bench/results.json
+BENCH_KEEP=1         keep the work dir (logs, timers, profiles)   BENCH_KEEP_USERS=1  keep the fleet's users
+
+python -m icr_bench render [results.json]: write BENCH_OUT again from the figures of a run, without running anything.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import signal
+import sys
+import time
+
+from . import machine, report
+from .bench import REPO, Bench, Settings, say
+
+DEFAULT_SIZES = '5,20,50'
+
+
+def _settings() -> Settings:
+    sizes = tuple(sorted({int(s) for s in os.environ.get('BENCH_SIZES', DEFAULT_SIZES).replace(' ', '').split(',') if s}))
+    if not sizes or min(sizes) < 1:
+        raise SystemExit('bench: BENCH_SIZES must list fleet sizes such as 5,20,50')
+    repeats = int(os.environ.get('BENCH_REPEATS', '3'))
+    if repeats < 1:
+        raise SystemExit('bench: BENCH_REPEATS must be at least 1')
+    profile = os.environ.get('BENCH_PROFILE', 'auto')
+    if profile not in ('auto', 'always', 'never'):
+        raise SystemExit('bench: BENCH_PROFILE is auto, always or never')
+    return Settings(sizes=sizes, repeats=repeats, tuned_forks=os.environ.get('BENCH_FORKS', 'half'), profile=profile,
+                    probe_repeats=int(os.environ.get('BENCH_PROBE_REPEATS', '7')),
+                    keep=os.environ.get('BENCH_KEEP') == '1', keep_users=os.environ.get('BENCH_KEEP_USERS') == '1')
+
+
+def _command(settings: Settings) -> str:
+    parts = []
+    if ','.join(map(str, settings.sizes)) != DEFAULT_SIZES:
+        parts.append('BENCH_SIZES=' + ','.join(map(str, settings.sizes)))
+    if settings.repeats != 3:
+        parts.append('BENCH_REPEATS=%d' % settings.repeats)
+    if settings.tuned_forks != 'half':
+        parts.append('BENCH_FORKS=' + settings.tuned_forks)
+    return ' '.join(parts + ['make bench'])
+
+
+def _versions(facts: dict[str, str]) -> None:
+    try:
+        facts['ansible'] = 'ansible-core %s, ansible %s' % (importlib.metadata.version('ansible-core'),
+                                                            importlib.metadata.version('ansible'))
+    except importlib.metadata.PackageNotFoundError:
+        facts['ansible'] = 'ansible-core %s (the ansible package is missing)' % importlib.metadata.version('ansible-core')
+    found = []
+    for name in ('community/docker', 'containers/podman'):
+        for path in sys.path:
+            manifest = os.path.join(path, 'ansible_collections', name, 'MANIFEST.json')
+            if os.path.exists(manifest):
+                with open(manifest, encoding='utf-8') as handle:
+                    found.append('%s %s' % (name.replace('/', '.'), json.load(handle)['collection_info']['version']))
+                break
+    facts['collections'] = ', '.join(found) or 'none found'
+
+
+def render(results_path: str, out: str) -> int:
+    with open(results_path, encoding='utf-8') as handle:
+        saved = json.load(handle)
+    report.write(out, report.render(saved['data'], saved['facts'], saved.get('command', 'make bench')))
+    say(report.stdout_summary(saved['data']))
+    say('\nbench: wrote %s from %s' % (out, results_path))
+    return 0
+
+
+def main() -> int:
+    out = os.environ.get('BENCH_OUT', os.path.join(REPO, 'docs', 'benchmarks.md'))
+    results_path = os.environ.get('BENCH_RESULTS', os.path.join(REPO, 'build', 'bench', 'results.json'))
+    if sys.argv[1:2] == ['render']:
+        return render(sys.argv[2] if len(sys.argv) > 2 else results_path, out)
+    if os.geteuid() != 0:
+        say('bench: needs root (it creates local users, runs sshd and a dockerd): run it as root')
+        return 2
+    settings = _settings()
+    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(143))
+    started = time.monotonic()
+    sizes = ','.join(map(str, settings.sizes))
+    say('bench: sizes %s, %d rounds, forks 5 and %s; results to %s' % (sizes, settings.repeats, settings.tuned_forks, out))
+    idle = machine.idle_probe(5.0)
+    say('bench: before starting, load average %s; other processes keep %.2f cores busy' % (
+        ' '.join('%.2f' % v for v in idle.load_end), idle.foreign_cores))
+    facts = machine.facts()
+    _versions(facts)
+    bench = Bench(settings)
+    try:
+        bench.start()
+        bench.warm_up()
+        bench.measure()
+        bench.probe_modules()
+        data = bench.results()
+        data['idle_probe'] = {'load': idle.load_end, 'foreign_cores': idle.foreign_cores}
+        missed = [t for t in report.targets(report.Results(data)) if t[2] is False]
+        if settings.profile == 'always' or (settings.profile == 'auto' and missed):
+            sizes = [n for n in settings.sizes if n <= 20] or [min(settings.sizes)]
+            bench.diagnose(max(sizes))
+            bench.profile(max(sizes))
+            data['profiles'] = bench.profiles
+            data['diagnosis'] = [r.to_json() for r in bench.diagnosis]
+        after = machine.loadavg()
+        data['load_note'] = 'load average when the benchmark ended: %s; the whole run took %.0f s' % (
+            ' '.join('%.2f' % v for v in after), time.monotonic() - started)
+        os.makedirs(os.path.dirname(os.path.abspath(results_path)), exist_ok=True)
+        with open(results_path, 'w', encoding='utf-8') as handle:
+            json.dump({'facts': facts, 'data': data, 'command': _command(settings)}, handle, indent=1, default=str)
+        text = report.render(data, facts, _command(settings))
+        report.write(out, text)
+        say(report.stdout_summary(data))
+        say('\nbench: wrote %s and %s in %.0f s' % (out, results_path, time.monotonic() - started))
+    finally:
+        bench.stop()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

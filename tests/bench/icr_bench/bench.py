@@ -1,0 +1,448 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The benchmark itself: start the emulator, a real registry, a dockerd and an SSH fleet; run every contender in
+alternating order; probe the modules on one host; profile when a target is missed."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import glob
+import io
+import json
+import math
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from typing import Any
+
+from icr_emulator import Emulator
+from icr_infra import Dockerd, Registry, SshFleet
+
+from .contenders import ALTERNATIVES, BY_KEY, CONTENDERS, MODULE_ALONE, ROLES, Contender, rotated
+from .machine import LoadMeter, loadavg
+from .report import summarize_profile
+from .runs import PlayRun, load_timer, parse_recap, run_measured
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/bench
+REPO = os.path.dirname(os.path.dirname(HERE))
+BIN = os.path.dirname(sys.executable)
+DEFAULT_FORKS = 5
+API_KEY_NAME = 'svc-reader'
+# Variables of the caller's shell that would change what the runs do.
+FOREIGN_ENV = ('IBMCLOUD_API_KEY', 'IC_API_KEY', 'IBMCLOUD_IAM_ENDPOINT', 'DOCKER_CONFIG', 'DOCKER_HOST', 'DOCKER_CONTEXT',
+               'REGISTRY_AUTH_FILE', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR', 'HTTPS_PROXY', 'https_proxy',
+               'HTTP_PROXY', 'http_proxy', 'PYTHONPATH', 'PYTHONDONTWRITEBYTECODE')
+# Modules whose payload and run time on a host are probed: (contender, module file name, variants).
+PROBES = (
+    ('floor1', 'ping', ('again',)),
+    ('role_apikey', 'icr_login', ('fresh', 'again')),
+    ('docker_login', 'docker_login', ('fresh', 'again')),
+    ('podman_login', 'podman_login', ('fresh', 'again')),
+    ('docker_command', 'command', ('again',)),
+)
+
+
+@dataclasses.dataclass
+class Settings:
+    sizes: tuple[int, ...]
+    repeats: int
+    tuned_forks: str  # 'half' (max(5, ceil(N/2))) or a number
+    profile: str  # 'auto' (when a target is missed), 'always', 'never'
+    probe_repeats: int
+    keep: bool
+    keep_users: bool
+    prefix: str = 'icrbench'
+
+    def forks_for(self, n: int) -> list[int]:
+        tuned = max(DEFAULT_FORKS, math.ceil(n / 2)) if self.tuned_forks == 'half' else int(self.tuned_forks)
+        return [DEFAULT_FORKS] if tuned == DEFAULT_FORKS else [DEFAULT_FORKS, tuned]
+
+
+def zip_entries(path: str) -> dict[str, list[int]]:
+    """{file: [size, compressed size]} of the zip an AnsiballZ file carries (its longest base64 literal)."""
+    with open(path, encoding='utf-8', errors='replace') as handle:
+        text = handle.read()
+    runs = re.findall(r'[A-Za-z0-9+/]{1000,}={0,2}', text)
+    if not runs:
+        return {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(base64.b64decode(max(runs, key=len)))) as archive:
+            return {info.filename: [info.file_size, info.compress_size] for info in archive.infolist()}
+    except (ValueError, zipfile.BadZipFile):
+        return {}
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+class Bench:
+    """Everything one `make bench` starts, runs and measures."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.work = ''
+        self.emulator: Emulator | None = None
+        self.registry: Registry | None = None
+        self.dockerd: Dockerd | None = None
+        self.fleet: SshFleet | None = None
+        self.api_key = ''
+        self.inventories: dict[int, str] = {}
+        self.runs: list[PlayRun] = []
+        self.warmups: list[PlayRun] = []
+        self.meters: dict[int, LoadMeter] = {}
+        self.probes: dict[str, Any] = {}
+        self.profiles: dict[str, Any] = {}
+        self.diagnosis: list[PlayRun] = []
+        self._count = 0
+
+    # ------------------------------------------------------------------------------------------------ set-up
+    def start(self) -> None:
+        self.work = tempfile.mkdtemp(prefix='icr-bench-')
+        os.chmod(self.work, 0o755)  # the fleet's users read hostlib/ and docker-bin/ in here
+        for sub in ('logs', 'vars', 'timers', 'ansible-local', 'ansible-home', 'profiles'):
+            os.makedirs(os.path.join(self.work, sub))
+        link = os.path.join(self.work, 'collections', 'ansible_collections', 'icr', 'auth')
+        os.makedirs(os.path.dirname(link))
+        os.symlink(REPO, link, target_is_directory=True)
+        self._host_tools()
+        self.emulator = Emulator(state_dir=os.path.join(self.work, 'emulator-state'))
+        self.emulator.start()
+        self.api_key = self.emulator.apikey(API_KEY_NAME)
+        info = self.emulator.info()
+        self.registry = Registry(info['realm'], info['registry_issuer'], info['registry_cert'], service=info['registry_service'])
+        self.registry.start()
+        self.dockerd = Dockerd()
+        self.dockerd.start()
+        # The fleet's users talk to this dockerd (docker_login, docker login): they may traverse its dir and use the socket.
+        os.chmod(self.dockerd.dir, 0o711)
+        os.chmod(self.dockerd.socket_path, 0o666)
+        started = time.monotonic()
+        self.fleet = SshFleet(max(self.settings.sizes), prefix=self.settings.prefix, forks=DEFAULT_FORKS)
+        self.fleet.start()
+        say('bench: fleet of %d users behind sshd on 127.0.0.1:%d (%.1f s; %d users created)'
+            % (len(self.fleet.users), self.fleet.port, time.monotonic() - started, len(self.fleet.created_users)))
+        self._write_ansible_files()
+
+    def _host_tools(self) -> None:
+        """requests for docker_login on the hosts (PYTHONPATH), and a PATH holding only the docker CLI."""
+        hostlib = os.path.join(self.work, 'hostlib')
+        source = os.environ.get('BENCH_HOSTLIB', '')
+        if source and os.path.isdir(os.path.join(source, 'requests')):
+            shutil.copytree(source, hostlib)
+        else:
+            subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', hostlib,
+                            'requests'], check=True, capture_output=True)
+        docker_bin = os.path.join(self.work, 'docker-bin')
+        os.makedirs(docker_bin)
+        docker = shutil.which('docker')
+        if not docker:
+            raise RuntimeError('bench: no docker CLI on PATH: run .ci/install-deps.sh')
+        os.symlink(os.path.realpath(docker), os.path.join(docker_bin, 'docker'))
+        for root, dirs, files in os.walk(self.work):
+            for name in dirs + files:
+                path = os.path.join(root, name)
+                if not os.path.islink(path):
+                    os.chmod(path, 0o755 if os.path.isdir(path) else 0o644)
+
+    def _write_ansible_files(self) -> None:
+        assert self.fleet is not None
+        self.cfg_path = os.path.join(self.work, 'ansible.cfg')
+        with open(self.cfg_path, 'w', encoding='utf-8') as handle:
+            handle.write('\n'.join([
+                '[defaults]',
+                'host_key_checking = False',
+                'forks = %d' % DEFAULT_FORKS,
+                'retry_files_enabled = False',
+                'interpreter_python = auto_silent',
+                'timeout = 30',
+                'local_tmp = %s' % os.path.join(self.work, 'ansible-local'),
+                'callback_plugins = %s' % os.path.join(HERE, 'callback_plugins'),
+                'callbacks_enabled = bench_timer',
+                '',
+                '[ssh_connection]',
+                'pipelining = True',
+                'control_path_dir = %s' % self.fleet.control_path_dir,
+                'ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null'
+                ' -o StrictHostKeyChecking=no -o LogLevel=ERROR',
+                '',
+            ]))
+        for n in self.settings.sizes:
+            lines = ['[fleet]']
+            for user in self.fleet.users[:n]:
+                host_vars = dict(self.fleet.host_vars(user))
+                host_vars['bench_authfile'] = os.path.join(self.fleet.home_of(user), '.config', 'containers', 'auth.json')
+                lines.append(user + ' ' + ' '.join('%s=%s' % item for item in host_vars.items()))
+            path = os.path.join(self.work, 'inventory-%d.ini' % n)
+            with open(path, 'w', encoding='utf-8') as handle:
+                handle.write('\n'.join(lines) + '\n')
+            self.inventories[n] = path
+
+    def stop(self) -> None:
+        for part in (self.fleet, self.dockerd, self.registry, self.emulator):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception as exc:  # pylint: disable=broad-exception-caught
+                    say('bench: stopping %s: %s' % (type(part).__name__, exc))
+        if self.fleet is not None and not self.settings.keep_users:
+            for user in self.fleet.created_users:
+                subprocess.run(['userdel', '--remove', '--force', user], capture_output=True, check=False)
+        if self.work and not self.settings.keep:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    # ------------------------------------------------------------------------------------------------ helpers
+    def users(self, n: int) -> list[str]:
+        assert self.fleet is not None
+        return self.fleet.users[:n]
+
+    def env(self, timer_file: str = '') -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in FOREIGN_ENV and not k.startswith('ANSIBLE_')}
+        env.update({
+            'ANSIBLE_CONFIG': self.cfg_path,
+            'ANSIBLE_HOME': os.path.join(self.work, 'ansible-home'),
+            'ANSIBLE_COLLECTIONS_PATH': os.path.join(self.work, 'collections'),
+            'ANSIBLE_NOCOLOR': '1',
+            'ANSIBLE_FORCE_COLOR': '0',
+            'ANSIBLE_LOCALHOST_WARNING': 'false',
+            'XDG_CACHE_HOME': os.path.join(self.work, 'xdg-cache'),
+            'IBMCLOUD_API_KEY': self.api_key,
+            'ICR_BENCH_TIMER_FILE': timer_file,
+        })
+        return env
+
+    def play_vars(self, contender: Contender) -> dict[str, Any]:
+        assert self.emulator is not None and self.registry is not None and self.dockerd is not None
+        if contender.kind == 'role':
+            variables: dict[str, Any] = {
+                'docker_auth_iam_endpoint': self.emulator.url,
+                'docker_auth_registries': [self.registry.host],
+                'docker_auth_cache_dir': os.path.join(self.work, 'controller-cache'),
+            }
+            variables.update(dict(contender.role_vars))
+            return variables
+        if contender.kind == 'alternative':
+            return {
+                'bench_registry': self.registry.host,
+                'bench_docker_host': self.dockerd.host,
+                'bench_host_pythonpath': os.path.join(self.work, 'hostlib'),
+                'bench_docker_path': os.path.join(self.work, 'docker-bin'),
+            }
+        return {}
+
+    def close_masters(self) -> None:
+        """Every run starts with cold SSH connections, as a CI or AWX job does."""
+        assert self.fleet is not None
+        cp_dir = self.fleet.control_path_dir
+        for entry in os.listdir(cp_dir):
+            subprocess.run(['ssh', '-o', 'ControlPath=' + os.path.join(cp_dir, entry), '-O', 'exit', 'bench'],
+                           capture_output=True, check=False, timeout=30)
+
+    def reset_hosts(self, n: int, controller_cache: bool = True) -> None:
+        """A fresh fleet: no user has a registry file; the role's controller cache is empty."""
+        assert self.fleet is not None
+        for user in self.users(n):
+            home = self.fleet.home_of(user)
+            for sub in ('.docker', os.path.join('.config', 'containers')):
+                shutil.rmtree(os.path.join(home, sub), ignore_errors=True)
+        if controller_cache:
+            shutil.rmtree(os.path.join(self.work, 'controller-cache'), ignore_errors=True)
+
+    def registry_files(self, n: int) -> dict[str, tuple[int, int]]:
+        assert self.fleet is not None
+        state = {}
+        for user in self.users(n):
+            home = self.fleet.home_of(user)
+            for rel in (os.path.join('.docker', 'config.json'), os.path.join('.config', 'containers', 'auth.json')):
+                path = os.path.join(home, rel)
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    continue
+                state[path] = (info.st_ino, info.st_mtime_ns)
+        return state
+
+    # ------------------------------------------------------------------------------------------------ one run
+    def run(self, contender: Contender, phase: str, n: int, forks: int, rnd: int, *, extra: tuple[str, ...] = (),
+            env_extra: dict[str, str] | None = None, wrapper: tuple[str, ...] = (), inventory: str = '') -> PlayRun:
+        assert self.emulator is not None
+        self._count += 1
+        tag = '%04d-%s-%s-n%d-f%d' % (self._count, contender.key, phase, n, forks)
+        vars_path = os.path.join(self.work, 'vars', tag + '.json')
+        with open(vars_path, 'w', encoding='utf-8') as handle:
+            json.dump(self.play_vars(contender), handle)
+        timer_path = os.path.join(self.work, 'timers', tag + '.json')
+        log_path = os.path.join(self.work, 'logs', tag + '.log')
+        self.close_masters()
+        before_files = self.registry_files(n) if phase == 'rerun' else None
+        env = self.env(timer_path)
+        env.update(env_extra or {})
+        argv = list(wrapper) + [os.path.join(BIN, 'ansible-playbook'), '-i', inventory or self.inventories[n], contender.path,
+                                '--forks', str(forks), '-e', '@' + vars_path] + list(extra)
+        counters = self.emulator.counters()
+        load1 = loadavg()[0]
+        measured = run_measured(argv, env=env, cwd=self.work, log_path=log_path)
+        after = self.emulator.counters()
+        with open(log_path, encoding='utf-8', errors='replace') as handle:
+            output = handle.read()
+        rewritten = None
+        if before_files is not None:
+            now = self.registry_files(n)
+            rewritten = sum(1 for path, state in before_files.items() if now.get(path) != state)
+        return PlayRun(contender=contender.key, phase=phase, n=n, forks=forks, round=rnd, rc=measured.rc, wall=measured.wall,
+                       maxrss_kib=measured.maxrss_kib, cpu=measured.cpu, load1=load1, recap=parse_recap(output),
+                       counters={k: after[k] - counters.get(k, 0) for k in after}, timer=load_timer(timer_path),
+                       files_rewritten=rewritten, log_path=log_path)
+
+    def _report_run(self, run: PlayRun, prefix: str = '') -> None:
+        flag = '' if run.ok else '  FAILED (rc=%d, log %s)' % (run.rc, run.log_path)
+        say('%s[N=%-2d forks=%-2d round %d] %-15s %-6s %6.2f s  changed %2d/%-2d  IAM %d  registry token %3d  RSS %4.0f MB  load %.2f%s'
+            % (prefix, run.n, run.forks, run.round + 1, run.contender, run.phase, run.wall, run.changed_hosts, run.n,
+               run.counters.get('iam_token', 0), run.counters.get('registry_token', 0), run.maxrss_kib / 1024, run.load1, flag))
+        if not run.ok:
+            with open(run.log_path, encoding='utf-8', errors='replace') as handle:
+                tail = handle.read()[-3000:]
+            say('---- tail of %s\n%s\n----' % (run.log_path, tail))
+
+    def run_unit(self, contender: Contender, n: int, forks: int, rnd: int, *, warmup: bool = False) -> list[PlayRun]:
+        results = []
+        for phase in contender.phases:
+            if phase == 'first':
+                self.reset_hosts(n)
+            result = self.run(contender, phase, n, forks, rnd)
+            self._report_run(result, 'warm-up ' if warmup else '')
+            results.append(result)
+            if warmup:
+                break
+        return results
+
+    # ------------------------------------------------------------------------------------------------ the measurement
+    def warm_up(self) -> None:
+        """One untimed run of each contender on the largest fleet: the controller's byte code, podman's per-user
+        storage and the page cache are then warm for every contender alike."""
+        n = max(self.settings.sizes)
+        say('bench: warm-up, one untimed run of each contender on %d hosts' % n)
+        for contender in CONTENDERS:
+            self.warmups += self.run_unit(contender, n, DEFAULT_FORKS, -1, warmup=True)
+
+    def measure(self) -> None:
+        for n in self.settings.sizes:
+            forks_list = self.settings.forks_for(n)
+            forks_text = '/'.join(map(str, forks_list))
+            say('bench: N=%d, forks %s, %d rounds, contenders in rotating order' % (n, forks_text, self.settings.repeats))
+            meter = LoadMeter().start()
+            for rnd in range(self.settings.repeats):
+                order = forks_list if rnd % 2 == 0 else list(reversed(forks_list))
+                for forks in order:
+                    for contender in rotated(CONTENDERS, rnd):
+                        self.runs += self.run_unit(contender, n, forks, rnd)
+            self.meters[n] = meter.stop()
+            say('bench: N=%d took %.0f s; the machine was %.2f cores busy on average, %.2f of them by other processes'
+                % (n, meter.wall, meter.busy_cores, meter.foreign_cores))
+
+    # ------------------------------------------------------------------------------------------------ one host
+    def probe_modules(self) -> None:
+        """Payload (AnsiballZ file kept on the host) and run time on the host of each module, against ping's."""
+        assert self.fleet is not None
+        user = self.fleet.users[0]
+        entry = pwd.getpwnam(user)
+        tmp_root = os.path.join(entry.pw_dir, '.ansible', 'tmp')
+        say('bench: module payload and run time on one host (%s), %d runs each' % (user, self.settings.probe_repeats))
+        for key, module, variants in PROBES:
+            contender = BY_KEY[key]
+            self.reset_hosts(1)
+            shutil.rmtree(tmp_root, ignore_errors=True)
+            run = self.run(contender, 'probe', 1, 1, -1, extra=('--limit', user), inventory=self.inventories[min(self.inventories)],
+                           env_extra={'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_PIPELINING': 'False'})
+            files = sorted(glob.glob(os.path.join(tmp_root, 'ansible-tmp-*', 'AnsiballZ_%s.py' % module)), key=os.path.getmtime)
+            if run.rc != 0 or not files:
+                say('bench: probe of %s failed (rc=%d, log %s)' % (module, run.rc, run.log_path))
+                self.probes[module] = {'error': 'see %s' % run.log_path}
+                continue
+            payload = files[-1]
+            result: dict[str, Any] = {'contender': key, 'payload_bytes': os.path.getsize(payload), 'zip': zip_entries(payload),
+                                      'controller_task_seconds': run.task_durations(contender.host_task)}
+            env = {'HOME': entry.pw_dir, 'USER': user, 'LOGNAME': user, 'LANG': 'C.UTF-8',
+                   'PATH': '/usr/local/bin:/usr/bin:/bin'}
+            if key == 'docker_login':
+                env['PYTHONPATH'] = os.path.join(self.work, 'hostlib')
+            if key == 'docker_command':
+                env['PATH'] = os.path.join(self.work, 'docker-bin')
+            for variant in variants:
+                times = []
+                for _attempt in range(self.settings.probe_repeats):
+                    if variant == 'fresh':
+                        self.reset_hosts(1, controller_cache=False)
+                    started = time.monotonic()
+                    proc = subprocess.run([self.fleet.python_interpreter, payload], env=env, cwd=entry.pw_dir, user=entry.pw_uid,
+                                          group=entry.pw_gid, extra_groups=[], capture_output=True, text=True, timeout=120,
+                                          check=False)
+                    times.append(time.monotonic() - started)
+                    if proc.returncode != 0:
+                        say('bench: %s on the host failed: %s' % (module, (proc.stdout + proc.stderr)[-500:]))
+                        break
+                result[variant] = times
+            self.probes[module] = result
+            shutil.rmtree(tmp_root, ignore_errors=True)  # the kept files hold the module arguments
+        self.reset_hosts(1)
+
+    # ------------------------------------------------------------------------------------------------ profiles
+    def profile(self, n: int) -> None:
+        """py-spy over the whole ansible-playbook process tree: the role against its floor, same fleet, same forks."""
+        pyspy = os.path.join(BIN, 'py-spy')
+        if not os.path.exists(pyspy):
+            say('bench: py-spy not installed in the venv: no profile')
+            return
+        say('bench: profiling the controller (py-spy, all processes) on %d hosts' % n)
+        for contender in (BY_KEY['floor1'], BY_KEY['role_apikey'], BY_KEY['floor2'], BY_KEY['role_bearer']):
+            phases = contender.phases
+            for phase in phases:
+                if phase == 'first':
+                    self.reset_hosts(n)
+                out = os.path.join(self.work, 'profiles', '%s-%s.txt' % (contender.key, phase))
+                wrapper = (pyspy, 'record', '--subprocesses', '--rate', '200', '--format', 'raw', '--nonblocking', '--output', out,
+                           '--')
+                run = self.run(contender, phase, n, DEFAULT_FORKS, -1, wrapper=wrapper)
+                self._report_run(run, 'profile ')
+                summary = summarize_profile(out, 200)
+                summary.update({'wall': run.wall, 'n': n, 'spans': run.task_spans()})
+                self.profiles['%s:%s' % (contender.key, phase)] = summary
+
+    def diagnose(self, n: int) -> None:
+        """floor1, icr_login alone and the role (iamapikey, no validation), first runs in rotating order, default forks:
+        what the module costs against ping, and what the role around it costs."""
+        units = (BY_KEY['floor1'], MODULE_ALONE, BY_KEY['role_apikey'])
+        say('bench: diagnosis on %d hosts: %s, %d rounds' % (n, ', '.join(u.key for u in units), self.settings.repeats))
+        for rnd in range(self.settings.repeats):
+            for contender in rotated(units, rnd):
+                phase = contender.phases[0]
+                if phase == 'first':
+                    self.reset_hosts(n)
+                run = self.run(contender, phase, n, DEFAULT_FORKS, rnd)
+                self._report_run(run, 'diagnosis ')
+                self.diagnosis.append(run)
+
+    # ------------------------------------------------------------------------------------------------ results
+    def results(self) -> dict[str, Any]:
+        return {
+            'settings': dataclasses.asdict(self.settings),
+            'runs': [r.to_json() for r in self.runs],
+            'warmups': [r.to_json() for r in self.warmups],
+            'load': {str(n): {'wall': m.wall, 'busy_cores': m.busy_cores, 'foreign_cores': m.foreign_cores,
+                              'load_start': m.load_start, 'load_end': m.load_end} for n, m in self.meters.items()},
+            'probes': self.probes,
+            'profiles': self.profiles,
+            'diagnosis': [r.to_json() for r in self.diagnosis],
+            'contenders': {c.key: dataclasses.asdict(c) for c in CONTENDERS + (MODULE_ALONE,)},
+            'roles': [c.key for c in ROLES],
+            'alternatives': [c.key for c in ALTERNATIVES],
+        }

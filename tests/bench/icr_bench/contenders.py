@@ -1,0 +1,60 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The contenders: the role (two username types), Ansible's floors, and what users do today."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+PLAYBOOKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'playbooks')
+
+
+@dataclasses.dataclass(frozen=True)
+class Contender:
+    key: str
+    label: str
+    playbook: str
+    phases: tuple[str, ...]  # ('first', 'rerun'): a fresh fleet, then the same play again; ('once',): stateless
+    host_task: str  # the task that runs on every host (its per-host durations are reported)
+    kind: str  # 'role', 'floor' or 'alternative'
+    role_vars: tuple[tuple[str, object], ...] = ()
+    floor: str = ''  # the floor this contender is compared with
+
+    @property
+    def path(self) -> str:
+        return os.path.join(PLAYBOOKS, self.playbook)
+
+
+ROLE_TASK = 'icr.auth.docker_auth : Write the registry credential for each user'
+PING_TASK = 'Ping every host'
+LOGIN_TASK = 'Log in to the registry'
+
+CONTENDERS = (
+    Contender('floor1', 'floor: 1 task (ping)', 'floor_one_task.yml', ('once',), PING_TASK, 'floor'),
+    Contender('floor2', 'floor: 2 tasks (ping once + ping)', 'floor_two_tasks.yml', ('once',), PING_TASK, 'floor'),
+    Contender('role_apikey', 'docker_auth iamapikey, validate=false', 'role.yml', ('first', 'rerun'), ROLE_TASK, 'role',
+              (('docker_auth_username_type', 'iamapikey'), ('docker_auth_validate', False)), floor='floor1'),
+    Contender('role_bearer', 'docker_auth iambearer (validated)', 'role.yml', ('first', 'rerun'), ROLE_TASK, 'role',
+              (('docker_auth_username_type', 'iambearer'), ('docker_auth_validate', True)), floor='floor2'),
+    Contender('docker_login', 'community.docker.docker_login', 'docker_login.yml', ('first', 'rerun'), LOGIN_TASK,
+              'alternative'),
+    Contender('podman_login', 'containers.podman.podman_login', 'podman_login.yml', ('first', 'rerun'), LOGIN_TASK,
+              'alternative'),
+    Contender('docker_command', 'command: docker login --password-stdin', 'docker_command.yml', ('first', 'rerun'),
+              'Run docker login', 'alternative'),
+)
+# Diagnosis (run when a target is missed, with floor1 and role_apikey): the module without the role around it.
+MODULE_ALONE = Contender('icr_login_alone', 'icr_login alone (one task, 3 arguments)', 'diag_icr_login_alone.yml', ('first',),
+                         'Write the registry credential', 'role', (('docker_auth_username_type', 'iamapikey'),), floor='floor1')
+BY_KEY = {c.key: c for c in CONTENDERS + (MODULE_ALONE,)}
+ROLES = tuple(c for c in CONTENDERS if c.kind == 'role')
+ALTERNATIVES = tuple(c for c in CONTENDERS if c.kind == 'alternative')
+
+
+def rotated(items: tuple[Contender, ...], by: int) -> list[Contender]:
+    """ABC, BCA, CAB...: each round starts one contender later, so no contender always runs first or last."""
+    shift = by % len(items)
+    return list(items[shift:] + items[:shift])

@@ -1,0 +1,628 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Turn the runs into medians, ratios, the targets' verdicts, and docs/benchmarks.md (also printed to stdout)."""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+PHASE_LABEL = {'first': 'first run', 'rerun': 'rerun', 'once': '-'}
+TARGET_SIZES = (20, 50)
+MODULE_SECONDS_TARGET = 0.30
+PAYLOAD_CLOSE = 1.25  # "close to ping's": at most 25 % larger (our reading of the target)
+
+
+def med(values: Iterable[float]) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    return '-' if value is None else '%.*f' % (digits, value)
+
+
+def span(values: Sequence[float], digits: int = 2) -> str:
+    """'median (min-max)'."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return '-'
+    if len(values) == 1:
+        return fmt(values[0], digits)
+    return '%s (%s-%s)' % (fmt(med(values), digits), fmt(min(values), digits), fmt(max(values), digits))
+
+
+def int_range(values: Sequence[int]) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return '-'
+    low, high = min(values), max(values)
+    return str(low) if low == high else '%d-%d' % (low, high)
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '|'.join('---' for _column in header) + '|']
+    lines += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows]
+    return lines
+
+
+class Results:
+    """Index of the runs by (N, forks, contender, phase)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.groups: dict[tuple[int, int, str, str], list[dict[str, Any]]] = collections.defaultdict(list)
+        for run in data['runs']:
+            self.groups[(run['n'], run['forks'], run['contender'], run['phase'])].append(run)
+        self.sizes = sorted({k[0] for k in self.groups})
+        self.contenders = data['contenders']
+
+    def forks(self, n: int) -> list[int]:
+        return sorted({k[1] for k in self.groups if k[0] == n})
+
+    def runs(self, n: int, forks: int, key: str, phase: str) -> list[dict[str, Any]]:
+        return sorted(self.groups.get((n, forks, key, phase), []), key=lambda r: r['round'])
+
+    def walls(self, n: int, forks: int, key: str, phase: str) -> list[float]:
+        return [r['wall'] for r in self.runs(n, forks, key, phase)]
+
+    def wall(self, n: int, forks: int, key: str, phase: str) -> float | None:
+        return med(self.walls(n, forks, key, phase))
+
+    def floor_phase(self, key: str) -> str:
+        return 'once' if self.contenders[key]['phases'] == ['once'] else 'first'
+
+    def ratio(self, n: int, forks: int, num: tuple[str, str], den: tuple[str, str]) -> tuple[float | None, list[float]]:
+        """Ratio of the medians, and the per-round ratios (paired by round) for the spread."""
+        top, bottom = self.wall(n, forks, *num), self.wall(n, forks, *den)
+        ratio = top / bottom if top and bottom else None
+        tops = {r['round']: r['wall'] for r in self.runs(n, forks, *num)}
+        bottoms = {r['round']: r['wall'] for r in self.runs(n, forks, *den)}
+        paired = [tops[k] / bottoms[k] for k in sorted(tops) if k in bottoms and bottoms[k]]
+        return ratio, paired
+
+
+def ratio_text(ratio: float | None, paired: Sequence[float]) -> str:
+    if ratio is None:
+        return '-'
+    if len(paired) > 1:
+        return '%.2f (%.2f-%.2f)' % (ratio, min(paired), max(paired))
+    return '%.2f' % ratio
+
+
+def host_task_seconds(runs: Sequence[dict[str, Any]], task: str) -> list[float]:
+    values = []
+    for run in runs:
+        for entry in run['timer'].get('tasks', []):
+            if entry['name'] == task:
+                values += [h[1] - h[0] for h in entry['hosts'].values() if h[0] is not None and h[1] is not None]
+    return values
+
+
+def task_spans(runs: Sequence[dict[str, Any]]) -> list[tuple[str, list[float]]]:
+    spans: dict[str, list[float]] = collections.OrderedDict()
+    for run in runs:
+        for entry in run['timer'].get('tasks', []):
+            ends = [h[1] for h in entry['hosts'].values() if h[1] is not None]
+            spans.setdefault(entry['name'], []).append((max(ends) - entry['start']) if ends else 0.0)
+    return list(spans.items())
+
+
+def wall_tables(res: Results) -> list[str]:
+    out = []
+    for n in res.sizes:
+        for forks in res.forks(n):
+            out += ['', '#### N = %d hosts, forks = %d' % (n, forks), '']
+            rows = []
+            for key, contender in res.contenders.items():
+                for phase in contender['phases']:
+                    runs = res.runs(n, forks, key, phase)
+                    if not runs:
+                        continue
+                    floor = contender['floor'] or ('floor1' if contender['kind'] == 'alternative' else '')
+                    vs_floor = '-'
+                    if floor:
+                        vs_floor = ratio_text(*res.ratio(n, forks, (key, phase), (floor, 'once')))
+                    failed = sum(1 for r in runs if not r['ok'])
+                    rows.append([
+                        contender['label'] + (' **(%d failed)**' % failed if failed else ''),
+                        PHASE_LABEL[phase],
+                        span([r['wall'] for r in runs]),
+                        vs_floor + (' (%s)' % floor if floor else ''),
+                        int_range([r['counters'].get('iam_token', 0) for r in runs]),
+                        int_range([r['counters'].get('registry_token', 0) for r in runs]),
+                        int_range([r['changed_hosts'] for r in runs]),
+                        int_range([r['files_rewritten'] for r in runs]) if phase == 'rerun' else '-',
+                        fmt(med(r['maxrss_kib'] / 1024 for r in runs), 0),
+                        fmt(med(r['cpu'] for r in runs), 1),
+                        fmt(med(host_task_seconds(runs, contender['host_task'])), 2),
+                    ])
+            out += table(['contender', 'run', 'wall s: median (min-max)', 'x floor: median (per-round min-max)', 'IAM calls',
+                          'registry token calls', 'hosts changed', 'files rewritten', 'peak RSS MB', 'controller CPU s',
+                          'host task s (median per host)'], rows)
+    return out
+
+
+def speedup_tables(res: Results) -> list[str]:
+    """How many times faster the role is than each alternative (alternative median / role median)."""
+    alternatives = res.data['alternatives']
+    header = ['N', 'forks', 'role', 'run'] + [res.contenders[a]['label'] for a in alternatives]
+    rows = []
+    for n in res.sizes:
+        for forks in res.forks(n):
+            for role in res.data['roles']:
+                for phase in ('first', 'rerun'):
+                    cells = []
+                    for alt in alternatives:
+                        ratio, paired = res.ratio(n, forks, (alt, phase), (role, phase))
+                        cells.append(ratio_text(ratio, paired))
+                    rows.append([str(n), str(forks), res.contenders[role]['label'], PHASE_LABEL[phase]] + cells)
+    return table(header, rows)
+
+
+def short_task(name: str, width: int = 72) -> str:
+    name = name.split(' : ', 1)[-1]
+    return name if len(name) <= width else name[:width - 3] + '...'
+
+
+def breakdown_tables(res: Results) -> list[str]:
+    """Where the wall time goes, task by task (from the first task's start to its last host's result)."""
+    out = []
+    for n in res.sizes:
+        forks = res.forks(n)[0]
+        pairs = (('floor1', 'once'), ('role_apikey', 'first'), ('role_apikey', 'rerun'), ('floor2', 'once'),
+                 ('role_bearer', 'first'), ('role_bearer', 'rerun'))
+        rows = []
+        for key, phase in pairs:
+            runs = res.runs(n, forks, key, phase)
+            if not runs:
+                continue
+            total = med(r['wall'] for r in runs)
+            in_tasks = 0.0
+            for name, values in task_spans(runs):
+                value = med(values) or 0.0
+                in_tasks += value
+                rows.append([res.contenders[key]['label'], PHASE_LABEL[phase], short_task(name), fmt(value)])
+            rows.append([res.contenders[key]['label'], PHASE_LABEL[phase], '*start-up, parsing, inventory, exit (the rest)*',
+                         fmt((total or 0.0) - in_tasks)])
+        out += ['', '#### N = %d, forks = %d' % (n, forks), '']
+        out += table(['contender', 'run', 'task', 'seconds (median)'], rows)
+    return out
+
+
+def probe_table(probes: dict[str, Any]) -> list[str]:
+    ping = probes.get('ping', {}).get('payload_bytes')
+    rows = []
+    for module, probe in probes.items():
+        if 'error' in probe:
+            rows.append([module, probe['error'], '', '', '', ''])
+            continue
+        size = probe['payload_bytes']
+        rows.append([
+            module,
+            '%.1f' % (size / 1024),
+            '%.2f' % (size / ping) if ping else '-',
+            span(probe.get('fresh', [])),
+            span(probe.get('again', [])),
+            fmt(med(probe.get('controller_task_seconds', []))),
+        ])
+    return table(['module', 'payload KiB (AnsiballZ)', 'x ping', 'run on the host, no file yet: s', 'run on the host, file in place: s',
+                  'task seen by the controller, 1 host: s'], rows)
+
+
+def payload_table(probes: dict[str, Any], module: str = 'icr_login', base: str = 'ping') -> list[str]:
+    """The files a module's payload carries that ping's does not (compressed bytes in the zip, before base64)."""
+    mine, theirs = probes.get(module, {}).get('zip'), probes.get(base, {}).get('zip')
+    if not mine or not theirs:
+        return []
+    extra = sorted(((name, sizes) for name, sizes in mine.items() if name not in theirs), key=lambda item: -item[1][1])
+    rows = [[name, '%.1f' % (sizes[0] / 1024), '%.1f' % (sizes[1] / 1024)] for name, sizes in extra if sizes[0]]
+    total = sum(sizes[1] for _name, sizes in extra)
+    rows.append(['**all %d files above**' % len(rows), '%.1f' % (sum(s[0] for _n, s in extra) / 1024), '%.1f' % (total / 1024)])
+    return ['', 'What the `%s` payload carries beyond `%s`\'s (the zip inside the AnsiballZ file; base64 adds a third):' % (module, base),
+            ''] + table(['file', 'source KiB', 'compressed KiB'], rows)
+
+
+# ---------------------------------------------------------------------------------------------------------- targets
+
+def _ratios_for(res: Results, key: str, floor: str) -> list[tuple[str, float | None]]:
+    values = []
+    for n in res.sizes:
+        if n not in TARGET_SIZES:
+            continue
+        for forks in res.forks(n):
+            for phase in ('first', 'rerun'):
+                ratio, _paired = res.ratio(n, forks, (key, phase), (floor, 'once'))
+                values.append(('N=%d f%d %s' % (n, forks, PHASE_LABEL[phase]), ratio))
+    return values
+
+
+def targets(res: Results) -> list[tuple[str, str, bool | None]]:
+    """(target, what was measured, met?) - None when there was nothing to measure it with."""
+    verdicts: list[tuple[str, str, bool | None]] = []
+
+    def within(name: str, key: str, floor: str, limit: float) -> None:
+        values = _ratios_for(res, key, floor)
+        if not values:
+            verdicts.append((name, 'not measured (needs N=20 or 50)', None))
+            return
+        text = '; '.join('%s %s' % (label, fmt(v)) for label, v in values)
+        verdicts.append((name, text, all(v is not None and v <= limit for _l, v in values)))
+
+    within('iamapikey role (validate=false, one host task) <= 1.05 x the one-task floor at N=20 and 50', 'role_apikey', 'floor1', 1.05)
+    within('iambearer role (validated) <= 1.10 x the two-task floor at N=20 and 50', 'role_bearer', 'floor2', 1.10)
+
+    probes = res.data.get('probes', {})
+    login = probes.get('icr_login', {})
+    ping = probes.get('ping', {})
+    if 'payload_bytes' in login and 'payload_bytes' in ping:
+        times = [med(login.get('fresh', [])), med(login.get('again', []))]
+        verdicts.append(('icr_login run on a host <= 0.30 s', 'no file yet %s s, file in place %s s (ping %s s)'
+                         % (fmt(times[0]), fmt(times[1]), fmt(med(ping.get('again', [])))),
+                         all(t is not None and t <= MODULE_SECONDS_TARGET for t in times)))
+        factor = login['payload_bytes'] / ping['payload_bytes']
+        verdicts.append(('icr_login payload close to ping\'s (read here as <= %.2f x)' % PAYLOAD_CLOSE,
+                         '%.1f KiB vs %.1f KiB: %.2f x' % (login['payload_bytes'] / 1024, ping['payload_bytes'] / 1024, factor),
+                         factor <= PAYLOAD_CLOSE))
+    else:
+        verdicts.append(('icr_login run on a host <= 0.30 s; payload close to ping\'s', 'probe failed', None))
+
+    iam_first = {n: [r['counters'].get('iam_token', 0) for f in res.forks(n) for r in res.runs(n, f, 'role_bearer', 'first')]
+                 for n in res.sizes}
+    iam_rerun = {n: [r['counters'].get('iam_token', 0) for f in res.forks(n) for r in res.runs(n, f, 'role_bearer', 'rerun')]
+                 for n in res.sizes}
+    iam_apikey = [r['counters'].get('iam_token', 0) for n in res.sizes for f in res.forks(n) for p in ('first', 'rerun')
+                  for r in res.runs(n, f, 'role_apikey', p)]
+    text = '; '.join('N=%d: first %s, rerun %s' % (n, int_range(iam_first[n]), int_range(iam_rerun[n])) for n in res.sizes)
+    verdicts.append(('1 IAM exchange per play at every N (iambearer), 0 on a rerun',
+                     text + '; iamapikey without validation: %s' % int_range(iam_apikey),
+                     all(v == 1 for vs in iam_first.values() for v in vs) and all(v == 0 for vs in iam_rerun.values() for v in vs)
+                     and bool(iam_first) and all(v == 0 for v in iam_apikey)))
+
+    changed = [r for n in res.sizes for f in res.forks(n) for role in res.data['roles'] for r in res.runs(n, f, role, 'rerun')]
+    verdicts.append(('0 hosts changed on a rerun (and 0 files rewritten)',
+                     'hosts changed %s, files rewritten %s over %d reruns' % (
+                         int_range([r['changed_hosts'] for r in changed]), int_range([r['files_rewritten'] for r in changed]),
+                         len(changed)),
+                     bool(changed) and all(r['changed_hosts'] == 0 and r['files_rewritten'] == 0 for r in changed)))
+
+    for alt in ('docker_login', 'podman_login'):
+        values = []
+        for n in res.sizes:
+            if n not in TARGET_SIZES:
+                continue
+            for forks in res.forks(n):
+                for role in res.data['roles']:
+                    for phase in ('first', 'rerun'):
+                        ratio, _paired = res.ratio(n, forks, (alt, phase), (role, phase))
+                        values.append(('N=%d f%d %s %s' % (n, forks, role.replace('role_', ''), PHASE_LABEL[phase]), ratio))
+        name = 'role >= 1.4 x faster than %s at N=20 and 50' % res.contenders[alt]['label']
+        if not values:
+            verdicts.append((name, 'not measured (needs N=20 or 50)', None))
+        else:
+            verdicts.append((name, '; '.join('%s %s' % (label, fmt(v)) for label, v in values),
+                             all(v is not None and v >= 1.4 for _l, v in values)))
+    return verdicts
+
+
+def _span_of(runs: Sequence[dict[str, Any]], prefix: str) -> float:
+    """Median seconds of the task whose name (without the role prefix) starts with prefix; 0 when absent."""
+    for name, values in task_spans(runs):
+        if short_task(name, 1000).startswith(prefix):
+            return med(values) or 0.0
+    return 0.0
+
+
+NETWORK_UTILS = ('_http.py', '_iam.py', '_registry.py')
+
+
+def findings(res: Results) -> list[str]:
+    """Where the role's time goes against its floor, computed from this run's figures."""
+    out = []
+    for n in res.sizes:
+        if n not in TARGET_SIZES:
+            continue
+        forks = res.forks(n)[0]
+        for key, floor, phase in (('role_apikey', 'floor1', 'first'), ('role_bearer', 'floor2', 'first')):
+            runs, floor_runs = res.runs(n, forks, key, phase), res.runs(n, forks, floor, 'once')
+            if not runs or not floor_runs:
+                continue
+            extra = (res.wall(n, forks, key, phase) or 0.0) - (res.wall(n, forks, floor, 'once') or 0.0)
+            host, floor_host = _span_of(runs, 'Write the registry credential'), _span_of(floor_runs, 'Ping every host')
+            validate = _span_of(runs, 'Validating arguments')
+            credential, floor_once = _span_of(runs, 'Get and prove'), _span_of(floor_runs, 'Ping the controller once')
+            skipped = _span_of(runs, 'Stop before any host is touched when the API') + _span_of(runs, 'Stop before any host is touched when IAM')
+            parts = ['the role\'s argument validation task %.2f s' % validate, 'the host task %.2f s against ping\'s %.2f s' % (host, floor_host)]
+            if key == 'role_bearer':
+                parts.append('icr_credential on the controller %.2f s against a ping on the controller %.2f s' % (credential, floor_once))
+            else:
+                parts.append('the skipped controller task %.2f s' % credential)
+            parts.append('the two skipped checks %.2f s' % skipped)
+            out.append('- N=%d, forks %d, %s first run: %+.2f s against %s; in it %s.' % (
+                n, forks, key, extra, floor, '; '.join(parts)))
+            ours, theirs = _cpu_of(runs), _cpu_of(floor_runs)
+            out.append('  Controller CPU (user+system of the ansible-playbook tree): %.1f s against %.1f s.' % (ours, theirs))
+    return out
+
+
+def diagnosis_section(data: dict[str, Any]) -> list[str]:
+    runs = data.get('diagnosis') or []
+    if not runs:
+        return []
+    res = Results(dict(data, runs=runs))
+    n, forks = res.sizes[0], res.forks(res.sizes[0])[0]
+    rows = []
+    for key, phase in (('floor1', 'once'), ('icr_login_alone', 'first'), ('role_apikey', 'first')):
+        group = res.runs(n, forks, key, phase)
+        if not group:
+            continue
+        ratio = ratio_text(*res.ratio(n, forks, (key, phase), ('floor1', 'once'))) if key != 'floor1' else '1.00'
+        rows.append([res.contenders[key]['label'], span([r['wall'] for r in group]), ratio, fmt(_cpu_of(group), 1),
+                     fmt(med(host_task_seconds(group, res.contenders[key]['host_task'])))])
+    out = ['', '### The module, and the role around it (N = %d, forks %d, first runs)' % (n, forks), '',
+           'A diagnosis run after the measurements, in rotating order: the one-task floor, `icr.auth.icr_login` alone in a '
+           'one-task play (three arguments, no role, no argument validation, no loop; tests/bench/playbooks/'
+           'diag_icr_login_alone.yml), and the role (`iamapikey`, `docker_auth_validate: false`).', '']
+    out += table(['play', 'wall s: median (min-max)', 'x floor1', 'controller CPU s', 'host task s (median per host)'], rows)
+    alone, role, floor = (res.wall(n, forks, 'icr_login_alone', 'first'), res.wall(n, forks, 'role_apikey', 'first'),
+                          res.wall(n, forks, 'floor1', 'once'))
+    if alone and role and floor:
+        out += ['', 'Of the role\'s %+.2f s over the floor, the module itself (against ping) accounts for %+.2f s and the role '
+                'around it (argument validation, the skipped controller tasks, the templated arguments and the loop, loading the '
+                'role) for %+.2f s.' % (role - floor, alone - floor, role - alone)]
+    return out
+
+
+def _cpu_of(runs: Sequence[dict[str, Any]]) -> float:
+    return med(r['cpu'] for r in runs) or 0.0
+
+
+def payload_findings(probes: dict[str, Any]) -> list[str]:
+    login = probes.get('icr_login', {}).get('zip') or {}
+    network = {name: sizes for name, sizes in login.items() if name.endswith(NETWORK_UTILS)}
+    if not network:
+        return []
+    return ['- `icr_login`\'s payload carries %s (%.1f KiB compressed, %.1f KiB as base64), which a host needs only when '
+            '`icr_login` itself talks to IAM or a registry (`api_key`, `validate`): Ansible\'s module finder follows every '
+            'import in the module\'s source, those inside functions too.' % (
+                ', '.join('`%s`' % os.path.basename(name) for name in sorted(network)),
+                sum(s[1] for s in network.values()) / 1024, sum(s[1] for s in network.values()) * 4 / 3 / 1024)]
+
+
+def verdict_text(met: bool | None) -> str:
+    return {True: 'met', False: '**missed**', None: 'not measured'}[met]
+
+
+# ---------------------------------------------------------------------------------------------------------- profiles
+
+FRAME = re.compile(r'^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$')
+# Each sample goes to the category of its innermost frame that matches one (in this order when a frame matches several).
+CATEGORIES = (
+    ('building module payloads (AnsiballZ)', ('ansible/executor/module_common.py', 'ansible/_internal/_ansiballz')),
+    ('argument validation', ('validate_argument_spec', 'module_utils/common/arg_spec.py', 'module_utils/common/parameters.py')),
+    ('templating (Jinja2)', ('ansible/template/', 'ansible/_internal/_templating', 'jinja2/')),
+    ('variables and host state', ('ansible/vars/', 'ansible/inventory/', 'ansible/executor/play_iterator.py')),
+    ('SSH and local connection plugins', ('ansible/plugins/connection/',)),
+    ('action plugins (task set-up, results)', ('ansible/plugins/action/', 'ansible/executor/task_executor.py')),
+    ('callbacks and output', ('ansible/plugins/callback', 'ansible/utils/display.py')),
+    ('YAML parsing (playbook, role, inventory)', ('yaml/', 'ansible/parsing/')),
+    ('imports and plugin loading', ('<frozen importlib', '<frozen zipimport', 'ansible/plugins/loader.py', 'ansible/utils/collection_loader')),
+    ('strategy and worker processes', ('ansible/plugins/strategy/', 'ansible/executor/process/', 'multiprocessing/',
+                                       'ansible/executor/task_queue_manager.py')),
+)
+
+
+def _frame(text: str) -> tuple[str, str]:
+    match = FRAME.match(text)
+    if not match:
+        return text, ''
+    path = match.group('file')
+    for marker in ('site-packages/', 'ansible_collections/', '/lib/python3.11/'):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return match.group('func'), path
+
+
+PROCESS_KINDS = (
+    ('AnsiballZ_', 'modules run on the controller (delegate_to: localhost)'),
+    ('ansible-playbook', 'ansible-playbook (main process and forked workers)'),
+    ('/bin/sh', 'shells'),
+)
+
+
+def _category(frames: Sequence[str]) -> str:
+    for frame in reversed(frames):
+        for name, markers in CATEGORIES:
+            if any(marker in frame for marker in markers):
+                return name
+    return 'other'
+
+
+def _process_kind(command: str) -> str:
+    for marker, kind in PROCESS_KINDS:
+        if marker in command:
+            return kind
+    return 'other processes'
+
+
+def summarize_profile(path: str, rate: int) -> dict[str, Any]:
+    """CPU seconds of a py-spy raw file: in all, by category, by function (own time), and how many processes."""
+    total = 0
+    self_counter: collections.Counter = collections.Counter()
+    categories: collections.Counter = collections.Counter()
+    processes = set()
+    try:
+        with open(path, encoding='utf-8', errors='replace') as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        lines = []
+    by_process: collections.Counter = collections.Counter()
+    for line in lines:
+        stack, _sep, count = line.rpartition(' ')
+        if not count.isdigit():
+            continue
+        samples = int(count)
+        frames = stack.split(';')
+        owner = ''
+        while frames and frames[0].startswith('process '):
+            pid, _colon, owner = frames.pop(0).partition(':')
+            processes.add(pid)
+        total += samples
+        kind = _process_kind(owner)
+        if kind == 'other processes' and any('ansible/' in f or 'ansible-playbook' in f for f in frames):
+            kind = PROCESS_KINDS[1][1]  # a forked worker whose command line py-spy could not read
+        by_process[kind] += samples
+        if not frames:
+            self_counter['(no Python frame: %s)' % kind] += samples
+            continue
+        func, path_ = _frame(frames[-1])
+        self_counter['%s (%s)' % (func, path_)] += samples
+        if kind != PROCESS_KINDS[1][1]:
+            categories[kind] += samples
+            continue
+        categories[_category(frames)] += samples
+    return {'cpu': total / rate, 'processes': len(processes), 'categories': {k: v / rate for k, v in categories.items()},
+            'by_process': {k: v / rate for k, v in by_process.items()},
+            'top': [(name, count / rate) for name, count in self_counter.most_common(15)]}
+
+
+def profile_section(profiles: dict[str, Any]) -> list[str]:
+    if not profiles:
+        return []
+    out = ['', '### Controller profile (py-spy, every process of ansible-playbook)', '',
+           'CPU seconds sampled (py-spy, 200 Hz, `--subprocesses`) in every process of one run each: ansible-playbook, its '
+           'forked workers, and the modules it runs on the controller. In ansible-playbook, each sample counts for the '
+           'category of its innermost frame that has one. Default forks.', '']
+    keys = list(profiles)
+    header = ['category'] + ['%s %s' % tuple(k.split(':')) for k in keys]
+    rows = [['wall s of the profiled run'] + [fmt(profiles[k]['wall']) for k in keys],
+            ['all samples (CPU s)'] + [fmt(profiles[k]['cpu']) for k in keys],
+            ['processes sampled'] + [str(profiles[k]['processes']) for k in keys]]
+    for kind in [kind for _marker, kind in PROCESS_KINDS] + ['other processes']:
+        rows.append(['CPU s in ' + kind] + [fmt(profiles[k].get('by_process', {}).get(kind, 0.0)) for k in keys])
+    for name in [c[0] for c in CATEGORIES] + ['other']:
+        rows.append([name] + [fmt(profiles[k]['categories'].get(name, 0.0)) for k in keys])
+    out += table(header, rows)
+    for key in keys:
+        if not key.startswith('role_'):
+            continue
+        out += ['', 'Top functions by own CPU in `%s`:' % key, '']
+        out += table(['function (file)', 'CPU s'], [[name.replace('|', '/'), fmt(value)] for name, value in profiles[key]['top'][:12]])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------- the page
+
+def render(data: dict[str, Any], facts: dict[str, str], command: str) -> str:
+    res = Results(data)
+    settings = data['settings']
+    lines = ['# Benchmarks', '',
+             '<!-- Written by `make bench` (tests/bench, scripts/bench.sh); edits here are lost on the next run. -->', '',
+             'What the fleet job costs as the fleet grows, as ratios measured in one run on one machine: the role '
+             '`icr.auth.docker_auth` against the floor Ansible itself sets (`ansible.builtin.ping` plays with the same shape) '
+             'and against what users do today (`community.docker.docker_login`, `containers.podman.podman_login`, a '
+             '`docker login --password-stdin` command task). Absolute seconds depend on the machine; the ratios are the result.',
+             '', '## How to reproduce', '', '```sh', command, '```', '',
+             'As root on Debian 12 with the packages of `.ci/install-deps.sh`. `BENCH_SIZES=5,20 BENCH_REPEATS=3 make bench` is '
+             'quicker; `BENCH_OUT=path.md` writes elsewhere. Raw figures of the last run: `build/bench/results.json`.', '',
+             '## Set-up', '',
+             '- Hosts: N local users behind one sshd on 127.0.0.1 (tests/infra `SshFleet`), one inventory host each, '
+             'Python `/usr/bin/python3` (no `requests`). Every run starts with cold SSH connections (the control masters are '
+             'closed before it, as in a fresh CI or AWX job); pipelining on; `gather_facts: false`.',
+             '- IAM and the ICR token realm: the project\'s emulator (tests/emulator); registry: a real CNCF distribution '
+             'registry with token auth trusting it; Docker: one test-owned dockerd whose socket every host user may use '
+             '(`DOCKER_HOST` of docker_login and docker login).',
+             '- The role: `iamapikey` with `docker_auth_validate: false` (no controller task; compared with the one-task floor) '
+             'and `iambearer` validated (one `icr_credential` on the controller, then one `icr_login` per host; compared with '
+             'the two-task floor). "First run" = no registry file on any host and an empty controller cache; "rerun" = the same '
+             'play right after.',
+             '- Alternatives, per host, with the API key as `iamapikey`: docker_login (needs `requests` on the host, given '
+             'through `PYTHONPATH`), podman_login (rootless, `authfile` set, `tlsverify: false`), `docker login '
+             '--password-stdin` (PATH holding only the docker CLI: with the credential helpers on PATH, a fresh user\'s docker '
+             'login fails headless with "pass not initialized").',
+             '- Order: one untimed warm-up run of each contender on the largest fleet, then for each N, %d rounds; in each '
+             'round every contender runs once (first run + rerun where that applies), the order rotating from round to round '
+             '(ABC, BCA, CAB), and the forks values alternating. Forks: the default 5 and N/2 (at least 5).' % settings['repeats'],
+             '- Figures: wall time of `ansible-playbook`; ratios are ratios of medians, with the spread of the per-round '
+             '(paired) ratios; IAM and registry token calls from the emulator\'s counters; hosts changed from the PLAY RECAP; '
+             'files rewritten = registry files whose inode or mtime changed on the rerun; peak RSS = the largest process of '
+             'the ansible-playbook tree (wait4 `ru_maxrss`); controller CPU = user+system of that tree (ssh clients '
+             'included, detached ControlPersist masters not); host task = start to result of the host task, per host, as the '
+             'controller saw it (callback tests/bench/callback_plugins/bench_timer.py).', '',
+             '## Machine and load', '']
+    for key in ('date', 'cpu', 'cores', 'memory', 'os', 'python', 'ansible', 'collections', 'openssh', 'docker', 'podman'):
+        if key in facts:
+            lines.append('- %s: %s' % (key, facts[key]))
+    load = data.get('load', {})
+    idle = data.get('idle_probe')
+    if idle:
+        lines.append('- before the run, with nothing of the benchmark running: load average %s; other processes kept %.2f of '
+                     'the %s cores busy' % (' '.join('%.2f' % v for v in idle['load']), idle['foreign_cores'], facts.get('cores')))
+    for n, meter in sorted(load.items(), key=lambda item: int(item[0])):
+        lines.append('- N=%s (%.0f s): load average %s at the start, %s at the end; the machine was %.2f cores busy on average, '
+                     '%.2f of them by processes other than the benchmark\'s' % (
+                         n, meter['wall'], ' '.join('%.2f' % v for v in meter['load_start']),
+                         ' '.join('%.2f' % v for v in meter['load_end']), meter['busy_cores'], meter['foreign_cores']))
+    if data.get('load_note'):
+        lines.append('- ' + data['load_note'])
+    lines += ['', '## Targets', '']
+    lines += table(['target', 'measured', 'verdict'], [[t, m, verdict_text(v)] for t, m, v in targets(res)])
+    lines += ['', '## Wall time and calls per run', '',
+              'Medians over the rounds; "x floor" compares with the floor of the same shape (floor1: one ping task per host; '
+              'floor2: one ping on the controller + one per host); the alternatives, one task per host, with floor1.']
+    lines += wall_tables(res)
+    lines += ['', '## The role against what users do today', '',
+              'Alternative\'s wall time / the role\'s, same N, forks and run (first run against first run, rerun against '
+              'rerun): above 1 the role is faster. Median of the medians, per-round spread in brackets.', '']
+    lines += speedup_tables(res)
+    lines += ['', '## Where the time goes', '', '### Task by task (default forks)', '',
+              'Seconds from a task\'s start to its last host\'s result, median over the rounds; the rest is ansible-playbook\'s '
+              'start-up, playbook and inventory loading, and exit.']
+    lines += breakdown_tables(res)
+    lines += ['', '### The modules on one host', '',
+              'The AnsiballZ file each module sends (kept with ANSIBLE_KEEP_REMOTE_FILES=1, pipelining off), then that file run '
+              '%d times as the host user with the host\'s Python (median, min-max): "no file yet" removes the registry files '
+              'before each run, "file in place" leaves what the previous run wrote.' % settings['probe_repeats'], '']
+    lines += probe_table(data.get('probes', {}))
+    lines += payload_table(data.get('probes', {}))
+    lines += diagnosis_section(data)
+    lines += profile_section(data.get('profiles', {}))
+    found = findings(res) + payload_findings(data.get('probes', {}))
+    if found:
+        lines += ['', '### In short', '', 'Computed from the figures above (default forks, medians):', ''] + found
+    for note in data.get('findings', []):
+        lines += ['', note]
+    return '\n'.join(lines) + '\n'
+
+
+def stdout_summary(data: dict[str, Any]) -> str:
+    res = Results(data)
+    lines = ['', 'Targets:']
+    for name, measured, met in targets(res):
+        lines.append('  [%s] %s\n        %s' % (verdict_text(met).strip('*'), name, measured))
+    lines += ['', 'Wall time and calls per run:']
+    lines += wall_tables(res)
+    lines += ['', 'Role against the alternatives (alternative / role):']
+    lines += speedup_tables(res)
+    lines += ['', 'Modules on one host:']
+    lines += probe_table(data.get('probes', {}))
+    lines += diagnosis_section(data)
+    found = findings(res) + payload_findings(data.get('probes', {}))
+    if found:
+        lines += ['', 'In short:'] + found
+    return '\n'.join(lines)
+
+
+def write(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + '.tmp'
+    with open(tmp, 'w', encoding='utf-8') as handle:
+        handle.write(text)
+    os.replace(tmp, path)
