@@ -41,6 +41,40 @@ def find_ansible(executable: str = "ansible") -> str:
     return shutil.which(executable) or executable
 
 
+def user_pids(uid: int) -> list[int]:
+    """PIDs of the processes whose real uid is uid."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            st = os.stat(f"/proc/{entry}")
+        except OSError:
+            continue
+        if st.st_uid == uid:
+            pids.append(int(entry))
+    return pids
+
+
+def stop_user_processes(uid: int, grace: float = 2.0) -> None:
+    """SIGTERM, then SIGKILL, every process of a test user (by PID), before the user is deleted."""
+    if uid == 0:
+        return
+    for pid in user_pids(uid):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    deadline = time.monotonic() + grace
+    while user_pids(uid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in user_pids(uid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def _user_exists(name: str) -> bool:
     try:
         pwd.getpwnam(name)
@@ -146,9 +180,11 @@ class SshFleet:
         return pwd.getpwnam(user).pw_dir
 
     def remove_users(self) -> None:
-        """Delete this fleet's users and their homes."""
+        """Delete this fleet's users and their homes, after stopping what runs as them (rootless podman leaves a pause
+        process behind, which would otherwise outlive the user and hold the uid for whoever gets it next)."""
         for name in self.users:
             if _user_exists(name):
+                stop_user_processes(pwd.getpwnam(name).pw_uid)
                 _retry(["userdel", "--remove", "--force", name])
         self.created_users = []
 
@@ -159,6 +195,7 @@ class SshFleet:
         for entry in pwd.getpwall():
             suffix = entry.pw_name[len(prefix):]
             if entry.pw_name.startswith(prefix) and suffix.isdigit():
+                stop_user_processes(entry.pw_uid)
                 _retry(["userdel", "--remove", "--force", entry.pw_name])
                 removed.append(entry.pw_name)
         return removed
