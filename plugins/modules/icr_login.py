@@ -103,6 +103,9 @@ options:
     description:
       - The file to write, in place of the default C(~/.docker/config.json) or C(~/.config/containers/auth.json).
       - An absolute path without C(..) steps; only with O(format=docker) or O(format=containers).
+      - When root writes it, the path is resolved when it is used, and root acts as the first user other than root
+        who owns a directory or symlink on the way, so that user cannot redirect the write. A root-owned directory on
+        the way that other users may write (and is not sticky) is refused.
     type: path
   format:
     description:
