@@ -382,6 +382,10 @@ def test_argument_specs_and_defaults_agree():
             assert spec.get('elements'), name
     internal = yaml.safe_load((ROLE_DIR / 'vars' / 'main.yml').read_text())
     assert all(name.startswith('__docker_auth_') for name in internal), sorted(internal)
+    # The list the role tells unknown variables by is the spec's, so no valid variable is ever called unknown.
+    assert sorted(internal['__docker_auth_variables']) == sorted(options)
+    # ansible-core prints the spec's defaults when validation fails: none may be a template (a lookup of the key).
+    assert not [name for name, spec in options.items() if '{{' in str(spec.get('default'))]
     tasks = yaml.safe_load((ROLE_DIR / 'tasks' / 'main.yml').read_text())
     for task in tasks:
         assert task.get('name'), task

@@ -1,0 +1,212 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The role's input checks, as a user meets them: a wrong variable never shows the API key, an unknown one is named.
+
+Real ansible-playbook runs of icr.auth.docker_auth on localhost (connection local). The API key arrives each way a
+user gives it - the controller's environment, an extra-vars file, an Ansible Vault variable, an inventory variable -
+and every variable of meta/argument_specs.yml in turn gets a value that fails validation. No run touches a network:
+validation and the controller's input check stop the play first.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from playrunner import collections_path
+
+REPO = pathlib.Path(__file__).resolve().parent.parent.parent
+ROLE_DIR = REPO / 'roles' / 'docker_auth'
+BIN = pathlib.Path(sys.executable).parent
+KEY = 'RoleInputKey0123456789abcdefghijklmnopqrstu'
+VAULT_PASSWORD = 'vault-password-of-this-test'
+WAYS = ('environment', 'extra_vars', 'vault', 'inventory')
+SPEC = yaml.safe_load((ROLE_DIR / 'meta' / 'argument_specs.yml').read_text())['argument_specs']['main']['options']
+
+
+def bad_value(spec):
+    """A value of the variable's spec that validation refuses."""
+    if 'choices' in spec:
+        return 'not-one-of-the-choices'
+    return {'str': {'a': 'mapping'}, 'path': {'a': 'mapping'}, 'bool': 'neither-true-nor-false',
+            'int': 'not-a-number', 'list': {'a': 'mapping'}}[spec['type']]
+
+
+# docker_auth_api_key (type str) converts anything to a string, so it cannot fail validation; every other one can.
+# Free-form strings and paths pass validation whatever they hold (a mapping becomes its text): every other variable
+# can fail it.
+VALIDATED = sorted(name for name, spec in SPEC.items() if 'choices' in spec or spec['type'] not in ('str', 'path'))
+
+
+def secret_forms(secret):
+    forms = {secret, base64.b64encode(secret.encode()).decode()}
+    for user in ('iamapikey', 'iambearer', 'iamrefresh'):
+        forms.add(base64.b64encode(('%s:%s' % (user, secret)).encode()).decode())
+    return forms
+
+
+class RoleRun(object):
+    def __init__(self, proc, config):
+        self.rc = proc.returncode
+        self.text = proc.stdout + proc.stderr
+        self.config = config
+
+    def tail(self):
+        return 'rc=%s\n%s' % (self.rc, self.text[-5000:])
+
+    def leaked(self):
+        return sorted(form for form in secret_forms(KEY) if form in self.text)
+
+
+def run_role(tmp_path, role_vars, way='environment', args=('-vvvv',)):
+    """The role on localhost with role_vars, the API key given `way`; secrets never on a command line."""
+    tmp = pathlib.Path(tmp_path)
+    tmp.mkdir(parents=True, exist_ok=True)
+    config = tmp / 'config.json'
+    variables = {'docker_auth_regions': ['us-south'], 'docker_auth_validate': False,
+                 'docker_auth_config_path': str(config)}
+    variables.update(role_vars)
+    env = dict((k, v) for k, v in os.environ.items()
+               if k not in ('IBMCLOUD_API_KEY', 'IC_API_KEY') and not k.startswith('ANSIBLE_'))
+    env.update({'ANSIBLE_COLLECTIONS_PATH': collections_path(), 'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_FORCE_COLOR': '0',
+                'ANSIBLE_LOCALHOST_WARNING': 'false', 'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
+                'ANSIBLE_LOCAL_TEMP': str(tmp / 'ansible-local'), 'XDG_CACHE_HOME': str(tmp / 'cache')})
+    inventory = tmp / 'inventory.ini'
+    inventory.write_text('localhost ansible_connection=local\n')
+    extra = tmp / 'extra-vars.json'
+    extra.write_text(json.dumps({}))
+    cmd = [str(BIN / 'ansible-playbook'), '-i', str(inventory), str(tmp / 'play.yml'), '-e', '@%s' % extra]
+    secret_vars = {}
+    if way == 'environment':
+        env['IBMCLOUD_API_KEY'] = KEY
+    elif way == 'ic_environment':
+        env['IC_API_KEY'] = KEY
+    elif way == 'extra_vars':
+        extra.write_text(json.dumps({'docker_auth_api_key': KEY}))
+    elif way == 'inventory':
+        inventory.write_text('localhost ansible_connection=local docker_auth_api_key=%s\n' % KEY)
+    elif way == 'vault':
+        password_file = tmp / 'vault-password'
+        password_file.write_text(VAULT_PASSWORD)
+        vault_file = tmp / 'vault.yml'
+        vault_file.write_text(yaml.safe_dump({'docker_auth_api_key': KEY}))
+        encrypted = subprocess.run([str(BIN / 'ansible-vault'), 'encrypt', '--vault-password-file', str(password_file),
+                                    str(vault_file)], env=env, capture_output=True, text=True, check=False)
+        assert encrypted.returncode == 0, encrypted.stderr
+        secret_vars = {'vars_files': [str(vault_file)]}
+        cmd += ['--vault-password-file', str(password_file)]
+    play = dict({'name': 'role input', 'hosts': 'localhost', 'gather_facts': False,
+                 'roles': [{'role': 'icr.auth.docker_auth', 'vars': variables}]}, **secret_vars)
+    (tmp / 'play.yml').write_text(yaml.safe_dump([play]))
+    proc = subprocess.run(cmd + list(args), env=env, capture_output=True, text=True, timeout=300, check=False)
+    return RoleRun(proc, config)
+
+
+# Free-form strings pass validation whatever they hold; these values fail later, on the controller or on the host.
+CLOSED = 'http://127.0.0.1:9'  # nothing listens on the discard port: IAM calls fail at once, on loopback
+LATER = {
+    'docker_auth_credential_store': ({'docker_auth_credential_store': 'no such/helper'}, 'not a credential helper name'),
+    'docker_auth_iam_endpoint': ({'docker_auth_iam_endpoint': 'ftp://127.0.0.1:9/', 'docker_auth_validate': True},
+                                 'iam_endpoint'),
+    'docker_auth_ca_path': ({'docker_auth_ca_path': '/nonexistent/ca.pem', 'docker_auth_validate': True,
+                             'docker_auth_iam_endpoint': CLOSED}, 'ca_path'),
+    'docker_auth_cache_dir': ({'docker_auth_cache_dir': '/dev/null/cache', 'docker_auth_validate': True,
+                               'docker_auth_iam_endpoint': CLOSED}, None),
+    'docker_auth_config_path': ({'docker_auth_config_path': 'relative/config.json'}, 'config_path'),
+}
+
+
+def test_every_variable_is_covered():
+    assert sorted(VALIDATED + list(LATER) + ['docker_auth_api_key']) == sorted(SPEC)
+
+
+@pytest.mark.parametrize('name', sorted(LATER))
+def test_a_wrong_free_form_variable_never_shows_the_api_key(tmp_path, name):
+    role_vars, message = LATER[name]
+    for way in WAYS:
+        run = run_role(tmp_path / way, role_vars, way=way)
+        assert run.rc != 0, run.tail()
+        assert message is None or message in run.text, run.tail()
+        assert run.leaked() == [], run.tail()
+
+
+@pytest.mark.parametrize('name', VALIDATED)
+def test_a_wrong_variable_never_shows_the_api_key(tmp_path, name):
+    """Each variable fails validation in turn, with the key arriving a different way each time, at -vvvv."""
+    way = WAYS[VALIDATED.index(name) % len(WAYS)]
+    run = run_role(tmp_path, {name: bad_value(SPEC[name])}, way=way)
+    assert run.rc != 0, run.tail()
+    assert 'Validation of arguments failed' in run.text and name in run.text, run.tail()
+    assert run.leaked() == [], run.tail()
+    assert not run.config.exists()
+
+
+@pytest.mark.parametrize('way', WAYS)
+@pytest.mark.parametrize('verbosity', [(), ('-vvvv',)])
+def test_every_variable_wrong_at_once_shows_no_key(tmp_path, way, verbosity):
+    run = run_role(tmp_path, dict((name, bad_value(SPEC[name])) for name in VALIDATED), way=way, args=verbosity)
+    assert run.rc != 0, run.tail()
+    for name in VALIDATED:
+        assert name in run.text, (name, run.tail())
+    assert run.leaked() == [], run.tail()
+
+
+@pytest.mark.parametrize('way', WAYS)
+def test_the_key_is_used_whichever_way_it_arrives(tmp_path, way):
+    """The negative tests above mean something only if the key really reaches the role each of these ways."""
+    run = run_role(tmp_path, {}, way=way)
+    assert run.rc == 0, run.tail()
+    auth = json.loads(run.config.read_text())['auths']['us.icr.io']['auth']
+    assert base64.b64decode(auth).decode() == 'iamapikey:' + KEY
+    assert run.leaked() == [], run.tail()
+
+
+def test_ic_api_key_is_read_when_ibmcloud_api_key_is_not_set(tmp_path):
+    run = run_role(tmp_path, {}, way='none', args=())
+    assert run.rc != 0 and 'docker_auth_api_key is empty' in run.text, run.tail()
+    run = run_role(tmp_path / 'ic', {}, way='ic_environment', args=())
+    assert run.rc == 0, run.tail()
+    auth = json.loads(run.config.read_text())['auths']['us.icr.io']['auth']
+    assert base64.b64decode(auth).decode() == 'iamapikey:' + KEY
+
+
+def test_a_misspelled_variable_is_named_with_the_one_meant(tmp_path):
+    run = run_role(tmp_path, {'docker_auth_user': ['deploy'], 'docker_auth_formt': 'containers'}, args=())
+    assert run.rc == 0, run.tail()
+    text = ' '.join(run.text.split())
+    assert 'docker_auth_user is not a variable of icr.auth.docker_auth and is ignored (did you mean ' \
+           'docker_auth_users?)' in text, run.tail()
+    assert '(did you mean docker_auth_format?)' in text, run.tail()
+    assert run.config.exists()
+
+
+def test_unknown_variables_fail_the_play_before_any_host_is_touched_when_asked(tmp_path):
+    run = run_role(tmp_path, {'docker_auth_user': ['deploy'], 'docker_auth_unknown_variables': 'fail'}, args=())
+    assert run.rc != 0, run.tail()
+    assert 'did you mean docker_auth_users?' in ' '.join(run.text.split()), run.tail()
+    assert not run.config.exists()
+    assert 'Write the registry credential' not in run.text, run.tail()
+
+
+def test_unknown_variables_can_be_ignored(tmp_path):
+    run = run_role(tmp_path, {'docker_auth_user': ['deploy'], 'docker_auth_unknown_variables': 'ignore'}, args=())
+    assert run.rc == 0, run.tail()
+    assert 'docker_auth_user is not a variable' not in run.text, run.tail()
+    assert run.config.exists()
+
+
+def test_known_variables_do_not_warn(tmp_path):
+    run = run_role(tmp_path, dict((name, spec.get('default')) for name, spec in SPEC.items()
+                                  if name not in ('docker_auth_regions', 'docker_auth_validate', 'docker_auth_config_path',
+                                                  'docker_auth_api_key')), args=())
+    assert run.rc == 0, run.tail()
+    assert 'is not a variable of icr.auth.docker_auth' not in run.text, run.tail()
