@@ -18,13 +18,15 @@ from ansible_collections.icr.auth.plugins.module_utils._options import API_KEY_E
 from ansible_collections.icr.auth.plugins.module_utils._regions import REGION_HOSTS, resolve_registries, with_private
 
 
-def api_key_from(params, env):
-    """The API key option, else IBMCLOUD_API_KEY, else IC_API_KEY."""
+def api_key_from(params, env, required=True):
+    """The API key option, else IBMCLOUD_API_KEY, else IC_API_KEY (None if none and not required)."""
     if params.get('api_key') is not None:
         return params['api_key']
     for name in API_KEY_ENV:
         if env.get(name):
             return env[name]
+    if not required:
+        return None
     raise InputError('api_key: no API key was given and neither IBMCLOUD_API_KEY nor IC_API_KEY is set. Pass it from a '
                      'vault, or export IBMCLOUD_API_KEY on the controller.')
 
@@ -49,7 +51,10 @@ def obtain(params, env, session=None, now=None):
     username = params.get('username_type') or 'iamapikey'
     hosts, host_warnings = resolve_registries(params.get('regions'), params.get('registries'), params.get('private_endpoint'))
     warnings.extend(host_warnings)
-    verify = bool(hosts) and params.get('verify', True)
+    if params.get('verify') and not hosts:
+        raise InputError('verify: true, but there is nothing to prove the credential against: name the registries in '
+                         'regions (such as us-south) or registries (such as us.icr.io), or set verify: false.')
+    verify = bool(hosts) and params.get('verify') is not False
     scopes = parse_scopes(params.get('verify_access'))
     if scopes and not verify:
         raise InputError('verify_access needs regions or registries to verify against, and verify: true.')
@@ -114,3 +119,15 @@ def obtain(params, env, session=None, now=None):
             for h in auth_hosts)},
     }
     return result, warnings
+
+
+def withhold(result, task_no_log):
+    """Keep the API key out of a result that Ansible would show; returns the warnings for the task."""
+    if task_no_log:
+        return []
+    if result['username'] == 'iamapikey':
+        result.update(password=None, dockerconfigjson=None)
+        return ['password and dockerconfigjson are null: for iamapikey they are the API key, which is returned only to '
+                'a task with no_log: true (its result is then shown nowhere). Set no_log: true on this task.']
+    return ['The result holds an IAM %s token (password, dockerconfigjson), and this task would show it: set no_log: '
+            'true on this task.' % ('access' if result['username'] == 'iambearer' else 'refresh')]

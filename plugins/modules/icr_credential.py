@@ -22,6 +22,14 @@ description:
   - Exchanged tokens are cached on the controller until they come within O(min_validity) of expiring, so a rerun
     makes no IAM call.
   - Never changes anything on the host it runs on, apart from that cache.
+  - The credential is returned to the task that asks for it, never shown. Give the task C(no_log) C(true) (as in
+    every example); Ansible then shows none of its result, and the registered variable holds RV(password) and
+    RV(dockerconfigjson). Without C(no_log), the API key is never returned (RV(password) and RV(dockerconfigjson) are
+    null for V(iamapikey), with a warning), and a token is returned with a warning that tells to set C(no_log).
+notes:
+  - With C(no_log) C(true), a failure shows only that the output was censored on some ansible-core releases. To see
+    why it failed, register the result with C(failed_when) C(false) and fail in a next task with its RV(msg), which
+    never holds the key or a token, as the role M(icr.auth.docker_auth) does (see the examples).
 author:
   - icr.auth contributors (@icr-auth)
 extends_documentation_fragment:
@@ -71,9 +79,10 @@ options:
   verify:
     description:
       - Prove the credential against every registry of O(regions) and O(registries); the module fails if any refuses it.
+      - If not set, the credential is proven when O(regions) or O(registries) name a registry. V(true) with neither
+        fails, since there would be nothing to prove it against.
       - Set V(false) to only build RV(dockerconfigjson) for them.
     type: bool
-    default: true
   verify_access:
     description:
       - Repositories and actions that the credential must be granted, as V(namespace/repository:pull) or
@@ -134,6 +143,24 @@ EXAMPLES = r'''
   no_log: true
   register: pull
 
+- name: Prove a key and see why when it fails, although the credential task has no_log
+  icr.auth.icr_credential:
+    api_key: "{{ vault_icr_api_key }}"
+    regions: [us-south]
+    verify: true
+  delegate_to: localhost
+  run_once: true
+  no_log: true
+  register: proof
+  failed_when: false
+
+- name: Stop with the module's message (it never holds the key or a token)
+  ansible.builtin.fail:
+    msg: "{{ proof.msg }}"
+  when: proof.password is not defined
+  delegate_to: localhost
+  run_once: true
+
 - name: Write the pull secret manifest
   ansible.builtin.copy:
     dest: /tmp/all-icr-io.yml
@@ -158,6 +185,7 @@ username:
 password:
   description:
     - The registry password - the API key, or the IAM token. A secret - register the task with C(no_log).
+    - Null for V(iamapikey) when the task has no C(no_log) (the API key is never returned to a task that would show it).
   returned: success
   type: str
   sample: eyJraWQiOi...
@@ -201,6 +229,7 @@ dockerconfigjson:
   description:
     - A Docker config with an C(auths) entry for each registry (every ICR region when none is given) - the content of
       a Kubernetes C(kubernetes.io/dockerconfigjson) pull secret. Holds the secret.
+    - Null for V(iamapikey) when the task has no C(no_log), as RV(password).
   returned: success
   type: dict
   sample: {"auths": {"us.icr.io": {"username": "iamapikey", "password": "...", "auth": "..."}}}
@@ -211,14 +240,14 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError
-from ansible_collections.icr.auth.plugins.module_utils._obtain import obtain
+from ansible_collections.icr.auth.plugins.module_utils._obtain import api_key_from, obtain, withhold
 from ansible_collections.icr.auth.plugins.module_utils._options import network_spec, registry_spec
 
 
 def argument_spec():
     spec = dict(
         api_key=dict(type='str', no_log=True),
-        verify=dict(type='bool', default=True),
+        verify=dict(type='bool'),
         verify_access=dict(type='list', elements='str'),
         min_validity=dict(type='int', default=900),
         cache=dict(type='bool', default=True),
@@ -231,18 +260,24 @@ def argument_spec():
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    # A key from the environment is as secret as the api_key option: mask it in every message and result.
+    env_key = api_key_from(module.params, os.environ, required=False)
+    if env_key:
+        module.no_log_values.add(env_key)
     try:
         result, warnings = obtain(module.params, os.environ)
     except IcrAuthError as exc:
         module.fail_json(msg=exc.msg, **dict((k, v) for k, v in exc.details.items() if k in ('verification', 'code')))
+    warnings.extend(withhold(result, module.no_log))
     for warning in warnings:
         module.warn(warning)
-    # Returning the credential is this module's purpose (register it with no_log). With iamapikey it is the API key
-    # itself, which Ansible would mask everywhere in the result because api_key is no_log; so unmask it in the
-    # result only, and keep it masked in the invocation.
+    # Returning the credential is this module's purpose. With iamapikey it is the API key itself, which Ansible would
+    # mask everywhere in the result; withhold() has kept it out unless the task is no_log (then Ansible shows none of
+    # the result), so unmask it in the result only, and keep it masked in the invocation.
     invocation = dict(module.params)
+    if result['password'] is not None:
+        module.no_log_values.discard(result['password'])
     if invocation.get('api_key') is not None:
-        module.no_log_values.discard(invocation['api_key'])
         invocation['api_key'] = 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
     module.exit_json(invocation={'module_args': invocation}, **result)
 

@@ -199,3 +199,108 @@ def test_cache_never_holds_the_api_key(emu, tmp_path):
     assert len(files) == 1 and oct(files[0].stat().st_mode & 0o777) == '0o600'
     assert oct(cache_dir.stat().st_mode & 0o777) == '0o700'
     assert key not in files[0].read_text() and key not in files[0].name
+
+
+def secret_forms(*secrets):
+    forms = set()
+    for secret in secrets:
+        forms.add(secret)
+        forms.add(base64.b64encode(secret.encode()).decode())
+        for user in TYPES:
+            forms.add(base64.b64encode(('%s:%s' % (user, secret)).encode()).decode())
+    return forms
+
+
+def proof_of(expr, expected):
+    """A task that checks a registered value against expected by digest, so that it shows neither."""
+    digest = __import__('hashlib').sha256(expected.encode()).hexdigest()
+    return {'name': 'proof', 'ansible.builtin.assert': {'that': ["(%s | hash('sha256')) == '%s'" % (expr, digest)],
+                                                         'quiet': True}}
+
+
+@pytest.mark.parametrize('source', ['option', 'environment'])
+@pytest.mark.parametrize('kind', TYPES)
+def test_without_no_log_the_api_key_is_never_in_the_output(emu, tmp_path, kind, source):
+    """A task without no_log, at -vvv: the API key nowhere in any form; a token only with a warning to set no_log."""
+    key = emu.apikey('svc-reader')
+    task = dict(credential_task(emu, username_type=kind), no_log=False)
+    env = None
+    if source == 'environment':
+        del task['icr.auth.icr_credential']['api_key']
+        env = {'IBMCLOUD_API_KEY': key}
+    run = run_play(tmp_path, [task], secret_vars={'key': key}, env=env, args=['-vvv'])
+    assert run.rc == 0, run.text[-3000:]
+    assert [form for form in secret_forms(key) if form in run.text] == []
+    result = run.result('credential')['result']
+    text = ' '.join(run.text.split())
+    if kind == 'iamapikey':
+        assert result['password'] is None and result['dockerconfigjson'] is None
+        assert 'returned only to a task with no_log: true' in text
+    else:
+        assert result['password'] and result['dockerconfigjson']
+        assert 'set no_log: true on this task' in text and 'IAM %s token' % ('access' if kind == 'iambearer' else 'refresh') in text
+
+
+@pytest.mark.parametrize('source', ['option', 'environment'])
+def test_with_no_log_the_task_receives_the_api_key_and_nothing_shows_it(emu, tmp_path, source):
+    key = emu.apikey('svc-reader')
+    task = credential_task(emu)
+    env = None
+    if source == 'environment':
+        del task['icr.auth.icr_credential']['api_key']
+        env = {'IBMCLOUD_API_KEY': key}
+    tasks = [task, proof_of('icr.password', key),
+             proof_of("icr.dockerconfigjson.auths['%s'].auth | b64decode" % emu_host(emu), 'iamapikey:' + key)]
+    run = run_play(tmp_path, tasks, secret_vars={'key': key}, env=env, args=['-vvv'])
+    assert run.rc == 0, run.text[-3000:]
+    assert run.result('proof')['result'].get('failed') is not True
+    assert [form for form in secret_forms(key) if form in run.text] == []
+    assert 'returned only to a task with no_log' not in run.text
+
+
+def test_verify_true_with_nothing_to_verify_fails_and_says_why(emu, tmp_path):
+    """A made-up key with verify: true and no registry must not come back ok: there was nothing to prove."""
+    task = dict(credential_task(emu, registries=[], verify=True), no_log=False)
+    run = run_play(tmp_path, [task], secret_vars={'key': 'MadeUpMadeUpMadeUpMadeUpMadeUpMadeUpMade_9'})
+    assert run.rc != 0
+    assert 'nothing to prove the credential against' in run.result('credential')['result']['msg']
+    assert iam_calls(emu) == 0
+
+
+def test_verify_unset_proves_the_regions_given(emu, tmp_path):
+    task = dict(credential_task(emu), no_log=False)
+    assert 'verify' not in task['icr.auth.icr_credential']
+    run = run_play(tmp_path, [task], secret_vars={'key': 'MadeUpMadeUpMadeUpMadeUpMadeUpMadeUpMade_9'})
+    assert run.rc != 0 and iam_calls(emu) == 1
+
+
+def guide_tasks(module='icr.auth.icr_credential'):
+    """Every task of the guide's yaml+jinja examples that calls module."""
+    import pathlib
+    import re
+    import textwrap
+    import yaml
+    text = (pathlib.Path(__file__).resolve().parents[2] / 'docs' / 'docsite' / 'rst' / 'guide.rst').read_text()
+    found = []
+    for block in re.finditer(r'^\.\. code-block:: yaml\+jinja\n\n((?:  .*\n|\n)+)', text, re.M):
+        data = yaml.safe_load(textwrap.dedent(block.group(1)))
+        for play in data if isinstance(data, list) else []:
+            for task in play.get('tasks', []) if isinstance(play, dict) else []:
+                if module in task:
+                    found.append(task)
+    return found
+
+
+def test_the_guides_proofs_prove_something(emu, tmp_path):
+    """Every icr_credential task of the guide that says it proves the key names a registry, and refuses a made-up key."""
+    proofs = [t for t in guide_tasks() if 'prove' in t['name'].lower()]
+    assert len(proofs) >= 2, [t['name'] for t in guide_tasks()]
+    for number, task in enumerate(proofs):
+        args = dict(task['icr.auth.icr_credential'])
+        assert (args.get('regions') or args.get('registries')) and args.get('verify') is not False, task
+        # The same task, pointed at the emulator in place of IBM Cloud.
+        args.pop('regions', None)
+        args.update(registries=[emu_host(emu)], iam_endpoint=emu.url, api_key='{{ key }}', retries=0)
+        run = run_play(tmp_path / str(number), [{'name': 'credential', 'icr.auth.icr_credential': args, 'no_log': False}],
+                       secret_vars={'key': 'MadeUpMadeUpMadeUpMadeUpMadeUpMadeUpMade_9'})
+        assert run.rc != 0, (task['name'], run.text[-2000:])
