@@ -25,6 +25,7 @@ import grp
 import json
 import os
 import pwd
+import re
 import stat
 import tempfile
 import time
@@ -111,7 +112,10 @@ def parse_mode(mode):
         try:
             value = int(text, 8)
         except ValueError:
-            raise InputError("mode: %r is not an octal mode; quote it, for example mode: '0600'." % (mode,))
+            if re.match(r'^[ugoa]*[-+=][rwxXst]*(,[ugoa]*[-+=][rwxXst]*)*$', text):
+                raise InputError("mode: %r is a symbolic mode; give the file's mode in octal, for example mode: '0600'."
+                                 % (mode,))
+            raise InputError("mode: %r is not an octal mode; give one such as mode: '0600'." % (mode,))
     if value < 0 or value > 0o7777:
         raise InputError('mode: %r is out of range; give an octal mode such as 0600.' % (mode,))
     if value & 0o600 != 0o600:

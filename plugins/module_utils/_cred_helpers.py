@@ -44,8 +44,10 @@ class CredentialHelper(object):
         found = shutil.which(self.program, path=env.get('PATH', os.defpath))
         if not found:
             raise CredentialHelperError('The credential helper %s is not installed on this host (not found on PATH). '
-                                        'Install it, remove the credsStore/credHelpers entry, or set '
-                                        'credential_store: file.' % self.program, helper=self.name)
+                                        'Install it, or remove the credsStore or credHelpers entry that names it from '
+                                        'the config file (credential_store: file would write the file, but Docker '
+                                        'ignores the file while credsStore names a store).' % self.program,
+                                        helper=self.name)
         return found
 
     def _env(self):

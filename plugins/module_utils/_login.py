@@ -190,8 +190,8 @@ class Login(object):
         actions.update(helper_actions)
         if state == 'present' and store_choice == 'file' and target.format == 'docker' and data.get('credsStore'):
             self.warnings.append('%s names the credential store "%s": Docker looks there and ignores the credential written '
-                                 'to the file (skopeo and podman do use it). Remove credsStore, or use credential_store: auto.'
-                                 % (outcome['path'], data['credsStore']))
+                                 'to the file (skopeo and podman do use it). For Docker to use the file, remove "credsStore" '
+                                 'from it.' % (outcome['path'], data['credsStore']))
         changed = outcome['changed'] or any(a != 'unchanged' for a in helper_actions.values())
         entry = {'path': outcome['path'], 'format': target.format, 'changed': changed,
                  'registries': dict((h, actions[h]) for h in hosts),
@@ -282,4 +282,5 @@ class Login(object):
 
 
 def _diff_text(view):
-    return json.dumps(view, indent=2, sort_keys=True) + '\n'
+    """The diff side of a {host: redacted credential or None}: a host with no credential is left out, not null."""
+    return json.dumps(dict((h, v) for h, v in view.items() if v is not None), indent=2, sort_keys=True) + '\n'

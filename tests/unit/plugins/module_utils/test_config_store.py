@@ -247,6 +247,14 @@ def test_parse_mode_rejects(value):
         store.parse_mode(value)
 
 
+@pytest.mark.parametrize('value', ['u=rw,go=', 'u+rw', 'go-rwx', 'a=r'])
+def test_a_quoted_symbolic_mode_is_named_as_such(value):
+    """A symbolic mode is already quoted: the message must not tell the user to quote it."""
+    with pytest.raises(InputError) as err:
+        store.parse_mode(value)
+    assert 'symbolic mode' in err.value.msg and 'octal' in err.value.msg and 'quote' not in err.value.msg
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason='acting as another user needs root')
 def test_root_acts_as_the_user_in_their_home(tmp_path, request_cleanup):
     tmp_path = pathlib.Path(tempfile.mkdtemp(prefix='icr-auth-unit-'))

@@ -43,7 +43,7 @@ def test_present_in_and_out_of_check_mode(tmp_path, check_mode):
     assert result['changed'] and result['registries'] == {'us.icr.io': 'added'}
     assert (tmp_path / 'config.json').exists() is not check_mode
     assert API_KEY not in json.dumps(result)
-    assert '"username": "iamapikey"' in result['diff']['after'] and result['diff']['before'].strip() == '{\n  "us.icr.io": null\n}'
+    assert '"username": "iamapikey"' in result['diff']['after'] and result['diff']['before'].strip() == '{}'
 
 
 def test_second_run_unchanged_and_absent(tmp_path):
@@ -114,6 +114,12 @@ def test_helper_configured_fails_clearly_when_missing(tmp_path):
         run(params(tmp_path))
     assert 'docker-credential-nosuchhelper-xyz is not installed' in str(err.value)
     assert (tmp_path / 'config.json').read_text() == '{"credsStore": "nosuchhelper-xyz"}'
+    # The way out it names leads out: file mode warns to remove credsStore, and never sends the user back to auto.
+    assert 'remove the credsStore or credHelpers entry' in str(err.value)
+    result, login = run_with_login(params(tmp_path, credential_store='file'))
+    assert result['changed']
+    assert any('remove "credsStore"' in w for w in login.warnings), login.warnings
+    assert not any('credential_store: auto' in w for w in login.warnings), login.warnings
 
 
 def test_credential_store_file_writes_plaintext_and_warns(tmp_path):
@@ -162,3 +168,10 @@ def test_config_path_in_a_users_directory_cannot_redirect_root(tmp_path):
         assert os.stat(str(users_dir / 'config.json')).st_uid == nobody.pw_uid
     finally:
         shutil.rmtree(str(top), ignore_errors=True)
+
+
+def test_a_missing_entry_is_left_out_of_the_diff_not_null(tmp_path):
+    run(params(tmp_path))
+    result = run(params(tmp_path, state='absent'), diff=True)
+    assert result['diff']['after'].strip() == '{}' and 'null' not in result['diff']['after']
+    assert '"username": "iamapikey"' in result['diff']['before']
