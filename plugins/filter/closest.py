@@ -13,7 +13,7 @@ version_added: 1.1.0
 description:
   - Returns the name of O(choices) that is most like O(_input) (by Python's C(difflib) ratio), or an empty string when
     none is close enough.
-  - The role M(icr.auth.docker_auth) uses it to name the variable that a misspelled C(docker_auth_*) variable was
+  - The role P(icr.auth.docker_auth#role) uses it to name the variable that a misspelled C(docker_auth_*) variable was
     probably meant to be.
 author:
   - icr.auth contributors (@icr-auth)

@@ -29,7 +29,7 @@ description:
 notes:
   - With C(no_log) C(true), a failure shows only that the output was censored on some ansible-core releases. To see
     why it failed, register the result with C(failed_when) C(false) and fail in a next task with its C(msg), which
-    never holds the key or a token, as the role M(icr.auth.docker_auth) does (see the examples).
+    never holds the key or a token, as the role P(icr.auth.docker_auth#role) does (see the examples).
 author:
   - icr.auth contributors (@icr-auth)
 extends_documentation_fragment:

@@ -273,8 +273,8 @@ def test_whole_play_in_check_mode_at_vvvv(emu, tmp_path):
            'test_rel_secrets::test_whole_play_in_check_mode_at_vvvv')
 
 
-def test_icr_credential_without_no_log_by_design_shows_the_password(emu, tmp_path):
-    """What a user who forgets no_log: true gets (documented: the module returns the password, register it no_log)."""
+def test_icr_credential_without_no_log_never_shows_the_api_key_and_warns_for_a_token(emu, tmp_path):
+    """What a user who forgets no_log: true gets: never the API key; a token only with a warning to set no_log."""
     key = emu.apikey('svc-reader')
     task = {'name': 'credential', 'icr.auth.icr_credential': {'api_key': '{{ key }}', 'username_type': 'iambearer',
                                                               'iam_endpoint': emu.url, 'registries': [emu_host(emu)]},
@@ -283,21 +283,23 @@ def test_icr_credential_without_no_log_by_design_shows_the_password(emu, tmp_pat
     assert quiet.rc == 0, quiet.text[-2000:]
     token = quiet.result('credential')['result']['password']
     assert JWT_RE.fullmatch(token)
-    # At default verbosity the ok result is not printed: the token is not on stdout ...
-    assert token not in quiet.stdout and key not in quiet.stdout
-    # ... but every callback that keeps results (AWX job events, this test's result_file) gets it, and the API key is
-    # masked in the invocation only.
+    # The token is returned (that is the module's job) and every callback that keeps results gets it, with a warning
+    # on stdout that says to set no_log; the API key is in no output and no stored result.
+    assert token not in quiet.stdout and key not in quiet.text
     assert token in json.dumps(quiet.records)
+    assert 'set no_log: true on this task' in ' '.join((quiet.stdout + quiet.stderr).split())
     assert quiet.result('credential')['result']['invocation']['module_args']['api_key'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
     verbose = run_play(tmp_path / 'verbose', [task], secret_vars={'key': key}, args=['-v'])
-    shown = verbose.result('credential')['result']['password'] in verbose.stdout
+    assert verbose.result('credential')['result']['password'] in verbose.stdout and key not in verbose.text
     apikey_task = {'name': 'credential', 'icr.auth.icr_credential': {'api_key': '{{ key }}', 'registries': [emu_host(emu)],
                                                                      'iam_endpoint': emu.url}, 'register': 'icr'}
     apikey_run = run_play(tmp_path / 'apikey', [apikey_task], secret_vars={'key': key}, args=['-v'])
-    apikey_shown = key in apikey_run.stdout
-    assert shown and apikey_shown
+    assert apikey_run.rc == 0, apikey_run.text[-2000:]
+    assert key not in apikey_run.text
+    assert apikey_run.result('credential')['result']['password'] is None
+    assert apikey_run.result('credential')['result']['dockerconfigjson'] is None
     record('icr_credential registered WITHOUT no_log (the documented usage says no_log: true)', 3,
-           'by design the result holds the password: at default verbosity it is not printed, but every result callback '
-           '(AWX job events) stores the token; at -v the token (iambearer) and the API key itself (iamapikey) are printed '
-           'on stdout. The api_key option stays masked in the invocation',
-           'test_rel_secrets::test_icr_credential_without_no_log_by_design_shows_the_password')
+           'the API key is in no output and no stored result (iamapikey: password and dockerconfigjson are null, with a '
+           'warning); a token (iambearer) is returned, so result callbacks (AWX job events) store it and -v prints it, '
+           'with a warning that says to set no_log. The api_key option stays masked in the invocation',
+           'test_rel_secrets::test_icr_credential_without_no_log_never_shows_the_api_key_and_warns_for_a_token')
