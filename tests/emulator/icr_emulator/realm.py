@@ -266,8 +266,10 @@ class RegistryRealm:
             value += f', scope="{scope}"'
         if insufficient:
             value += ', error="insufficient_scope"'
-        message = "insufficient scope" if insufficient else "authentication required"
-        return registry_error(401, "UNAUTHORIZED", message, headers + [("WWW-Authenticate", value)])
+        if insufficient:  # distribution's answer, and ICR's documented "denied: requested access ..." (R-TS)
+            return registry_error(401, "DENIED", "requested access to the resource is denied",
+                                  headers + [("WWW-Authenticate", value)])
+        return registry_error(401, "UNAUTHORIZED", "authentication required", headers + [("WWW-Authenticate", value)])
 
 
 def _short_of(scopes: list[Any], access: list[dict[str, object]]) -> bool:
