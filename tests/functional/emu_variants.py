@@ -52,5 +52,6 @@ def with_types(names=None):
     return pairs
 
 
-def pair_id(pair):
-    return '%s-%s' % pair
+def pair_ids(names=None):
+    """Test ids of with_types(names), such as documented-iambearer."""
+    return ['%s-%s' % pair for pair in with_types(names)]

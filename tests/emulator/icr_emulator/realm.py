@@ -236,7 +236,10 @@ class RegistryRealm:
         target = urlsplit(self.upstream or "")
         query = urlencode([(k, v) for k, values in req.query.items() for v in values])
         path = req.path + ("?" + query if query else "")
-        headers = {k: v for k, v in req.headers.items() if k.lower() not in _HOP_BY_HOP}
+        headers: dict[str, str] = {}
+        for key, value in req.headers.items():  # a header sent several times (Accept) is joined, as RFC 9110 allows
+            if key.lower() not in _HOP_BY_HOP:
+                headers[key] = f"{headers[key]}, {value}" if key in headers else value
         headers["Authorization"] = "Bearer " + internal
         if target.scheme == "https":
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(
