@@ -61,6 +61,8 @@ REFUSED = {'scope': (DENIED,), 'realm-401': ('401', 'nauthorized'), 'realm-403':
 def refused(variant, text):
     """Whether a client's output says it was refused, the way the variant refuses."""
     return any(word in text for word in REFUSED[emu_variants.VARIANTS[variant]['denial']])
+
+
 # No bundle from the environment (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE) for the play: the TLS tests choose the CA.
 NO_ENV_BUNDLE = {'REQUESTS_CA_BUNDLE': '', 'CURL_CA_BUNDLE': ''}
 

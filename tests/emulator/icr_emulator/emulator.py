@@ -160,6 +160,9 @@ class Emulator:
         self.directory.reload()
         self.variants.reset()
 
+    def _variants_dict(self) -> dict[str, Any]:
+        return self.variants.current.as_dict()
+
     def set_variants(self, **values: Any) -> dict[str, Any]:
         """Change switches (see variants.py and README "Variants"); returns them all."""
         return self.variants.update(**values).as_dict()
@@ -315,7 +318,7 @@ class Emulator:
     def _admin_action(self, name: str, method: str, data: dict[str, Any]) -> Response:
         reads = {"health": lambda: {"status": "ok", "url": self.url, "pid": os.getpid()}, "counters": self.counters,
                  "info": self.info, "faults": lambda: {"pending": self.faults.pending()}, "lifetimes": lambda: vars(self.lifetimes).copy(),
-                 "variants": lambda: self.variants.current.as_dict()}
+                 "variants": self._variants_dict}
         if method == "GET" and name in reads:
             return json_response(200, reads[name]())
         if method == "POST" and name == "reset":
