@@ -355,3 +355,18 @@ def test_fixture_dict_is_not_changed_by_loading() -> None:
     before = copy.deepcopy(data)
     load_fixture(data)
     assert data == before
+
+
+def test_another_origin_can_serve_https(emu: Emulator, tmp_path) -> None:
+    """A TLS origin next to a plain one: a registry on one scheme can name a realm on the other."""
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    secure = emu.add_origin(tls_cert=str(tmp_path / "cert.pem"), tls_key=str(tmp_path / "key.pem"))
+    assert secure.startswith("https://127.0.0.1:")
+    resp = requests.get(secure + "/oauth/token", params={"service": "registry", "scope": SCOPE_PULL},
+                        auth=("iamapikey", emu.apikey("svc-reader")), timeout=10, verify=str(tmp_path / "ca.pem"))
+    assert resp.status_code == 200 and resp.json()["token"]
