@@ -57,7 +57,7 @@ def make_session(opts):
     try:
         import requests
         from requests.adapters import HTTPAdapter
-        from urllib3.exceptions import MaxRetryError
+        from urllib3.exceptions import InvalidHeader, MaxRetryError
         from urllib3.util.retry import Retry
     except ImportError as exc:
         raise requests_missing_error(exc)
@@ -66,7 +66,13 @@ def make_session(opts):
         """Retry that caps Retry-After (a broken server cannot stall a play for hours) and never retries TLS errors."""
 
         def parse_retry_after(self, retry_after):
-            return min(Retry.parse_retry_after(self, retry_after), MAX_RETRY_AFTER)
+            # urllib3 reads whole seconds and HTTP dates and raises on anything else (a fraction, garbage from a
+            # proxy), which would end the request. Read a fraction; back off as without the header otherwise (0).
+            try:
+                seconds = Retry.parse_retry_after(self, retry_after)
+            except InvalidHeader:
+                seconds = lenient_retry_after(retry_after)
+            return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
         def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
             if error is not None and is_tls_error(error):
@@ -104,6 +110,16 @@ def make_session(opts):
         except (ImportError, AttributeError):
             pass
     return session
+
+
+def lenient_retry_after(value):
+    """Seconds of a Retry-After value urllib3 cannot read: a non-negative decimal such as 1.5, else 0 (back off)."""
+    import math
+    try:
+        seconds = float((value or '').strip())
+    except ValueError:
+        return 0.0
+    return seconds if math.isfinite(seconds) and seconds > 0 else 0.0
 
 
 def attempts_text(opts):

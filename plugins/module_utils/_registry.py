@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.icr.auth.plugins.module_utils._credential import jwt_claims
 from ansible_collections.icr.auth.plugins.module_utils._http import describe_exception, is_cert_verification_error
 
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
@@ -113,8 +112,9 @@ class Verification(object):
 def verify(session, opts, host, username, password, scopes=None):
     """Prove (username, password) against a registry the way docker login does.
 
-    scopes: repository scopes to ask for, e.g. ['repository:team-a/app:pull']; when given, the token
-    must grant them, which tells a missing IAM policy apart from a bad credential.
+    scopes: repository scopes to prove, e.g. ['repository:team-a/app:pull']. The registry itself is asked with
+    the token for each (the token's format is not documented, so what it says proves nothing), and a realm that
+    refuses the scopes is asked again without them, which tells a missing IAM policy apart from a bad credential.
     """
     import requests
     schemes = ['https', 'http'] if is_loopback(host) else ['https']
@@ -145,15 +145,30 @@ def verify(session, opts, host, username, password, scopes=None):
     if challenge is None:
         return _basic(session, opts, base, host, username, password)
     realm, service, _scope = challenge
-    params = [('service', service)] if service else []
-    params.extend(('scope', s) for s in (scopes or []))
-    params.extend([('account', username), ('client_id', 'icr.auth')])
+    scopes = scopes or []
     try:
-        answer = session.get(realm, params=params, auth=(username, password), timeout=opts.timeout)
+        answer = _ask_realm(session, opts, realm, service, username, password, scopes)
+        if scopes and answer.status_code in (400, 401, 403):
+            # Some realms refuse a valid credential that lacks the access asked for, with the status of a wrong one.
+            # The same credential without a scope tells the two apart.
+            bare = _ask_realm(session, opts, realm, service, username, password, [])
+            if bare.status_code == 200:
+                return _refused_scopes(session, opts, realm, service, host, username, password, scopes, answer)
+            answer = bare
     except requests.exceptions.RequestException as exc:
         return Verification(host, False, describe_exception(exc, 'the token service of %s' % host, realm, opts),
                             reason='unreachable')
-    return _classify_token_answer(host, username, answer, scopes or [])
+    verification, token = _classify_token_answer(host, username, answer)
+    if token is None or not scopes:
+        return verification
+    return _prove_scopes(session, opts, base, host, username, token, scopes)
+
+
+def _ask_realm(session, opts, realm, service, username, password, scopes):
+    params = [('service', service)] if service else []
+    params.extend(('scope', s) for s in scopes)
+    params.extend([('account', username), ('client_id', 'icr.auth')])
+    return session.get(realm, params=params, auth=(username, password), timeout=opts.timeout)
 
 
 def _basic(session, opts, base, host, username, password):
@@ -169,23 +184,24 @@ def _basic(session, opts, base, host, username, password):
                         status=response.status_code, reason='credential')
 
 
-def _classify_token_answer(host, username, answer, scopes):
+def _classify_token_answer(host, username, answer):
+    """(Verification, token or None) of the realm's answer to a credential."""
     status = answer.status_code
     if status in (400, 401):
         return Verification(host, False, 'The registry at %s refused the %s credential (HTTP %d: %s). The API key or '
                             'token is wrong, revoked or expired, or the username type does not match it.'
-                            % (host, username, status, _errors_text(answer)), status=status, reason='credential')
+                            % (host, username, status, _errors_text(answer)), status=status, reason='credential'), None
     if status == 403:
         return Verification(host, False, 'The registry at %s accepted the %s credential but denies access (HTTP 403: %s). '
                             'Check the IAM policies and context-based restrictions of the identity, and whether the '
                             'account allows only private-network access.' % (host, username, _errors_text(answer)),
-                            status=status, reason='permission')
+                            status=status, reason='permission'), None
     if status == 429 or status >= 500:
         return Verification(host, False, 'The token service of %s answered HTTP %d; try again later.' % (host, status),
-                            status=status, reason='unreachable')
+                            status=status, reason='unreachable'), None
     if status != 200:
         return Verification(host, False, 'The token service of %s answered HTTP %d: %s' % (host, status, _errors_text(answer)),
-                            status=status, reason='protocol')
+                            status=status, reason='protocol'), None
     try:
         body = answer.json()
     except ValueError:
@@ -193,38 +209,99 @@ def _classify_token_answer(host, username, answer, scopes):
     token = (body.get('token') or body.get('access_token')) if isinstance(body, dict) else None
     if not isinstance(token, str) or not token:
         return Verification(host, False, 'The token service of %s answered HTTP 200 without a token.' % host,
-                            status=status, reason='protocol')
-    granted = _granted(token)
-    missing = _missing(scopes, granted)
-    if missing:
-        return Verification(host, False, 'The registry at %s accepted the %s credential, but its IAM policies do not grant %s. '
-                            'Give the identity the Reader (pull) or Writer (push) role on the namespace.'
-                            % (host, username, ', '.join(missing)), status=status, reason='permission', granted=granted)
-    return Verification(host, True, 'The registry at %s accepted the %s credential.' % (host, username),
-                        status=status, granted=granted)
+                            status=status, reason='protocol'), None
+    return Verification(host, True, 'The registry at %s accepted the %s credential.' % (host, username), status=status), token
 
 
-def _granted(token):
-    """{repository: [actions]} read from a registry JWT's access claim (unverified); None if the token is opaque."""
-    claims = jwt_claims(token)
-    if claims is None:
-        return None
-    granted = {}
-    for item in claims.get('access') or []:
-        if isinstance(item, dict) and item.get('type') == 'repository':
-            granted[item.get('name')] = sorted(item.get('actions') or [])
-    return granted
-
-
-def _missing(scopes, granted):
-    if granted is None:
-        return []
-    missing = []
+def _wanted(scopes):
+    """[(repository, action)] of repository scopes such as repository:team-a/app:pull,push."""
+    wanted = []
     for scope in scopes:
         parts = scope.split(':')
         if len(parts) != 3 or parts[0] != 'repository':
             continue
-        for action in parts[2].split(','):
-            if action not in granted.get(parts[1], []):
-                missing.append('%s on %s' % (action, parts[1]))
-    return missing
+        wanted.extend((parts[1], action) for action in parts[2].split(',') if action)
+    return wanted
+
+
+def _permission(host, username, missing, granted, status):
+    return Verification(host, False, 'The registry at %s accepted the %s credential, but its IAM policies do not grant %s. '
+                        'Give the identity the Reader (pull) or Writer (push) role on the namespace.'
+                        % (host, username, ', '.join('%s on %s' % (a, r) for r, a in missing)),
+                        status=status, reason='permission', granted=granted)
+
+
+def _refused_scopes(session, opts, realm, service, host, username, password, scopes, answer):
+    """The realm refused the scopes but not the credential: find which actions it refuses, one at a time."""
+    granted = {}
+    missing = []
+    for repo, action in _wanted(scopes):
+        one = _ask_realm(session, opts, realm, service, username, password, ['repository:%s:%s' % (repo, action)])
+        if one.status_code == 200:
+            granted.setdefault(repo, []).append(action)
+        else:
+            missing.append((repo, action))
+    if not missing:  # each alone is granted, together they are not: report what the realm said
+        missing = _wanted(scopes)
+    return _permission(host, username, missing, granted, answer.status_code)
+
+
+def _prove_scopes(session, opts, base, host, username, token, scopes):
+    """Ask the registry itself, with the token, for each action: the token's format proves nothing.
+
+    pull: GET /v2/<repo>/tags/list answers 200, or 404 NAME_UNKNOWN for a repository that does not exist yet,
+    where one the identity may not read answers 401 or 403. push: POST /v2/<repo>/blobs/uploads/ opens an upload
+    session (202), which is cancelled at once; nothing is stored.
+    """
+    import requests
+    headers = {'Authorization': 'Bearer ' + token}
+    granted = {}
+    missing = []
+    absent = []
+    for repo, action in _wanted(scopes):
+        url = '%s/v2/%s/%s' % (base, repo, 'tags/list' if action == 'pull' else 'blobs/uploads/')
+        try:
+            if action == 'pull':
+                answer = session.get(url, headers=headers, timeout=opts.timeout, allow_redirects=False)
+            else:
+                answer = session.post(url, headers=headers, timeout=opts.timeout, allow_redirects=False)
+        except requests.exceptions.RequestException as exc:
+            return Verification(host, False, describe_exception(exc, 'the registry', url, opts), reason='unreachable')
+        status = answer.status_code
+        if status in (200, 202) or (action == 'pull' and status == 404):
+            granted.setdefault(repo, []).append(action)
+            if status == 404:
+                absent.append(repo)
+            if status == 202:
+                _cancel_upload(session, opts, base, headers, answer)
+        elif status in (401, 403):
+            missing.append((repo, action))
+        elif status == 429 or status >= 500:
+            return Verification(host, False, 'The registry at %s answered HTTP %d to %s %s; try again later.'
+                                % (host, status, 'GET' if action == 'pull' else 'POST', url), status=status,
+                                reason='unreachable')
+        else:
+            return Verification(host, False, 'The registry at %s answered HTTP %d where it should prove %s on %s: %s'
+                                % (host, status, action, repo, _errors_text(answer)), status=status, reason='protocol')
+    granted = dict((repo, sorted(actions)) for repo, actions in granted.items())
+    if missing:
+        return _permission(host, username, missing, granted, 200)
+    msg = 'The registry at %s accepted the %s credential and grants %s.' % (
+        host, username, ', '.join('%s on %s' % (a, r) for r, a in _wanted(scopes)))
+    if absent:
+        msg += ' (%s: no such repository yet.)' % ', '.join(sorted(set(absent)))
+    return Verification(host, True, msg, status=200, granted=granted)
+
+
+def _cancel_upload(session, opts, base, headers, answer):
+    """Cancel the upload session a push probe opened (best effort: registries purge abandoned ones anyway)."""
+    import requests
+    location = answer.headers.get('Location') or ''
+    if location.startswith('/'):
+        location = base + location
+    if not location.startswith(base + '/v2/'):
+        return
+    try:
+        session.delete(location, headers=headers, timeout=opts.timeout, allow_redirects=False)
+    except requests.exceptions.RequestException:
+        pass

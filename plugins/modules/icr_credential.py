@@ -88,6 +88,11 @@ options:
       - Repositories and actions that the credential must be granted, as V(namespace/repository:pull) or
         V(namespace/repository:pull,push). A credential that is valid but lacks an IAM policy for them fails with a
         message that says so.
+      - The registry itself is asked with its token, since IBM documents neither the token's format nor where it
+        refuses a missing permission. V(pull) lists the repository's tags (a repository that does not exist yet
+        counts as readable and is named in the message); V(push) opens a blob upload and cancels it at once, so
+        nothing is stored. When the token service refuses the repositories asked for, the credential is tried
+        without them, which tells a missing permission from a wrong key whatever status (400, 401, 403) it answers.
     type: list
     elements: str
   min_validity:

@@ -101,7 +101,27 @@ def emu(realm):
     realm.reset()
     realm.set_lifetimes(access_token_lifetime=3600, refresh_token_lifetime=259200, registry_token_lifetime=300)
     yield realm
+    realm.set_upstream(None)
     realm.reset()
+
+
+def target(emu, registry, variant):
+    """Switch the emulator to a variant; the registry host the clients use under it.
+
+    Distribution reads only filtered JWTs, so under the other token styles the clients talk to the emulator's /v2/,
+    which enforces IAM policy and forwards what it allows to the real registry behind it.
+    """
+    import emu_variants
+    emu_variants.apply(emu, variant)
+    if emu_variants.needs_front(variant):
+        emu.set_upstream(registry.url)
+        return emu.url.split('://', 1)[1]
+    return registry.host
+
+
+def on_host(host, pushed):
+    """The reference of a pushed image as seen through host (the registry itself, or the emulator in front of it)."""
+    return '%s/%s' % (host, pushed.ref.split('/', 1)[1])
 
 
 @pytest.fixture(scope='module')

@@ -12,6 +12,7 @@ import json
 import pytest
 import requests
 
+import emu_variants
 from emu_fixture import emu, emu_host, iam_calls, module_emu  # noqa: F401  pylint: disable=unused-import
 from playrunner import run_play
 
@@ -63,13 +64,17 @@ def test_iamapikey_without_verification_makes_no_call(emu, tmp_path):
     assert run.rc == 0 and iam_calls(emu) == 0 and emu.counters()['registry_token'] == 0
 
 
+@pytest.mark.parametrize('variant', ['documented', 'opaque-401'])
 @pytest.mark.parametrize('name', ['svc-deleted', None])
-def test_unknown_or_deleted_key_fails_clearly(emu, tmp_path, name):
+def test_unknown_or_deleted_key_fails_clearly(emu, tmp_path, name, variant):
+    """IAM's BXNIM0415E, with the 400 of IBM's SDK fixture or a 401, and with an errorDetails that quotes the key."""
+    emu_variants.apply(emu, variant, echo_error_details=True)
     key = emu.apikey(name) if name else 'NoSuchKeyNoSuchKeyNoSuchKeyNoSuchKeyNoSuch_1'
     run = run_play(tmp_path, [dict(credential_task(emu, username_type='iambearer'), no_log=False)], secret_vars={'key': key})
     assert run.rc != 0
     msg = run.result('credential')['result']['msg']
     assert 'BXNIM0415E' in msg and 'deleted or revoked' in msg
+    assert 'IAM answered HTTP %d' % emu_variants.VARIANTS[variant]['bad_credential_status'] in msg
     assert key not in run.text
 
 
@@ -89,8 +94,11 @@ def test_key_revoked_after_first_run_fails_on_validate_and_keeps_old_entry(emu, 
     assert path.read_bytes() == before and key not in run.text
 
 
-def test_rate_limit_then_success_is_retried(emu, tmp_path):
-    emu.inject_fault('iam_token', status=429, count=2, retry_after=0)
+@pytest.mark.parametrize('retry_after,form', [(0, 'seconds'), (0.5, 'seconds'), (1, 'http-date'), (1, 'malformed')],
+                         ids=['zero', 'fraction', 'http-date', 'malformed'])
+def test_rate_limit_then_success_is_retried(emu, tmp_path, retry_after, form):
+    """Any Retry-After, readable or not, is a reason to wait and try again, never to fail the task."""
+    emu.inject_fault('iam_token', status=429, count=2, retry_after=retry_after, retry_after_form=form)
     run = run_play(tmp_path, [credential_task(emu, username_type='iambearer')], secret_vars={'key': emu.apikey('svc-reader')})
     assert run.rc == 0, run.text[-2000:]
     assert iam_calls(emu) == 3
@@ -129,10 +137,13 @@ def test_malformed_iam_answer(emu, tmp_path, body):
     assert run.rc != 0 and 'not a token answer' in run.result('credential')['result']['msg']
 
 
-def test_reader_may_pull_not_push_and_no_policy_is_told_apart(emu, tmp_path):
+@pytest.mark.parametrize('variant', emu_variants.NAMES)
+def test_reader_may_pull_not_push_and_no_policy_is_told_apart(emu, tmp_path, variant):
+    """verify_access under every variant: what the registry grants, whatever the token looks like or where it refuses."""
+    emu_variants.apply(emu, variant)
     key = emu.apikey('svc-reader')
     ok = run_play(tmp_path, [dict(credential_task(emu, verify_access=['team-a/app:pull']), no_log=False)], secret_vars={'key': key})
-    assert ok.rc == 0
+    assert ok.rc == 0, ok.text[-2000:]
     granted = ok.result('credential')['result']['verification'][emu_host(emu)]
     assert granted['ok'] and granted['granted'] == {'team-a/app': ['pull']}
     push = run_play(tmp_path, [dict(credential_task(emu, verify_access=['team-a/app:push']), no_log=False)], secret_vars={'key': key})
@@ -143,13 +154,72 @@ def test_reader_may_pull_not_push_and_no_policy_is_told_apart(emu, tmp_path):
     assert other.rc != 0 and 'do not grant pull on team-b/app' in other.result('credential')['result']['msg']
 
 
-def test_registry_refuses_a_wrong_secret_as_credential(emu, tmp_path):
-    task = {'name': 'write', 'icr.auth.icr_login': {'registries': [emu_host(emu)], 'password': 'WrongWrongWrongWrongWrongWrongWrongWrong_123',
-                                                    'config_path': str(tmp_path / 'c.json'), 'validate': True}}
-    run = run_play(tmp_path, [task])
+@pytest.mark.parametrize('variant', emu_variants.NAMES)
+def test_valid_key_without_policy_is_a_permission_not_a_wrong_key(emu, tmp_path, variant):
+    emu_variants.apply(emu, variant)
+    task = dict(credential_task(emu, verify_access=['team-a/app:pull']), no_log=False)
+    run = run_play(tmp_path, [task], secret_vars={'key': emu.apikey('svc-nopolicy')})
     assert run.rc != 0
-    assert 'refused the iamapikey credential' in run.result('write')['result']['msg']
-    assert not (tmp_path / 'c.json').exists()
+    res = run.result('credential')['result']
+    assert res['verification'][emu_host(emu)]['reason'] == 'permission', res['msg']
+    assert 'accepted the iamapikey credential' in res['msg'] and 'do not grant pull on team-a/app' in res['msg']
+    assert 'wrong' not in res['msg']
+
+
+@pytest.mark.parametrize('variant', emu_variants.NAMES)
+def test_verify_access_to_a_repository_not_pushed_yet(emu, tmp_path, variant):
+    """A repository that does not exist yet answers 404 NAME_UNKNOWN: allowed, and said so; push is proven too."""
+    emu_variants.apply(emu, variant)
+    task = dict(credential_task(emu, verify_access=['team-a/new:pull,push']), no_log=False)
+    run = run_play(tmp_path, [task], secret_vars={'key': emu.apikey('svc-writer')})
+    assert run.rc == 0, run.text[-2000:]
+    verification = run.result('credential')['result']['verification'][emu_host(emu)]
+    assert verification['granted'] == {'team-a/new': ['pull', 'push']}
+    assert 'no such repository yet' in verification['msg']
+
+
+@pytest.mark.parametrize('variant', emu_variants.NAMES)
+def test_registry_refuses_a_wrong_secret_as_credential(emu, tmp_path, variant):
+    emu_variants.apply(emu, variant)
+    path = tmp_path / 'c.json'
+    task = {'name': 'write', 'icr.auth.icr_login': {'registries': [emu_host(emu)], 'password': 'WrongWrongWrongWrongWrongWrongWrongWrong_123',
+                                                    'config_path': str(path), 'validate': True}}
+    run = run_play(tmp_path / 'login', [task])
+    assert run.rc != 0
+    msg = run.result('write')['result']['msg']
+    assert 'refused the iamapikey credential (HTTP %d' % emu_variants.VARIANTS[variant]['bad_credential_status'] in msg, msg
+    assert not path.exists()
+    # icr_credential's proof with verify_access: a wrong key is a wrong key, not a missing permission.
+    task = dict(credential_task(emu, verify_access=['team-a/app:pull']), no_log=False)
+    run = run_play(tmp_path / 'cred', [task], secret_vars={'key': 'WrongWrongWrongWrongWrongWrongWrongWrong_123'})
+    assert run.rc != 0
+    res = run.result('credential')['result']
+    assert 'BXNIM0415E' in res['msg'], res['msg']
+
+
+@pytest.mark.parametrize('how', ['idle', 'ended-by-admin'])
+def test_refresh_credential_dead_with_its_iam_session_is_refused(emu, tmp_path, how):
+    """iamrefresh credentials die with the IAM session (idle, or ended by an administrator): validate says so."""
+    if how == 'idle':
+        emu.set_variants(refresh_idle_timeout=4)
+    path = tmp_path / 'config.json'
+    key = emu.apikey('svc-writer')
+    first = run_play(tmp_path / 'first', [credential_task(emu, username_type='iamrefresh', cache=False), login_task(path)],
+                     play_vars={'registry': emu_host(emu)}, secret_vars={'key': key})
+    assert first.rc == 0, first.text[-2000:]
+    stored = base64.b64decode(json.loads(path.read_text())['auths'][emu_host(emu)]['auth']).decode().split(':', 1)[1]
+    check = {'name': 'check', 'icr.auth.icr_login': {'registries': [emu_host(emu)], 'username_type': 'iamrefresh',
+                                                     'password': '{{ stale }}', 'config_path': str(tmp_path / 'other.json'),
+                                                     'validate': True}}
+    assert run_play(tmp_path / 'alive', [check], secret_vars={'stale': stored}).rc == 0
+    if how == 'idle':
+        import time
+        time.sleep(4.5)
+    else:
+        emu.end_sessions('svc-writer')
+    run = run_play(tmp_path / 'ended', [check], secret_vars={'stale': stored})
+    assert run.rc != 0 and 'refused the iamrefresh credential' in run.result('check')['result']['msg']
+    assert stored not in run.text
 
 
 def test_check_mode_makes_no_network_call_and_writes_nothing(emu, tmp_path):

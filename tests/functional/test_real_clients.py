@@ -19,6 +19,7 @@ import stat
 import pytest
 import trustme
 
+import emu_variants
 from icr_emulator import Emulator
 from icr_infra import Registry, skopeo_inspect, skopeo_pull, skopeo_push, write_oci_layout
 from playrunner import run_play
@@ -38,18 +39,30 @@ from real_fixtures import (  # noqa: F401  pylint: disable=unused-import
     images,
     isolated_env,
     login_task,
+    on_host,
     podman,
     pulled_digest,
     realm,
     registry,
+    target,
     write_credential,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_root]
 
 DENIED = 'denied: requested access to the resource is denied'
-BAD_CREDENTIAL_SKOPEO = 'Requesting bearer token: invalid status code from registry 400 (Bad Request)'
+BAD_CREDENTIAL_SKOPEO = {400: 'Requesting bearer token: invalid status code from registry 400 (Bad Request)',
+                         401: 'invalid username/password: unauthorized: The login credentials are not valid'}
 BAD_CREDENTIAL_DOCKER = 'unauthorized: The login credentials are not valid, or your IBM Cloud account is not active.'
+# What a client says when the registry refuses an action, by where the variant refuses it.
+REFUSED = {'scope': (DENIED,), 'realm-401': ('401', 'nauthorized'), 'realm-403': ('403', 'denied', 'Forbidden')}
+
+
+def refused(variant, text):
+    """Whether a client's output says it was refused, the way the variant refuses."""
+    return any(word in text for word in REFUSED[emu_variants.VARIANTS[variant]['denial']])
+
+
 # No bundle from the environment (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE) for the play: the TLS tests choose the CA.
 NO_ENV_BUNDLE = {'REQUESTS_CA_BUNDLE': '', 'CURL_CA_BUNDLE': ''}
 
@@ -124,66 +137,75 @@ def test_writer_credential_pushes_and_every_client_pulls(emu, registry, dockerd,
 # ------------------------------------------------------------------------------------------ policies
 
 
-@pytest.mark.parametrize('kind', TYPES)
-def test_reader_pulls_team_a_but_may_not_push_or_read_team_b(emu, registry, dockerd, podman, images, tmp_path, kind):
-    host = registry.host
+@pytest.mark.parametrize('variant,kind', emu_variants.with_types(), ids=emu_variants.pair_ids())
+def test_reader_pulls_team_a_but_may_not_push_or_read_team_b(emu, registry, dockerd, podman, images, tmp_path, variant, kind):
+    host = target(emu, registry, variant)
     reader = write_credential(tmp_path, emu, host, 'svc-reader', kind, 'docker',
                               cred_extra={'verify_access': ['team-a/app:pull']})
     env = client_env(reader.dir)
-    team_a, team_b = images['team-a'], images['team-b']
+    team_a, team_b = on_host(host, images['team-a']), on_host(host, images['team-b'])
 
     # Pull from team-a: skopeo, podman, docker.
-    pulled = skopeo_pull(team_a.ref, str(tmp_path / 'pulled'), 'base', env=env)
+    pulled = skopeo_pull(team_a, str(tmp_path / 'pulled'), 'base', env=env)
     assert pulled.rc == 0, pulled.stderr
-    assert pulled_digest(str(tmp_path / 'pulled'), 'base') == team_a.digest
-    by_podman = podman.pull(team_a.ref, env=env)
+    assert pulled_digest(str(tmp_path / 'pulled'), 'base') == images['team-a'].digest
+    by_podman = podman.pull(team_a, env=env)
     assert by_podman.rc == 0, by_podman.stderr
-    by_docker = dockerd.pull(team_a.ref, docker_config=reader.dir)
+    by_docker = dockerd.pull(team_a, docker_config=reader.dir)
     assert by_docker.rc == 0, by_docker.stderr
 
     # Push to team-a is refused by the registry, with skopeo and with docker; nothing lands there.
     layout = str(tmp_path / 'oci')
     write_oci_layout(layout, 'v1', content=('reader %s tries to push\n' % kind).encode())
-    target = '%s/team-a/app:by-reader-%s' % (host, kind)
-    push = skopeo_push(layout, 'v1', target, env=env)
-    assert push.rc != 0 and DENIED in push.stderr, push.stderr
-    missing = skopeo_inspect(target, env=env)
+    target_ref = '%s/team-a/app:by-reader-%s-%s' % (host, variant, kind)
+    push = skopeo_push(layout, 'v1', target_ref, env=env)
+    assert push.rc != 0 and refused(variant, push.stderr), push.stderr
+    missing = skopeo_inspect(target_ref, env=env)
     assert missing.rc != 0 and 'manifest unknown' in missing.stderr, missing.stderr
-    assert dockerd.docker(['tag', team_a.ref, target]).rc == 0
-    docker_push = dockerd.docker(['push', target], docker_config=reader.dir)
-    assert docker_push.rc != 0 and DENIED in docker_push.output, docker_push.output
+    assert dockerd.docker(['tag', team_a, target_ref]).rc == 0
+    docker_push = dockerd.docker(['push', target_ref], docker_config=reader.dir)
+    assert docker_push.rc != 0 and refused(variant, docker_push.output), docker_push.output
 
     # team-b (another account's namespace, where an image exists) is refused to pull.
-    other = skopeo_pull(team_b.ref, str(tmp_path / 'team-b'), 'base', env=env)
-    assert other.rc != 0 and DENIED in other.stderr, other.stderr
-    other_docker = dockerd.pull(team_b.ref, docker_config=reader.dir)
-    assert other_docker.rc != 0 and 'pull access denied' in other_docker.stderr, other_docker.stderr
-    assert not dockerd.image_exists(team_b.ref)
+    other = skopeo_pull(team_b, str(tmp_path / 'team-b'), 'base', env=env)
+    assert other.rc != 0 and refused(variant, other.stderr), other.stderr
+    other_docker = dockerd.pull(team_b, docker_config=reader.dir)
+    assert other_docker.rc != 0 and ('pull access denied' in other_docker.stderr or refused(variant, other_docker.stderr)), \
+        other_docker.stderr
+    assert not dockerd.image_exists(team_b)
 
 
-def test_writer_pushes_only_to_its_own_namespace(emu, registry, images, tmp_path):
-    host = registry.host
-    writer = write_credential(tmp_path, emu, host, 'svc-writer', 'iamapikey', 'docker')
+@pytest.mark.parametrize('variant', emu_variants.NAMES)
+def test_writer_pushes_only_to_its_own_namespace(emu, registry, images, tmp_path, variant):
+    host = target(emu, registry, variant)
+    writer = write_credential(tmp_path, emu, host, 'svc-writer', 'iamapikey', 'docker',
+                              cred_extra={'verify_access': ['team-a/app:pull,push']})
     env = client_env(writer.dir)
     layout = str(tmp_path / 'oci')
-    write_oci_layout(layout, 'v1', content=b'svc-writer pushes\n')
-    ok = skopeo_push(layout, 'v1', '%s/team-a/app:writer-own' % host, env=env)
+    write_oci_layout(layout, 'v1', content=('svc-writer pushes under %s\n' % variant).encode())
+    ok = skopeo_push(layout, 'v1', '%s/team-a/app:writer-own-%s' % (host, variant), env=env)
     assert ok.rc == 0, ok.stderr
-    refused = skopeo_push(layout, 'v1', '%s/team-b/app:writer-foreign' % host, env=env)
-    assert refused.rc != 0 and DENIED in refused.stderr, refused.stderr
-    foreign = skopeo_pull(images['team-b'].ref, str(tmp_path / 'team-b'), 'base', env=env)
-    assert foreign.rc != 0 and DENIED in foreign.stderr, foreign.stderr
+    refused_push = skopeo_push(layout, 'v1', '%s/team-b/app:writer-foreign-%s' % (host, variant), env=env)
+    assert refused_push.rc != 0 and refused(variant, refused_push.stderr), refused_push.stderr
+    foreign = skopeo_pull(on_host(host, images['team-b']), str(tmp_path / 'team-b'), 'base', env=env)
+    assert foreign.rc != 0 and refused(variant, foreign.stderr), foreign.stderr
+    # icr_credential says the same before anything is written.
+    task = dict(credential_task(emu.url, [host], 'iamapikey', cache_dir=str(tmp_path / 'cache'),
+                                verify_access=['team-b/app:push']), no_log=False)
+    run = run_play(tmp_path / 'verify', [task], secret_vars={'key': emu.apikey('svc-writer')})
+    assert run.rc != 0 and 'do not grant push on team-b/app' in run.result('credential')['result']['msg']
 
 
 # ------------------------------------------------------------------------------------------ revocation
 
 
-@pytest.mark.parametrize('kind', TYPES)
-def test_revoked_key_fails_validation_and_keeps_the_entry(emu, registry, dockerd, images, tmp_path, kind):
-    host = registry.host
+@pytest.mark.parametrize('variant,kind', emu_variants.with_types(), ids=emu_variants.pair_ids())
+def test_revoked_key_fails_validation_and_keeps_the_entry(emu, registry, dockerd, images, tmp_path, variant, kind):
+    host = target(emu, registry, variant)
+    status = emu_variants.VARIANTS[variant]['bad_credential_status']
     first = write_credential(tmp_path, emu, host, 'svc-revokable', kind, 'docker', login_extra={'validate': True})
     env = client_env(first.dir)
-    ref = images['team-a'].ref
+    ref = on_host(host, images['team-a'])
     works = skopeo_inspect(ref, env=env)
     assert works.rc == 0, works.stderr
     before = first.path.read_bytes()
@@ -197,7 +219,7 @@ def test_revoked_key_fails_validation_and_keeps_the_entry(emu, registry, dockerd
     assert run.rc != 0
     msg = run.result('again')['result']['msg']
     if kind == 'iamapikey':
-        assert 'refused the iamapikey credential' in msg and 'Nothing was written' in msg, msg
+        assert 'refused the iamapikey credential (HTTP %d' % status in msg and 'Nothing was written' in msg, msg
     else:
         assert 'BXNIM0415E' in msg and 'deleted or revoked' in msg, msg
     assert first.path.read_bytes() == before
@@ -211,7 +233,7 @@ def test_revoked_key_fails_validation_and_keeps_the_entry(emu, registry, dockerd
         run = run_play(tmp_path / 'stale', [stale], secret_vars={'stale': first.entry()[1]})
         assert run.rc != 0
         msg = run.result('stale')['result']['msg']
-        assert 'refused the iamrefresh credential' in msg and 'Nothing was written' in msg, msg
+        assert 'refused the iamrefresh credential (HTTP %d' % status in msg and 'Nothing was written' in msg, msg
         assert first.path.read_bytes() == before
         assert_no_secret(first.secrets(), run.text)
 
@@ -223,7 +245,7 @@ def test_revoked_key_fails_validation_and_keeps_the_entry(emu, registry, dockerd
         assert pulled.rc == 0, pulled.stderr
         assert by_docker.rc == 0, by_docker.stderr
     else:
-        assert pulled.rc != 0 and BAD_CREDENTIAL_SKOPEO in pulled.stderr, pulled.stderr
+        assert pulled.rc != 0 and BAD_CREDENTIAL_SKOPEO[status] in pulled.stderr, pulled.stderr
         assert by_docker.rc != 0 and BAD_CREDENTIAL_DOCKER in by_docker.stderr, by_docker.stderr
 
 

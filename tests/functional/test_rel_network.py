@@ -74,6 +74,16 @@ IAM_FAULTS = [
     ('iam-429-retry-after', 'iam_token', {'status': 429, 'retry_after': 1, 'count': 10}, RETRIES + 1,
      ('rate-limiting (HTTP 429)', '%d attempts' % (RETRIES + 1)), 2.0),
     ('iam-429-no-retry-after', 'iam_token', {'status': 429, 'count': 10}, RETRIES + 1, ('rate-limiting (HTTP 429)',), 0),
+    # Retry-After forms IBM does not promise and proxies send: a fraction, an HTTP date, garbage. Each is waited on
+    # (or, unreadable, backed off from), never a reason to give up early.
+    ('iam-429-retry-after-fraction', 'iam_token', {'status': 429, 'retry_after': 0.5, 'count': 10}, RETRIES + 1,
+     ('rate-limiting (HTTP 429)', '%d attempts' % (RETRIES + 1)), 1.0),
+    ('iam-429-retry-after-http-date', 'iam_token', {'status': 429, 'retry_after': 2, 'retry_after_form': 'http-date',
+                                                    'count': 10}, RETRIES + 1, ('rate-limiting (HTTP 429)',), 1.0),
+    ('iam-429-retry-after-malformed', 'iam_token', {'status': 429, 'retry_after': 1, 'retry_after_form': 'malformed',
+                                                    'count': 10}, RETRIES + 1, ('rate-limiting (HTTP 429)',), 0),
+    ('iam-503-retry-after-malformed', 'iam_token', {'status': 503, 'retry_after': 1, 'retry_after_form': 'malformed',
+                                                    'count': 10}, RETRIES + 1, ('HTTP 503 (%d attempts)' % (RETRIES + 1),), 0),
     ('iam-500', 'iam_token', {'status': 500, 'count': 10}, RETRIES + 1, ('HTTP 500 (%d attempts)' % (RETRIES + 1),), 0),
     ('iam-502', 'iam_token', {'status': 502, 'count': 10}, RETRIES + 1, ('HTTP 502 (%d attempts)' % (RETRIES + 1),), 0),
     ('iam-503', 'iam_token', {'status': 503, 'count': 10}, RETRIES + 1, ('HTTP 503 (%d attempts)' % (RETRIES + 1),), 0),
@@ -103,18 +113,22 @@ def test_iam_fault_is_retried_boundedly_and_nothing_is_written(emu, tmp_path, ca
            'test_rel_network::test_iam_fault_is_retried_boundedly_and_nothing_is_written[%s]' % name)
 
 
-def test_rate_limited_twice_then_served_writes_once(emu, tmp_path):
+@pytest.mark.parametrize('retry_after', [None, (0.2, 'seconds'), (1, 'http-date'), (1, 'malformed')],
+                         ids=['none', 'fraction', 'http-date', 'malformed'])
+def test_rate_limited_twice_then_served_writes_once(emu, tmp_path, retry_after):
     key = emu.apikey('svc-reader')
     path = prepared_file(tmp_path, emu_host(emu))
-    emu.inject_fault('iam_token', status=429, count=2)
+    extra = {'retry_after': retry_after[0], 'retry_after_form': retry_after[1]} if retry_after else {}
+    emu.inject_fault('iam_token', status=429, count=2, **extra)
     run, _seconds = login(tmp_path, path, key, emu_host(emu), emu.url)
     assert run.result('login')['status'] == 'ok', run.text[-2000:]
     assert emu.counters()['iam_token'] == 3 and emu.counters()['iam_token_issued'] == 1
     data = json.loads(path.read_text())
     assert data['keep'] == 'me'
     assert base64.b64decode(data['auths'][emu_host(emu)]['auth']).decode().startswith('iambearer:eyJ')
-    record('IAM answers 429 twice, then a token', 1, 'retried: 3 requests, 1 token issued, written once; unknown keys '
-           'kept', 'test_rel_network::test_rate_limited_twice_then_served_writes_once')
+    form = '%s Retry-After' % (retry_after[1] if retry_after else 'no')
+    record('IAM answers 429 twice (%s), then a token' % form, 1, 'retried: 3 requests, 1 token issued, written once; '
+           'unknown keys kept', 'test_rel_network::test_rate_limited_twice_then_served_writes_once')
 
 
 def test_iam_connection_refused(emu, tmp_path):
@@ -135,6 +149,11 @@ REGISTRY_FAULTS = [
     ('realm-503', 'registry_token', {'status': 503, 'count': 10}, RETRIES + 1, ('answered HTTP 503', 'Nothing was written')),
     ('realm-429', 'registry_token', {'status': 429, 'retry_after': 0, 'count': 10}, RETRIES + 1,
      ('answered HTTP 429', 'Nothing was written')),
+    ('realm-429-retry-after-malformed', 'registry_token',
+     {'status': 429, 'retry_after': 1, 'retry_after_form': 'malformed', 'count': 10}, RETRIES + 1,
+     ('answered HTTP 429', 'Nothing was written')),
+    ('v2-503-retry-after-fraction', 'registry_v2', {'status': 503, 'retry_after': 0.3, 'count': 10}, RETRIES + 1,
+     ('HTTP 503', 'Nothing was written')),
     ('realm-html', 'registry_token', {'body': 'malformed', 'count': 10}, 1, ('without a token', 'Nothing was written')),
     ('v2-500', 'registry_v2', {'status': 500, 'count': 10}, RETRIES + 1, ('HTTP 500', 'Nothing was written')),
 ]

@@ -24,6 +24,7 @@ import uuid
 
 import pytest
 
+import emu_variants
 from emu_fixture import emu, emu_host, module_emu  # noqa: F401  pylint: disable=unused-import
 from playrunner import run_play
 from rel_support import JWT_RE, record
@@ -209,8 +210,10 @@ def type_tasks(emu, kind, paths):
     ]
 
 
-@pytest.mark.parametrize('kind', TYPES)
-def test_no_secret_anywhere_at_vvvv_with_diff_and_failures(emu, tmp_path, kind):
+@pytest.mark.parametrize('variant,kind', emu_variants.with_types(), ids=emu_variants.pair_ids())
+def test_no_secret_anywhere_at_vvvv_with_diff_and_failures(emu, tmp_path, variant, kind):
+    """Under each variant, with IAM quoting the submitted key in its errorDetails (IBM does not say it never does)."""
+    emu_variants.apply(emu, variant, echo_error_details=True)
     key = emu.apikey('svc-reader')
     paths = dict((name, str(tmp_path / name / 'config.json')) for name in ('login', 'check', 'host', 'bad'))
     run, sampler = run_sampled(tmp_path, type_tasks(emu, kind, paths),
@@ -232,14 +235,15 @@ def test_no_secret_anywhere_at_vvvv_with_diff_and_failures(emu, tmp_path, kind):
                                              keep={paths['login'], paths['host']} | set(cache_files))
     if kind != 'iamapikey':
         assert password != key and cached == [password]
-    record('%s at -vvvv --diff: icr_credential (no_log) + icr_login with its result, in check mode, exchanging on the '
-           'host, a refused credential, an unknown key (both modules)' % kind, 1,
+    record('%s at -vvvv --diff under variant %s, IAM errorDetails quoting the key: icr_credential (no_log) + icr_login '
+           'with its result, in check mode, exchanging on the host, a refused credential, an unknown key (both modules)'
+           % (kind, variant), 1,
            'API key, %s, the wrong and the unknown key (also base64 and as Docker auth) and any JWT: in none of '
            'stdout, stderr, 7 task results, %d files left in the run dir, the arguments and environments of the %d '
            'processes of the run (%d samples); only in the config files%s' % (
                'the token written' if kind != 'iamapikey' else 'the key written', scanned, procs, samples,
                ' and icr_credential\'s controller cache (0600 in 0700, named by a hash)' if cached else ''),
-           'test_rel_secrets::test_no_secret_anywhere_at_vvvv_with_diff_and_failures[%s]' % kind)
+           'test_rel_secrets::test_no_secret_anywhere_at_vvvv_with_diff_and_failures[%s-%s]' % (variant, kind))
 
 
 def test_whole_play_in_check_mode_at_vvvv(emu, tmp_path):

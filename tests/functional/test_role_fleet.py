@@ -329,7 +329,7 @@ def test_iamapikey_without_validation_calls_nothing_from_the_controller(role, fl
 @pytest.mark.needs_root
 @pytest.mark.slow
 def test_short_lived_token_warns(role, fleet, emulator):
-    emulator.set_lifetimes(access_token_lifetime=600)
+    emulator.set_lifetimes(access_token_lifetime=600, outside_ibm_limits=True)
     result = role.run(limit=fleet.users[0], docker_auth_username_type='iambearer', docker_auth_min_validity=900)
     assert result.rc == 0, result.tail()
     assert 'less than min_validity (900)' in ' '.join(result.text.split()), result.tail()

@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--access-token-lifetime", type=int, default=3600)
     parser.add_argument("--refresh-token-lifetime", type=int, default=259200)
     parser.add_argument("--registry-token-lifetime", type=int, default=300)
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=VALUE",
+                        help="a switch for what IBM leaves open (README: Variants), e.g. token_style=opaque; "
+                             "VALUE is read as JSON when it parses, else as a string")
+    parser.add_argument("--registry-upstream", help="forward allowed /v2/ requests to the real registry at this URL")
     parser.add_argument("--quiet", action="store_true", help="no request log")
     return parser
 
@@ -55,13 +59,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         print("icr-emulator: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    variants = {}
+    for item in args.variant:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            print(f"icr-emulator: --variant {item!r} is not NAME=VALUE", file=sys.stderr)
+            return 2
+        try:
+            variants[name] = json.loads(raw)
+        except ValueError:
+            variants[name] = raw
     try:
         emu = Emulator(fixture=args.fixture, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key,
                        registry_issuer=args.issuer, registry_service=args.service, region=args.region,
                        access_token_lifetime=args.access_token_lifetime, refresh_token_lifetime=args.refresh_token_lifetime,
                        registry_token_lifetime=args.registry_token_lifetime, state_dir=args.state_dir,
-                       bad_credential_status=args.bad_credential_status, log_stream=None if args.quiet else sys.stderr)
-    except FixtureError as exc:
+                       bad_credential_status=args.bad_credential_status, log_stream=None if args.quiet else sys.stderr,
+                       variants=variants, registry_upstream=args.registry_upstream)
+    except (FixtureError, ValueError) as exc:
         print(f"icr-emulator: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()

@@ -66,32 +66,60 @@ class RefreshGrant:
     key_name: str
     client_id: str
     expires_at: float
+    session: str = ""
 
 
 class RefreshTokens:
-    """Opaque refresh tokens issued to the bx client, with their identity, client and expiry."""
+    """Opaque refresh tokens issued to the bx client, with their identity, client, expiry and IAM session.
+
+    Every token of one login (the first one and those its refreshes return) belongs to one session. A session
+    ends at its expiry, when an administrator ends it (end_sessions), or after idle_timeout seconds without use.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._grants: dict[str, RefreshGrant] = {}
+        self._last_used: dict[str, float] = {}
+        self._ended: set[str] = set()
 
     def issue(self, grant: RefreshGrant) -> str:
-        """Remember a grant and return a new random, non-JWT token for it."""
+        """Remember a grant and return a new random, non-JWT token for it (a new session unless it names one)."""
         token = secrets.token_urlsafe(96)
         now = time.time()
+        if not grant.session:
+            grant = dataclasses.replace(grant, session=secrets.token_hex(8))
         with self._lock:
             if len(self._grants) > 10000:
                 self._grants = {t: g for t, g in self._grants.items() if g.expires_at > now}
             self._grants[token] = grant
+            self._last_used[grant.session] = now
         return token
 
-    def get(self, token: str) -> RefreshGrant | None:
-        """The grant of a known, unexpired token."""
+    def get(self, token: str, idle_timeout: int | None = None, touch: bool = True) -> RefreshGrant | None:
+        """The grant of a known token whose session is alive; using it counts as session activity."""
+        now = time.time()
         with self._lock:
             grant = self._grants.get(token)
-        if grant is None or grant.expires_at <= time.time():
-            return None
+            if grant is None or grant.expires_at <= now or grant.session in self._ended:
+                return None
+            if idle_timeout is not None and now - self._last_used.get(grant.session, 0) > idle_timeout:
+                return None
+            if touch:
+                self._last_used[grant.session] = now
         return grant
+
+    def end_sessions(self, iam_id: str | None = None) -> int:
+        """End the sessions of an identity (every session if None), as an administrator can; returns how many."""
+        with self._lock:
+            sessions = {g.session for g in self._grants.values() if iam_id is None or g.iam_id == iam_id}
+            fresh = sessions - self._ended
+            self._ended |= sessions
+        return len(fresh)
+
+
+# IBM's account settings (A-TOK iam-token-exp.md, PS-GO): system_access_token_expiration_in_seconds 900-3600,
+# system_refresh_token_expiration_in_seconds 900-259200.
+IBM_LIMITS = {"access_token_lifetime": (900, 3600), "refresh_token_lifetime": (900, 259200)}
 
 
 @dataclass
@@ -102,8 +130,13 @@ class Lifetimes:
     refresh_token_lifetime: int = 259200
     registry_token_lifetime: int = 300
 
-    def update(self, **values: int) -> None:
-        """Change some lifetimes; ValueError on an unknown name or a non-integer."""
+    def update(self, outside_ibm_limits: bool = False, **values: int) -> None:
+        """Change some lifetimes; ValueError on an unknown name, a non-integer, or a value IBM would not allow.
+
+        IAM lifetimes are held to IBM's account-setting ranges unless outside_ibm_limits is True (a test that
+        needs a short-lived or an already expired token says so explicitly).
+        """
+        checked = {}
         for name, value in values.items():
             if name not in ("access_token_lifetime", "refresh_token_lifetime", "registry_token_lifetime"):
                 raise ValueError(f"unknown lifetime {name}")
@@ -111,4 +144,10 @@ class Lifetimes:
                 continue
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f"{name} must be an integer number of seconds")
+            low, high = IBM_LIMITS.get(name, (None, None))
+            if low is not None and not outside_ibm_limits and not low <= value <= high:
+                raise ValueError(f"{name} must be {low}-{high} seconds, as IBM's account settings allow "
+                                 "(pass outside_ibm_limits to go beyond them)")
+            checked[name] = value
+        for name, value in checked.items():
             setattr(self, name, value)

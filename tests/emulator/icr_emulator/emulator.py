@@ -9,6 +9,7 @@ import sys
 import tempfile
 import threading
 import time
+from email.utils import formatdate
 from typing import Any, Callable, TextIO
 
 from .counters import Counters
@@ -20,13 +21,18 @@ from .iam import APIKEY_GRANT, FORM_TYPE, REFRESH_GRANT, IamError, IamService, i
 from .realm import USERNAMES, RealmConfig, RegistryRealm, registry_error
 from .server import EmulatorHTTPServer
 from .signing import IamSigner, RegistrySigner
+from .variants import VariantSwitch
 
 _REGISTRY_FAULT_CODES = {401: "UNAUTHORIZED", 403: "DENIED", 404: "NOT_FOUND", 429: "TOOMANYREQUESTS", 503: "UNAVAILABLE"}
 _MALFORMED = b"<html><head><title>Bad Gateway</title></head><body>upstream answered garbage</body></html>"
 Handler = Callable[[Request], Response]
 
 
-def _retry_after(value: float) -> str:
+def _retry_after(value: float, form: str = "seconds") -> str:
+    if form == "http-date":
+        return formatdate(time.time() + value, usegmt=True)
+    if form == "malformed":
+        return "soon, give or take"
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
@@ -37,14 +43,20 @@ class Emulator:
                  tls_cert: str | None = None, tls_key: str | None = None, registry_issuer: str = "icr-emulator",
                  registry_service: str = "registry", region: str = "us-south", access_token_lifetime: int = 3600,
                  refresh_token_lifetime: int = 259200, registry_token_lifetime: int = 300, state_dir: str | None = None,
-                 bad_credential_status: int = 400, log_stream: TextIO | None = None) -> None:
+                 bad_credential_status: int = 400, log_stream: TextIO | None = None,
+                 variants: dict[str, Any] | None = None, registry_upstream: str | None = None) -> None:
         self.fixture = load_fixture(fixture)
+        self.variants = VariantSwitch(dict({"bad_credential_status": bad_credential_status}, **(variants or {})))
+        self.registry_upstream = registry_upstream
+        self._origins: list[tuple[EmulatorHTTPServer, threading.Thread]] = []
         self.host = host
         self.port = port
         self.tls_cert = tls_cert
         self.tls_key = tls_key
         self.realm_config = RealmConfig(registry_issuer, registry_service, region, bad_credential_status)
-        self.lifetimes = Lifetimes(access_token_lifetime, refresh_token_lifetime, registry_token_lifetime)
+        self.lifetimes = Lifetimes()
+        self.lifetimes.update(access_token_lifetime=access_token_lifetime, refresh_token_lifetime=refresh_token_lifetime,
+                              registry_token_lifetime=registry_token_lifetime)
         self.state_dir = state_dir
         self.log_stream = log_stream
         self._counters = Counters()
@@ -75,9 +87,11 @@ class Emulator:
         self.port = self._server.server_address[1]
         scheme = "https" if self.tls_cert else "http"
         self.url = f"{scheme}://{self.host}:{self.port}"
-        self.iam = IamService(iam_signer, self.directory, self.refresh_tokens, self.lifetimes, self._counters, self.url)
+        self.iam = IamService(iam_signer, self.directory, self.refresh_tokens, self.lifetimes, self._counters, self.url,
+                              self.variants)
         self.realm = RegistryRealm(self.realm_config, self.registry_signer, self.iam, self.directory, self.refresh_tokens,
-                                   self.lifetimes, self._counters, self.url)
+                                   self.lifetimes, self._counters, self.url, self.variants)
+        self.realm.upstream = self.registry_upstream
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"icr-emulator-{self.port}", daemon=True)
         self._thread.start()
@@ -92,6 +106,11 @@ class Emulator:
 
     def stop(self) -> None:
         """Stop serving and remove a temporary state directory."""
+        for server, thread in self._origins:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+        self._origins = []
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -135,15 +154,55 @@ class Emulator:
         return self._counters.snapshot()
 
     def reset(self) -> None:
-        """Zero the counters, drop pending faults, restore keys from the fixture."""
+        """Zero the counters, drop pending faults, restore keys from the fixture and the variants' defaults."""
         self._counters.reset()
         self.faults.clear()
         self.directory.reload()
+        self.variants.reset()
+
+    def _variants_dict(self) -> dict[str, Any]:
+        return self.variants.current.as_dict()
+
+    def set_variants(self, **values: Any) -> dict[str, Any]:
+        """Change switches (see variants.py and README "Variants"); returns them all."""
+        return self.variants.update(**values).as_dict()
+
+    def end_sessions(self, name: str | None = None) -> int:
+        """End IAM sessions as an administrator would: every refresh token of key `name`'s identity (all if None)."""
+        iam_id = None
+        if name is not None:
+            key = self.directory.key_by_name(name)
+            if key is None:
+                raise KeyError(f"no API key named {name!r} in the fixture")
+            iam_id = key.iam_id
+        return self.refresh_tokens.end_sessions(iam_id)
+
+    def set_upstream(self, url: str | None) -> None:
+        """Forward allowed /v2/ requests to a real registry at url (None: answer them here)."""
+        self.registry_upstream = url
+        if self.realm is not None:
+            self.realm.upstream = url
+
+    def add_origin(self, host: str | None = None, tls_cert: str | None = None, tls_key: str | None = None) -> str:
+        """Serve this same emulator on one more listener (another origin; https with a certificate); its URL."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        context = None
+        if tls_cert:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tls_cert, tls_key)
+        bind = host or self.host
+        server = EmulatorHTTPServer((bind, 0), self.dispatch, self._log if self.log_stream else None, context)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
+                                  name=f"icr-emulator-origin-{server.server_address[1]}")
+        thread.start()
+        self._origins.append((server, thread))
+        return f"{'https' if tls_cert else 'http'}://{bind}:{server.server_address[1]}"
 
     def inject_fault(self, endpoint: str, status: int | None = None, count: int = 1, retry_after: float | None = None,
-                     delay: float | None = None, body: str | None = None) -> None:
+                     delay: float | None = None, body: str | None = None, retry_after_form: str = "seconds") -> None:
         """Make the next `count` requests to endpoint fail as described."""
-        self.faults.add(make_fault(endpoint, status, count, retry_after, delay, body))
+        self.faults.add(make_fault(endpoint, status, count, retry_after, delay, body, retry_after_form))
 
     def revoke(self, name: str) -> None:
         """Delete a fixture API key at runtime (IAM then answers BXNIM0415E)."""
@@ -151,10 +210,13 @@ class Emulator:
             raise KeyError(f"no API key named {name!r} in the fixture")
 
     def set_lifetimes(self, access_token_lifetime: int | None = None, refresh_token_lifetime: int | None = None,
-                      registry_token_lifetime: int | None = None) -> None:
-        """Change token lifetimes (seconds) for tokens issued from now on."""
-        self.lifetimes.update(access_token_lifetime=access_token_lifetime, refresh_token_lifetime=refresh_token_lifetime,
-                              registry_token_lifetime=registry_token_lifetime)
+                      registry_token_lifetime: int | None = None, outside_ibm_limits: bool = False) -> None:
+        """Change token lifetimes (seconds) for tokens issued from now on.
+
+        IAM lifetimes are held to IBM's ranges (access 900-3600, refresh 900-259200) unless outside_ibm_limits.
+        """
+        self.lifetimes.update(outside_ibm_limits=outside_ibm_limits, access_token_lifetime=access_token_lifetime,
+                              refresh_token_lifetime=refresh_token_lifetime, registry_token_lifetime=registry_token_lifetime)
 
     def info(self) -> dict[str, Any]:
         """Facts other processes need: URLs, issuer, service, region, certificate path."""
@@ -162,6 +224,7 @@ class Emulator:
             "url": self.url, "pid": os.getpid(), "iam_issuer": self.iam_issuer, "realm": self.url + "/oauth/token",
             "registry_issuer": self.realm_config.issuer, "registry_service": self.realm_config.service,
             "region": self.realm_config.region, "registry_cert": self.registry_cert_path,
+            "variants": self.variants.current.as_dict(), "registry_upstream": self.registry_upstream,
             "registry_kid": self.registry_signer.kid if self.registry_signer else "",
         }
 
@@ -228,7 +291,7 @@ class Emulator:
         else:
             resp = handler(req)
         if fault.retry_after is not None:
-            resp.set_header("Retry-After", _retry_after(fault.retry_after))
+            resp.set_header("Retry-After", _retry_after(fault.retry_after, fault.retry_after_form))
         resp.note = f"fault({fault.status or ''}{',' + fault.body if fault.body else ''}{',delay' if fault.delay else ''})"
         return resp
 
@@ -254,7 +317,8 @@ class Emulator:
 
     def _admin_action(self, name: str, method: str, data: dict[str, Any]) -> Response:
         reads = {"health": lambda: {"status": "ok", "url": self.url, "pid": os.getpid()}, "counters": self.counters,
-                 "info": self.info, "faults": lambda: {"pending": self.faults.pending()}, "lifetimes": lambda: vars(self.lifetimes).copy()}
+                 "info": self.info, "faults": lambda: {"pending": self.faults.pending()}, "lifetimes": lambda: vars(self.lifetimes).copy(),
+                 "variants": self._variants_dict}
         if method == "GET" and name in reads:
             return json_response(200, reads[name]())
         if method == "POST" and name == "reset":
@@ -269,6 +333,12 @@ class Emulator:
         elif method == "POST" and name == "lifetimes":
             self.lifetimes.update(**data)
             return json_response(200, vars(self.lifetimes).copy())
+        elif method == "POST" and name == "variants":
+            return json_response(200, self.set_variants(**data))
+        elif method == "POST" and name == "end-sessions":
+            return json_response(200, {"ended": self.end_sessions(data.get("name"))})
+        elif method == "POST" and name == "upstream":
+            self.set_upstream(data.get("url"))
         else:
             return json_response(404, {"error": f"no admin action {method} /_emulator/{name}"})
         return json_response(200, {"ok": True})

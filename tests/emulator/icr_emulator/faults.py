@@ -8,6 +8,9 @@ from typing import Any, Mapping
 
 FAULT_ENDPOINTS = ("iam_token", "registry_token", "registry_v2", "identity_keys")
 FAULT_BODIES = ("malformed", "truncated", "empty")
+# How Retry-After is written: delta-seconds (a fraction such as 1.5 is written as is), an HTTP date that many
+# seconds ahead (RFC 9110 allows both), or something no parser can read (proxies send such things).
+RETRY_AFTER_FORMS = ("seconds", "http-date", "malformed")
 MAX_DELAY = 120.0
 
 
@@ -21,6 +24,7 @@ class Fault:
     retry_after: float | None = None
     delay: float | None = None
     body: str | None = None
+    retry_after_form: str = "seconds"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -28,7 +32,7 @@ class Fault:
 
 
 def make_fault(endpoint: str, status: int | None = None, count: int = 1, retry_after: float | None = None,
-               delay: float | None = None, body: str | None = None) -> Fault:
+               delay: float | None = None, body: str | None = None, retry_after_form: str = "seconds") -> Fault:
     """Validate the fields of a fault; raise ValueError on a bad one."""
     if endpoint not in FAULT_ENDPOINTS:
         raise ValueError(f"endpoint must be one of {', '.join(FAULT_ENDPOINTS)}")
@@ -43,17 +47,21 @@ def make_fault(endpoint: str, status: int | None = None, count: int = 1, retry_a
         raise ValueError(f"body must be one of {', '.join(FAULT_BODIES)}")
     if status is None and delay is None and body is None:
         raise ValueError("a fault needs at least one of status, delay, body")
-    return Fault(endpoint, status, count, retry_after, delay, body)
+    if retry_after_form not in RETRY_AFTER_FORMS:
+        raise ValueError(f"retry_after_form must be one of {', '.join(RETRY_AFTER_FORMS)}")
+    if retry_after_form != "seconds" and retry_after is None:
+        raise ValueError("retry_after_form needs retry_after (seconds)")
+    return Fault(endpoint, status, count, retry_after, delay, body, retry_after_form)
 
 
 def fault_from_json(data: Mapping[str, Any]) -> Fault:
     """Build a fault from an admin request body."""
-    allowed = {"endpoint", "status", "count", "retry_after", "delay", "body"}
+    allowed = {"endpoint", "status", "count", "retry_after", "delay", "body", "retry_after_form"}
     unknown = set(data) - allowed
     if unknown:
         raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
     return make_fault(str(data.get("endpoint", "")), data.get("status"), data.get("count", 1), data.get("retry_after"),
-                      data.get("delay"), data.get("body"))
+                      data.get("delay"), data.get("body"), data.get("retry_after_form", "seconds"))
 
 
 class FaultQueue:
@@ -78,7 +86,7 @@ class FaultQueue:
             head.count -= 1
             if head.count <= 0:
                 queue.popleft()
-            return Fault(head.endpoint, head.status, 1, head.retry_after, head.delay, head.body)
+            return Fault(head.endpoint, head.status, 1, head.retry_after, head.delay, head.body, head.retry_after_form)
 
     def pending(self) -> list[dict[str, Any]]:
         """All pending faults, in order."""

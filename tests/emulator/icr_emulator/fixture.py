@@ -99,6 +99,13 @@ class Policy:
     region: str = ""
     resource_type: str = ""
     resource: str = ""
+    geography: str = ""
+
+
+# Resource attributes a container-registry policy may carry (reference 5; `geography` as IAM writes the
+# global registry's policies). Anything else is refused: a policy the emulator cannot read must not grant.
+RESOURCE_ATTRIBUTES = frozenset({"accountId", "account", "serviceName", "region", "geography", "resourceType",
+                                 "resource", "serviceInstance", "resourceGroupId"})
 
 
 @dataclass(frozen=True)
@@ -249,12 +256,22 @@ def _policies(raw: Mapping[str, Any], index: int, resolve) -> list[Policy]:
         raise FixtureError(f"policy {pid}: needs at least one role")
     policies = []
     for attrs in _policy_resources(raw, pid):
+        unknown = sorted(set(attrs) - RESOURCE_ATTRIBUTES)
+        if unknown:
+            raise FixtureError(f"policy {pid}: unknown resource attribute(s) {', '.join(unknown)}; "
+                               f"known: {', '.join(sorted(RESOURCE_ATTRIBUTES))}")
+        for name in ("serviceInstance", "resourceGroupId"):
+            if attrs.get(name):
+                raise FixtureError(f"policy {pid}: {name} is not emulated; leave it out")
+        geography = str(attrs.get("geography", ""))
+        if geography not in ("", "global"):
+            raise FixtureError(f"policy {pid}: geography must be 'global' (or absent), not {geography!r}")
         account = attrs.get("accountId") or attrs.get("account")
         policies.append(Policy(
             id=pid, iam_ids=iam_ids, access_group_ids=group_ids, roles=roles,
             account_id=resolve(account, f"policy {pid}"), service_name=str(attrs.get("serviceName", "")),
             region=str(attrs.get("region", "")), resource_type=str(attrs.get("resourceType", "")),
-            resource=str(attrs.get("resource", "")),
+            resource=str(attrs.get("resource", "")), geography=geography,
         ))
     return policies
 

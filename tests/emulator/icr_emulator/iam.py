@@ -16,6 +16,7 @@ from .directory import Directory, Lifetimes, RefreshGrant, RefreshTokens
 from .fixture import ApiKey, Identity
 from .httpio import Request, Response, json_response
 from .signing import IamSigner
+from .variants import VariantSwitch
 
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 REFRESH_GRANT = "refresh_token"
@@ -23,8 +24,17 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 CLIENTS = {("bx", "bx"): "bx"}
 RESPONSE_TYPES = {"cloud_iam", "uaa", "delegated_refresh_token", "ims_portal"}
 
-# Error codes. Verified against public IBM sources: BXNIM0109E, BXNIM0106E, BXNIM0060E, BXNIM0415E,
-# BXNIM0407E, BXNIM0137E. Chosen by the emulator (no public source found): BXNIM0102E, BXNIM0416E.
+# Error codes, with where each comes from (README: "IAM errors"):
+#   BXNIM0109E  missing/empty property; also a body sent without Content-Length (IBM's answer to a chunked body,
+#               field report in issue 16; the code itself: python-sdk-core and other public clients)
+#   BXNIM0106E  invalid response_type (IAM-API; public clients)
+#   BXNIM0060E  method not allowed (public clients)
+#   BXNIM0415E  API key not found (python-sdk-core test fixture, HTTP 400; reference 2.5)
+#   BXNIM0407E  invalid or expired refresh token (bluemix-go authentication/iam.go)
+#   BXNIM0137E  client id mismatch on refresh (Schematics FAQ)
+# INVENTED by the emulator (no public source found; answers carry the header X-Icr-Emulator-Invented):
+#   BXNIM0102E  invalid client credentials
+#   BXNIM0416E  disabled API key
 E_MISSING = "BXNIM0109E"
 E_INVALID = "BXNIM0106E"
 E_METHOD = "BXNIM0060E"
@@ -33,6 +43,8 @@ E_KEY_DISABLED = "BXNIM0416E"
 E_REFRESH_INVALID = "BXNIM0407E"
 E_CLIENT_MISMATCH = "BXNIM0137E"
 E_BAD_CLIENT = "BXNIM0102E"
+INVENTED_CODES = frozenset({E_BAD_CLIENT, E_KEY_DISABLED})
+INVENTED_HEADER = "X-Icr-Emulator-Invented"
 
 
 @dataclass
@@ -76,6 +88,8 @@ def iam_error_response(req: Request, base_url: str, err: IamError, request_type:
     if err.details:
         body["errorDetails"] = err.details
     resp = json_response(err.status, body)
+    if err.code in INVENTED_CODES:
+        resp.set_header(INVENTED_HEADER, err.code)
     resp.note = err.code
     return resp
 
@@ -88,7 +102,8 @@ class IamService:
     """The IAM endpoints of the emulator."""
 
     def __init__(self, signer: IamSigner, directory: Directory, refresh: RefreshTokens, lifetimes: Lifetimes,
-                 counters: Counters, base_url: str) -> None:
+                 counters: Counters, base_url: str, variants: VariantSwitch | None = None) -> None:
+        self.variants = variants or VariantSwitch()
         self.signer = signer
         self.directory = directory
         self.refresh = refresh
@@ -109,6 +124,10 @@ class IamService:
             return iam_error_response(req, self.base_url, err)
 
     def _token(self, req: Request) -> Response:
+        if not req.header("Content-Length"):
+            # IBM reads the form only from a body of known length: a chunked body is "missing" every property.
+            raise IamError(400, E_MISSING, "Property missing or empty.",
+                           "The request has no Content-Length header: send the form with a Content-Length.")
         form = req.form() if req.content_type() == FORM_TYPE else {}
         client_id = self._client_id(req)
         grant_type = form.get("grant_type", "")
@@ -145,8 +164,10 @@ class IamService:
         if not value:
             raise _missing("apikey")
         key = self.directory.key_by_value(value)
+        variants = self.variants.current
         if key is None:
-            raise IamError(400, E_KEY_NOT_FOUND, "Provided API key could not be found")
+            details = f"The API key '{value}' could not be found." if variants.echo_error_details else None
+            raise IamError(variants.bad_credential_status, E_KEY_NOT_FOUND, "Provided API key could not be found", details)
         if not key.usable:
             raise IamError(400, E_KEY_DISABLED, "Provided API key is disabled", "The API key was disabled and cannot be used to authenticate.")
         identity = self._identity_of(key.iam_id)
@@ -161,7 +182,7 @@ class IamService:
         token = form.get("refresh_token", "")
         if not token:
             raise _missing("refresh_token")
-        grant = self.refresh.get(token)
+        grant = self.refresh.get(token, self.variants.current.refresh_idle_timeout)
         if grant is None or not self.directory.key_usable(grant.key_name):
             raise IamError(400, E_REFRESH_INVALID, "Provided refresh token is invalid", "The refresh token is unknown, expired or revoked.")
         if grant.client_id != client_id:
@@ -170,7 +191,7 @@ class IamService:
         identity = self._identity_of(grant.iam_id)
         key = self.directory.key_by_name(grant.key_name)
         now = time.time()
-        new_token = self.refresh.issue(RefreshGrant(grant.iam_id, grant.key_name, client_id, grant.expires_at))
+        new_token = self.refresh.issue(RefreshGrant(grant.iam_id, grant.key_name, client_id, grant.expires_at, grant.session))
         return self._success(identity, key, REFRESH_GRANT, client_id, new_token, now)
 
     def _identity_of(self, iam_id: str) -> Identity:

@@ -1,6 +1,7 @@
 """Container Registry access decisions from IAM policies, and registry scope parsing."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .fixture import Fixture, Policy
@@ -23,16 +24,29 @@ class Scope:
     actions: tuple[str, ...]
 
 
+# Distribution's reference grammar for repository names (path components of lower-case alphanumerics and
+# separators), and the actions a repository scope may ask for.
+_REPOSITORY = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+_ACTIONS = frozenset({"pull", "push", "delete", "*"})
+
+
+class ScopeError(ValueError):
+    """A scope parameter that is not type:name:actions."""
+
+
 def parse_scopes(values: list[str]) -> list[Scope]:
-    """Parse scope query values (repeated parameters and/or space-separated); skip malformed ones."""
+    """Parse scope query values (repeated parameters and/or space-separated); ScopeError on a malformed one."""
     scopes = []
     for value in values:
         for item in value.split():
             kind, sep, rest = item.partition(":")
             name, sep2, actions = rest.rpartition(":")
-            if not sep or not sep2 or not name or not kind:
-                continue
-            scopes.append(Scope(kind, name, tuple(a for a in actions.split(",") if a)))
+            acts = tuple(a for a in actions.split(",") if a)
+            if not sep or not sep2 or not name or not kind or not acts:
+                raise ScopeError(f"scope {item[:120]!r} is not of the form type:name:actions")
+            if kind == "repository" and (not _REPOSITORY.match(name) or not set(acts) <= _ACTIONS):
+                raise ScopeError(f"scope {item[:120]!r}: invalid repository name or action")
+            scopes.append(Scope(kind, name, acts))
     return scopes
 
 
@@ -46,12 +60,16 @@ def _policy_applies(policy: Policy, iam_id: str, groups: frozenset[str], region:
         return False
     if policy.service_name not in ("", SERVICE_NAME):
         return False
+    if policy.geography == "global" and region != "global":
+        return False
     return policy.region in ("", region)
 
 
 def _resource_matches(policy: Policy, fixture: Fixture, namespace: str) -> bool:
+    # Every namespace belongs to exactly one account; one the fixture does not declare belongs to none, so no
+    # policy reaches it.
     owner = fixture.namespaces.get(namespace)
-    if owner is not None and owner != policy.account_id:
+    if owner is None or owner != policy.account_id:
         return False
     if policy.resource_type not in ("", "namespace"):
         return False

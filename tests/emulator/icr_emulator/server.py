@@ -113,9 +113,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _write(self, resp: Response, path: str, started: float) -> None:
         try:
             self.send_response(resp.status)
+            length = str(len(resp.body))
             for name, value in resp.headers:
+                if name.lower() == "content-length":
+                    length = value  # a forwarded HEAD answer keeps the size of what a GET would send
+                    continue
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(resp.body)))
+            self.send_header("Content-Length", length)
             self.end_headers()
             if self.command != "HEAD" and resp.body:
                 self.wfile.write(resp.body)

@@ -114,7 +114,8 @@ def test_admin_http(emu: Emulator) -> None:
     assert requests.get(base + "/health", timeout=10).json()["status"] == "ok"
     resp = requests.post(base + "/faults", json={"endpoint": "iam_token", "status": 503, "count": 2, "retry_after": 1}, timeout=10)
     assert resp.status_code == 200
-    assert resp.json()["pending"] == [{"endpoint": "iam_token", "status": 503, "count": 2, "retry_after": 1, "delay": None, "body": None}]
+    assert resp.json()["pending"] == [{"endpoint": "iam_token", "status": 503, "count": 2, "retry_after": 1, "delay": None, "body": None,
+                                       "retry_after_form": "seconds"}]
     assert apikey_login(emu, "svc-reader").status_code == 503
     assert requests.get(base + "/counters", timeout=10).json()["iam_token"] == 1
     assert requests.post(base + "/revoke", json={"name": "svc-reader"}, timeout=10).status_code == 200

@@ -119,7 +119,7 @@ def test_refresh_unknown_token(emu: Emulator) -> None:
 
 
 def test_refresh_expired(emu: Emulator) -> None:
-    emu.set_lifetimes(refresh_token_lifetime=0)
+    emu.set_lifetimes(refresh_token_lifetime=0, outside_ibm_limits=True)
     refresh = apikey_login(emu, "svc-reader", auth=BX).json()["refresh_token"]
     resp = iam_token(emu, {"grant_type": "refresh_token", "refresh_token": refresh}, auth=BX)
     assert_iam_error(resp, 400, "BXNIM0407E")

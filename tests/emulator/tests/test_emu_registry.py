@@ -119,3 +119,37 @@ def test_registry_rejects_foreign_signer(registry: str, tmp_path) -> None:
     with Emulator(state_dir=str(tmp_path / "other-keys")) as other:
         token = bearer(other, "svc-writer", "repository:team-a/hello:pull")
     assert requests.get(registry + "/v2/", headers=token, timeout=10).status_code == 401
+
+
+@pytest.mark.parametrize("style", ["jwt", "jwt-echo", "opaque"])
+def test_front_enforces_policy_before_the_real_registry(registry: str, emu: Emulator, style: str) -> None:
+    """The emulator's /v2/ in front of the real registry: every token style works, and policy holds in each."""
+    emu.set_variants(token_style=style)
+    emu.set_upstream(registry)
+    try:
+        front = emu.url
+        repo = f"team-a/front-{style}"
+        writer = bearer(emu, "svc-writer", f"repository:{repo}:pull,push")
+        config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+        config_digest = push_blob(front, repo, config, writer)
+        manifest = json.dumps({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": len(config)},
+            "layers": [],
+        }).encode()
+        put = requests.put(f"{front}/v2/{repo}/manifests/v1", data=manifest, timeout=10,
+                           headers={**writer, "Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+        assert put.status_code == 201, put.text
+        reader = bearer(emu, "svc-reader", f"repository:{repo}:pull,push")
+        got = requests.get(f"{front}/v2/{repo}/manifests/v1", timeout=10,
+                           headers={**reader, "Accept": "application/vnd.oci.image.manifest.v1+json"})
+        assert got.status_code == 200 and got.content == manifest
+        head = requests.head(f"{front}/v2/{repo}/blobs/{config_digest}", headers=reader, timeout=10)
+        assert head.status_code == 200 and head.headers["Content-Length"] == str(len(config))
+        assert requests.get(f"{front}/v2/{repo}/tags/list", headers=reader, timeout=10).json()["tags"] == ["v1"]
+        denied = requests.post(f"{front}/v2/{repo}/blobs/uploads/", headers=reader, timeout=10)
+        assert denied.status_code == 401 and 'error="insufficient_scope"' in denied.headers["WWW-Authenticate"]
+        other = bearer(emu, "svc-other-account", f"repository:{repo}:pull")
+        assert requests.get(f"{front}/v2/{repo}/manifests/v1", headers=other, timeout=10).status_code == 401
+    finally:
+        emu.set_upstream(None)

@@ -1,0 +1,144 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""verify() against scripted registries: what it proves must not depend on the token's format or the realm's status."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.icr.auth.plugins.module_utils._http import HttpOptions, lenient_retry_after, make_session
+from ansible_collections.icr.auth.plugins.module_utils._registry import verify
+
+HOST = 'us.icr.io'
+REALM = 'https://us.icr.io/oauth/token'
+CHALLENGE = 'Bearer realm="%s", service="registry"' % REALM
+GOOD = 'GoodGoodGoodGoodGoodGoodGoodGoodGoodGoodGo'
+
+
+class Answer(object):
+    def __init__(self, status, body=None, headers=None):
+        self.status_code = status
+        self._body = body
+        self.headers = headers or {}
+        self.text = '' if body is None else str(body)
+        self.content = self.text.encode()
+
+    def json(self):
+        if self._body is None:
+            raise ValueError('no JSON')
+        return self._body
+
+
+class Registry(object):
+    """A fake session: a registry with one realm, policies {repo: actions}, a token style and a denial style."""
+
+    def __init__(self, allowed, token='opaque-token', denial='scope', bad_status=400, repos=('team-a/app',)):
+        self.allowed = allowed
+        self.token = token
+        self.denial = denial
+        self.bad_status = bad_status
+        self.repos = repos
+        self.calls = []
+
+    def _refuse(self):
+        return Answer(self.bad_status, {'errors': [{'code': 'UNAUTHORIZED', 'message': 'bad'}]})
+
+    def get(self, url, params=None, auth=None, headers=None, timeout=None, allow_redirects=True):
+        self.calls.append(('GET', url, params))
+        if url == 'https://%s/v2/' % HOST:
+            return Answer(401, {}, {'WWW-Authenticate': CHALLENGE})
+        if url == REALM:
+            if auth[1] != GOOD:
+                return self._refuse()
+            wanted = [p[1] for p in params if p[0] == 'scope']
+            for scope in wanted:
+                _kind, repo, actions = scope.split(':')
+                if self.denial != 'scope' and not set(actions.split(',')) <= set(self.allowed.get(repo, ())):
+                    return Answer(403 if self.denial == 'realm-403' else 401, {'errors': [{'code': 'X'}]})
+            return Answer(200, {'token': self.token})
+        repo = url.split('/v2/', 1)[1].rsplit('/tags/list', 1)[0]
+        if headers.get('Authorization') != 'Bearer ' + self.token:
+            return Answer(401, {})
+        if 'pull' not in self.allowed.get(repo, ()):
+            return Answer(401, {'errors': [{'code': 'DENIED'}]})
+        return Answer(200 if repo in self.repos else 404, {'errors': [{'code': 'NAME_UNKNOWN'}]})
+
+    def post(self, url, headers=None, timeout=None, allow_redirects=True):
+        self.calls.append(('POST', url, None))
+        repo = url.split('/v2/', 1)[1].rsplit('/blobs/uploads/', 1)[0]
+        if 'push' not in self.allowed.get(repo, ()):
+            return Answer(401, {'errors': [{'code': 'DENIED'}]})
+        return Answer(202, None, {'Location': '/v2/%s/blobs/uploads/u1' % repo})
+
+    def delete(self, url, headers=None, timeout=None, allow_redirects=True):
+        self.calls.append(('DELETE', url, None))
+        return Answer(204)
+
+
+OPTS = HttpOptions(retries=0, timeout=5)
+STYLES = [dict(token=t, denial=d, bad_status=s) for t, d, s in [
+    ('opaque-token', 'scope', 400), ('a.b.c', 'scope', 401), ('opaque-token', 'realm-401', 401),
+    ('opaque-token', 'realm-403', 400)]]
+
+
+@pytest.mark.parametrize('style', STYLES)
+def test_reader_pull_ok_push_missing(style):
+    session = Registry({'team-a/app': ('pull',)}, **style)
+    ok = verify(session, OPTS, HOST, 'iamapikey', GOOD, ['repository:team-a/app:pull'])
+    assert ok.ok and ok.granted == {'team-a/app': ['pull']}, ok.msg
+    push = verify(session, OPTS, HOST, 'iamapikey', GOOD, ['repository:team-a/app:pull,push'])
+    assert not push.ok and push.reason == 'permission' and 'do not grant push on team-a/app' in push.msg, push.msg
+
+
+@pytest.mark.parametrize('style', STYLES)
+def test_wrong_key_is_a_credential_problem(style):
+    session = Registry({'team-a/app': ('pull',)}, **style)
+    wrong = verify(session, OPTS, HOST, 'iamapikey', 'x' * 44, ['repository:team-a/app:pull'])
+    assert not wrong.ok and wrong.reason == 'credential' and wrong.status == style['bad_status'], wrong.msg
+
+
+@pytest.mark.parametrize('style', STYLES)
+def test_no_policy_is_a_permission_problem(style):
+    session = Registry({}, **style)
+    result = verify(session, OPTS, HOST, 'iamapikey', GOOD, ['repository:team-a/app:pull'])
+    assert not result.ok and result.reason == 'permission', result.msg
+
+
+def test_a_token_that_claims_everything_proves_nothing():
+    """A JWT whose access claim grants push (as an echoing realm would) does not make a missing push permission ok."""
+    import base64
+    import json
+    claims = base64.urlsafe_b64encode(json.dumps({'access': [{'type': 'repository', 'name': 'team-a/app',
+                                                              'actions': ['pull', 'push']}]}).encode()).decode().rstrip('=')
+    session = Registry({'team-a/app': ('pull',)}, token='eyJhbGciOiJub25lIn0.%s.sig' % claims)
+    result = verify(session, OPTS, HOST, 'iamapikey', GOOD, ['repository:team-a/app:push'])
+    assert not result.ok and result.reason == 'permission'
+
+
+def test_missing_repository_is_allowed_and_the_push_probe_is_cancelled():
+    session = Registry({'team-a/new': ('pull', 'push')})
+    result = verify(session, OPTS, HOST, 'iamapikey', GOOD, ['repository:team-a/new:pull,push'])
+    assert result.ok and result.granted == {'team-a/new': ['pull', 'push']} and 'no such repository yet' in result.msg
+    assert ('DELETE', 'https://%s/v2/team-a/new/blobs/uploads/u1' % HOST, None) in session.calls
+
+
+def test_without_scopes_nothing_is_probed():
+    session = Registry({})
+    result = verify(session, OPTS, HOST, 'iamapikey', GOOD)
+    assert result.ok
+    assert [c[0] for c in session.calls] == ['GET', 'GET']
+
+
+@pytest.mark.parametrize('value,seconds', [('1.5', 1.5), (' 2.25 ', 2.25), ('soon', 0.0), ('', 0.0), (None, 0.0),
+                                           ('-3', 0.0), ('nan', 0.0), ('inf', 0.0)])
+def test_lenient_retry_after(value, seconds):
+    assert lenient_retry_after(value) == seconds
+
+
+@pytest.mark.parametrize('value,low,high', [('3', 3, 3), ('1.5', 1.5, 1.5), ('soon, give or take', 0, 0), ('999999', 60, 60),
+                                            ('Wed, 21 Oct 2015 07:28:00 GMT', 0, 0)])
+def test_retry_after_never_raises_and_is_capped(value, low, high):
+    retry = make_session(HttpOptions()).get_adapter('https://x').max_retries
+    assert low <= retry.parse_retry_after(value) <= high
