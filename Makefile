@@ -97,7 +97,7 @@ $(VENV_STAMP): $(ROOT)/requirements-test.txt
 	@if [ -x $(VBIN)/python ] && [ "$(call venv_python,$(VENV))" != "$(PYTHON_VERSION)" ]; then \
 		echo "venv: $(VENV) has Python $(call venv_python,$(VENV)); rebuilding it with Python $(PYTHON_VERSION)"; rm -rf $(VENV); fi
 	@test -x $(VBIN)/python || { echo "venv: creating $(VENV) with $(PYTHON) (Python $(PYTHON_VERSION))"; $(PYTHON) -m venv $(VENV); }
-	@if [ "$(PYTHON_VERSION)" = 3.11 ]; then echo "venv: only Python 3.11 found: .venv gets ansible-core $(ANSIBLE_FLOOR)," \
+	@if [ "$(PYTHON_VERSION)" = 3.11 ]; then echo "venv: Python 3.11: .venv gets ansible-core $(ANSIBLE_FLOOR)," \
 		"the newest it allows; ansible-core 2.20+ needs Python 3.12 or 3.13 (e.g. pyenv install 3.13)"; fi
 	@echo "venv: installing requirements-test.txt"
 	@$(VBIN)/python -m pip install --disable-pip-version-check -r $(ROOT)/requirements-test.txt \
@@ -110,7 +110,7 @@ floor-venv:
 	@$(ROOT)/scripts/matrix.sh --venv-only $(ANSIBLE_FLOOR)
 
 versions: venv
-	@echo "versions: $$($(call core_of,$(VENV))) in .venv - $(if $(filter 3.11,$(PYTHON_VERSION)),only Python 3.11 was found: ansible-core 2.20+ needs 3.12+,the newest ansible-core this machine's Python allows)"
+	@echo "versions: $$($(call core_of,$(VENV))) in .venv - $(if $(filter 3.11,$(PYTHON_VERSION)),Python 3.11 was chosen: ansible-core 2.20+ needs 3.12+,the newest ansible-core this machine's Python allows)"
 	@echo "versions: floor: $$(if [ -x $(FLOOR_VENV)/bin/python ]; then $(call core_of,$(FLOOR_VENV)); else echo "ansible-core $(ANSIBLE_FLOOR) (not installed yet)"; fi) in .venv-$(ANSIBLE_FLOOR)"
 	@echo "versions: matrix: sanity and units with ansible-core $(MATRIX_VERSIONS)"
 
