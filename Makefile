@@ -156,7 +156,7 @@ integration-floor: floor-venv collection
 	@$(call run_integration,integration-floor,$(FLOOR_VENV),$(call venv_python,$(FLOOR_VENV)),$(BUILD)/home-$(ANSIBLE_FLOOR))
 
 # ---------------------------------------------------------------- pytest suites (repository tree)
-# One pytest run per suite (each has its own conftest.py and sys.path set-up); a suite
+# One pytest run per suite (each has its own conftest.py and sys.path set-up; a single test file works too); a suite
 # directory that does not exist is skipped, and pytest's exit code 5 (no tests
 # collected) is not a failure. The suites run ansible-playbook & co. from the venv of the Python that runs pytest.
 FUNCTIONAL_SUITES ?= tests/emulator/tests tests/infra/tests tests/bench/tests tests/functional
@@ -167,7 +167,7 @@ rm -rf $(REPORTS)/$(1); mkdir -p $(REPORTS)/$(1); \
 echo "$(1): $$($(call core_of,$(2)))"; \
 rc=0; ran=0; cd $(ROOT); \
 for d in $(FUNCTIONAL_SUITES); do \
-	if [ ! -d "$$d" ]; then echo "$(1): $$d: not present, skipped"; continue; fi; \
+	if [ ! -e "$$d" ]; then echo "$(1): $$d: not present, skipped"; continue; fi; \
 	ran=1; echo "$(1): pytest $$d"; \
 	r=0; $(2)/bin/python -m pytest "$$d" -q -p no:cacheprovider \
 		--junitxml=$(REPORTS)/$(1)/$$(echo "$$d" | tr '/' '_').xml $(PYTEST_ARGS) || r=$$?; \
