@@ -4,7 +4,8 @@
 #
 # Install the Debian packages the real-infrastructure tests use (tests/infra, see tests/infra/README.md):
 # the CNCF distribution registry, skopeo, podman, dockerd + docker CLI, sshd, docker-credential-pass + pass + gpg,
-# and the tools the harness calls. Idempotent: when every package is already installed it does nothing (no apt-get
+# and the tools the harness calls (shellcheck for ansible-test sanity). `make test` runs it first when run as root
+# (make deps, scripts/system-deps.sh, which reads PACKAGES below; one package per line). Idempotent: when every package is already installed it does nothing (no apt-get
 # update); otherwise one `apt-get update` and one `apt-get install --no-install-recommends` of what is missing.
 # Quiet on success, loud on failure. Run as root (CI: `bash .ci/run`). No service is started here: the tests start
 # their own registry, dockerd and sshd as their own processes.
@@ -33,6 +34,7 @@ PACKAGES=(
     git
     rsync
     make
+    shellcheck
     python3-venv
 )
 
@@ -51,6 +53,7 @@ BINARIES=(
     /usr/bin/gpg
     /usr/sbin/useradd
     /usr/bin/sudo
+    /usr/bin/shellcheck
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

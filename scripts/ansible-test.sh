@@ -11,8 +11,9 @@
 #   * the user's pip configuration (index / mirror settings) stays visible under the
 #     new HOME: it is linked, not changed;
 #   * build/pybin holds python3.X links to every interpreter pyenv has (3.8-3.13 on
-#     this project's machines), so multi-version sanity tests (compile, import) find
-#     real interpreters instead of pyenv shims that refuse to run.
+#     this project's machines; 3.14 too where there is one), so multi-version sanity
+#     tests (compile, import) find real interpreters instead of pyenv shims that refuse
+#     to run.
 #
 # Usage: scripts/ansible-test.sh <ansible-test arguments...>
 # Environment: VENV (default .venv), ANSIBLE_TEST_HOME (default build/home).
@@ -29,7 +30,7 @@ REAL_HOME=${HOME:-/root}
 [[ -x $VENV/bin/ansible-test ]] || { echo "ansible-test.sh: $VENV/bin/ansible-test missing (run: make venv)" >&2; exit 2; }
 [[ -d $COLL ]] || { echo "ansible-test.sh: $COLL missing (run: make collection)" >&2; exit 2; }
 
-# 1. get-pip stand-in, for each pip version ansible-test pins (24.2 for ansible-core 2.19).
+# 1. get-pip stand-in, for each pip version ansible-test pins (24.2 for ansible-core 2.19, 25.2 for 2.20 and 2.21).
 cache=$AT_HOME/.ansible/test/cache
 mkdir -p "$cache"
 pip_versions=$("$VENV/bin/python" - <<'EOF'
@@ -58,7 +59,7 @@ fi
 # 3. Real interpreters for every Python version ansible-test supports.
 mkdir -p "$PYBIN"
 pyenv_root=${PYENV_ROOT:-$REAL_HOME/.pyenv}
-for v in 3.8 3.9 3.10 3.11 3.12 3.13; do
+for v in 3.8 3.9 3.10 3.11 3.12 3.13 3.14; do
     link=$PYBIN/python$v
     found=""
     if [[ -d $pyenv_root/versions ]]; then

@@ -8,9 +8,11 @@
 # with the IAM and registry calls counted by the emulator. Prints the tables and writes docs/benchmarks.md.
 #
 #   1. the packages of .ci/install-deps.sh (sshd, docker-registry, dockerd, podman) when one is missing
-#   2. .venv (make venv), then requirements-bench.txt into it: the `ansible` package (community.docker,
-#      containers.podman) and py-spy; ansible-core stays at the pin of requirements-test.txt
-#   3. build/bench/hostlib: `requests` for the hosts' Python (docker_login needs it there; icr_login does not)
+#   2. .venv (make venv: ansible-core 2.21 on Python 3.12+), then requirements-bench.txt into it: the `ansible`
+#      package 14.x (community.docker, containers.podman) and py-spy; ansible-core stays at the pin of
+#      requirements-test.txt
+#   3. build/bench/hostlib: `requests` for the hosts' Python, /usr/bin/python3 (docker_login needs it there; icr_login
+#      does not), as wheels for that Python's version
 #   4. python -m icr_bench (tests/bench): see tests/bench/README.md
 #
 # Environment: BENCH_SIZES=5,20,50  BENCH_REPEATS=3  BENCH_FORKS=half  BENCH_PROFILE=auto|always|never
@@ -39,6 +41,9 @@ fi
 
 # ------------------------------------------------------------------------------------------------ 2. the venv
 make -C "$ROOT" --no-print-directory venv
+# Ansible 14 (the current one, whose collections the bench compares against) is built for ansible-core 2.21.
+core="$("$PY" -c 'import ansible.release as r; print(".".join(r.__version__.split(".")[:2]))')"
+[ "$core" = "2.21" ] || fail ".venv has ansible-core $core; the bench compares against Ansible 14, which needs ansible-core 2.21 and so Python 3.12 or 3.13 (see make versions)"
 stamp="$VENV/.bench-installed"
 if [ ! -f "$stamp" ] || [ "$ROOT/requirements-bench.txt" -nt "$stamp" ] || [ "$ROOT/requirements-test.txt" -nt "$stamp" ]; then
     echo "bench: installing requirements-bench.txt into $VENV (log: $VENV/bench-pip-install.log)"
@@ -48,13 +53,17 @@ if [ ! -f "$stamp" ] || [ "$ROOT/requirements-bench.txt" -nt "$stamp" ] || [ "$R
 fi
 
 # ------------------------------------------------------------------------------------------------ 3. requests for the hosts
-if [ ! -d "$BENCH_BUILD/hostlib/requests" ]; then
-    echo "bench: installing requests into $BENCH_BUILD/hostlib (for docker_login on the hosts)"
+# The hosts run /usr/bin/python3 (tests/infra's fleet), not .venv's Python: wheels for that version.
+host_py="$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+if [ ! -d "$BENCH_BUILD/hostlib/requests" ] || [ "$(cat "$BENCH_BUILD/hostlib/.python" 2>/dev/null)" != "$host_py" ]; then
+    echo "bench: installing requests for the hosts' Python $host_py into $BENCH_BUILD/hostlib (for docker_login)"
     rm -rf "$BENCH_BUILD/hostlib"
     mkdir -p "$BENCH_BUILD"
     "$PY" -m pip install --disable-pip-version-check --quiet --target "$BENCH_BUILD/hostlib" \
+        --python-version "$host_py" --only-binary=:all: \
         -c "$ROOT/requirements-test.txt" requests >"$BENCH_BUILD/hostlib-pip.log" 2>&1 \
         || { tail -20 "$BENCH_BUILD/hostlib-pip.log"; fail "pip install --target hostlib failed"; }
+    echo "$host_py" >"$BENCH_BUILD/hostlib/.python"
 fi
 
 # ------------------------------------------------------------------------------------------------ 4. the benchmark

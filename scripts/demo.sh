@@ -2,7 +2,9 @@
 # make demo: the role icr.auth.docker_auth on three local "hosts", against the project's IAM + ICR emulator.
 #
 # Needs nothing but Python 3.11+ (and PyPI, the first time): no root, no Docker, no IBM Cloud account.
-#   1. creates (or reuses) the venv .venv with ansible-core 2.19, requests, cryptography and PyJWT
+#   1. creates (or reuses) the venv .venv with the newest Python found (scripts/find-python.sh: 3.13, 3.12, else 3.11)
+#      and the newest ansible-core it allows - 2.21 on Python 3.12+, 2.19 on 3.11 (the pins of requirements-test.txt) -
+#      plus requests, cryptography and PyJWT; it says which
 #   2. builds the collection (ansible-galaxy collection build) and installs it into a temporary collections path
 #   3. starts the emulator (tests/emulator) on a free loopback port
 #   4. runs playbooks/demo.yml twice against three local hosts, each with its own Docker config directory
@@ -50,26 +52,33 @@ unset IC_API_KEY IBMCLOUD_IAM_ENDPOINT DOCKER_CONFIG REGISTRY_AUTH_FILE
 # ------------------------------------------------------------------------------------------------ 1. the venv
 say "1/5 Python environment ($VENV)"
 t=$(date +%s%N)
-need='import sys, ansible.release, requests, cryptography, jwt; sys.exit(0 if ansible.release.__version__.startswith("2.19.") else 1)'
-if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "$need" 2>/dev/null; then
-    echo "reusing $VENV"
-else
-    if [ ! -x "$VENV/bin/python" ]; then
-        PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
-        [ -n "$PYTHON" ] || fail "no python3 found; install Python 3.11 or newer"
-        "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
-            || fail "$PYTHON is older than 3.11, which ansible-core 2.19 needs; set PYTHON=/path/to/python3.11"
-        echo "creating $VENV with $PYTHON"
-        "$PYTHON" -m venv "$VENV" || fail "python -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
+# The newest Python found, for the newest ansible-core it allows (2.20+ needs Python 3.12 on the controller).
+PYTHON="${PYTHON:-$("$ROOT/scripts/find-python.sh" 3.13 3.12 3.11 2>/dev/null || true)}"
+[ -n "$PYTHON" ] || { "$ROOT/scripts/find-python.sh" --why "the demo needs Python 3.11 or newer" 3.13 3.12 3.11 || true; fail "no Python 3.11+ found"; }
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+    || fail "$PYTHON is older than 3.11, which ansible-core needs; set PYTHON=/path/to/python3.13"
+want="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+if [ -x "$VENV/bin/python" ]; then
+    have="$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)"
+    if [ "$have" != "$want" ] && [ "$VENV" = "$ROOT/.venv" ]; then
+        echo "$VENV has Python $have; rebuilding it with Python $want ($PYTHON) for a newer ansible-core"
+        rm -rf "$VENV"
     fi
-    echo "installing ansible-core 2.19, requests, cryptography, PyJWT (log: $VENV/demo-pip.log)"
-    "$VENV/bin/python" -m pip install --disable-pip-version-check 'ansible-core>=2.19,<2.20' requests cryptography PyJWT \
-        >"$VENV/demo-pip.log" 2>&1 || { tail -20 "$VENV/demo-pip.log"; fail "pip install failed"; }
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "creating $VENV with $PYTHON"
+    "$PYTHON" -m venv "$VENV" || fail "python -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
+fi
+# ansible-core, requests, cryptography and PyJWT at the pins of requirements-test.txt for this Python (a no-op when
+# they are there already).
+if ! "$VENV/bin/python" -m pip install --disable-pip-version-check -c "$ROOT/requirements-test.txt" \
+        ansible-core requests cryptography PyJWT >"$VENV/demo-pip.log" 2>&1; then
+    tail -20 "$VENV/demo-pip.log"
+    fail "pip install failed"
 fi
 PY="$VENV/bin/python"
 BIN="$VENV/bin"
-version="$("$BIN/ansible-playbook" --version)"
-echo "${version%%$'\n'*}"
+"$PY" -c 'import ansible.release, sys; print("ansible-core %s on Python %s: the newest ansible-core this machine'"'"'s Python allows%s" % (ansible.release.__version__, sys.version.split()[0], "" if sys.version_info >= (3, 12) else " (ansible-core 2.20 and newer need Python 3.12 or 3.13)"))'
 T_VENV=$(elapsed "$t")
 
 # --------------------------------------------------------------------------------- 2. build and install the collection
@@ -138,15 +147,19 @@ echo "Timings: venv ${T_VENV} ms, build+install ${T_BUILD} ms, emulator ${T_EMU}
 
 cat <<EOF
 
-To point the same playbook at real IBM Cloud:
-  export IBMCLOUD_API_KEY=...      # a service ID API key with Reader (pull) on your namespaces, never on a command line
-  ansible-playbook -i your-inventory.ini playbooks/demo.yml -e '{"docker_auth_regions": ["us-south"]}'
-      # or, with the collection installed: ansible-playbook -i your-inventory.ini icr.auth.demo -e ...
-  - drop docker_auth_iam_endpoint (the role then uses https://iam.cloud.ibm.com) and docker_auth_registries;
-  - drop docker_auth_config_path: each host's connection user gets ~/.docker/config.json (0600, directory 0700),
-    or list docker_auth_users (with become: true) to write the files of other users;
-  - username type: iamapikey (default) stores the key itself; iambearer (this demo) an access token of 60 minutes.
-  See roles/docker_auth/README.md for every variable.
+The demo's hosts, inventory, emulator and collection copy are gone now. To point the same playbook at real IBM Cloud:
+  1. install the collection from this clone:  ansible-galaxy collection install $ROOT
+     (or build it first: ansible-galaxy collection build $ROOT, then install the icr-auth-*.tar.gz it writes)
+  2. write an inventory of your own hosts, e.g. hosts.ini:
+       [icr_clients]
+       host1.example.com
+       host2.example.com
+  3. export IBMCLOUD_API_KEY=...   # a service ID API key with Reader (pull) on your namespaces, never on a command line
+     ansible-playbook -i hosts.ini icr.auth.demo -e '{"docker_auth_regions": ["us-south"]}'
+  Each host's connection user gets ~/.docker/config.json (0600, directory 0700); list docker_auth_users (with
+  become: true) to write the files of other users. Username type: iamapikey (default) stores the key itself;
+  iambearer (this demo) an access token of 60 minutes. See roles/docker_auth/README.md for every variable.
+To try the modules by hand against the emulator, see "Try the modules by hand" in README.md.
 EOF
 
 if [ "$IAM_RUN1" != "1" ] || [ "$IAM_RUN2" != "0" ] || [ "$changed2" != "0" ]; then

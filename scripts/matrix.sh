@@ -2,63 +2,84 @@
 # Copyright: icr.auth contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 #
-# make matrix: ansible-test sanity and units of the collection with the older ansible-core releases that
-# meta/runtime.yml's requires_ansible promises (2.17, 2.18); `make sanity` and `make units` cover .venv's 2.19.
+# make matrix: ansible-test sanity and units of the collection with every ansible-core release from the floor that
+# meta/runtime.yml's requires_ansible promises (2.19) to the newest (2.21). `make sanity` and `make units` cover the
+# release of .venv (the newest, when the machine has Python 3.12+), so it is skipped here.
 #
-# For each VERSION:
-#   * .venv-VERSION, created with the Python of .venv (3.11) from requirements-ansible-VERSION.txt (pinned),
-#     re-installed when that file changes;
+# For each other VERSION:
+#   * .venv-VERSION from requirements-ansible-VERSION.txt (pinned), with the first Python found of the list on that
+#     file's "Controller Python, first found of ...:" line (scripts/find-python.sh: PATH, then pyenv). ansible-core
+#     2.20+ needs Python 3.12+ on the controller: with none on the machine, that VERSION fails with a clear message.
+#     The venv is rebuilt when the file changes or its Python is not on that list;
 #   * ansible-test of that venv on the shared copy build/ansible_collections/icr/auth (make collection), with its
 #     own HOME build/home-VERSION (its sanity and units venvs), through scripts/ansible-test.sh;
 #   * sanity --venv: the multi-version tests (compile, import) on every target Python that release supports and this
-#     machine has (3.7-3.12 for 2.17, 3.8-3.13 for 2.18); units --venv on MATRIX_UNITS_PYTHON (3.11).
-# JUnit results go to build/reports/matrix/VERSION-{sanity,units}/. Every version runs, even after a failure.
+#     machine has (3.8-3.13 for 2.19; 3.9-3.14 for 2.20); units --venv on the venv's own Python
+#     (MATRIX_UNITS_PYTHON overrides).
+# JUnit results go to build/reports/matrix/VERSION-{sanity,units}/. Every version runs, even after a failure; each
+# step prints how long it took.
 #
-# Usage: scripts/matrix.sh VERSION...      (make matrix MATRIX_VERSIONS='2.17 2.18')
-# Environment: MATRIX_UNITS_PYTHON (default 3.11), MATRIX_SANITY_ARGS, PYTHON (interpreter for a new venv).
+# Usage: scripts/matrix.sh VERSION...              (make matrix MATRIX_VERSIONS='2.19 2.20 2.21')
+#        scripts/matrix.sh --venv-only VERSION...  only make (or update) .venv-VERSION (make floor-venv)
+# Environment: MATRIX_UNITS_PYTHON, MATRIX_SANITY_ARGS.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 COLL=$ROOT/build/ansible_collections/icr/auth
 REPORTS=$ROOT/build/reports/matrix
-UNITS_PYTHON=${MATRIX_UNITS_PYTHON:-3.11}
 read -r -a SANITY_ARGS <<<"${MATRIX_SANITY_ARGS:-}"
 
-[[ $# -gt 0 ]] || { echo "usage: $0 VERSION..." >&2; exit 2; }
+venv_only=false
+if [[ ${1:-} == --venv-only ]]; then
+    venv_only=true
+    shift
+fi
+[[ $# -gt 0 ]] || { echo "usage: $0 [--venv-only] VERSION..." >&2; exit 2; }
+
+# make_venv VERSION: create or update .venv-VERSION; prints nothing on success when it is up to date.
+make_venv() {
+    local version=$1 venv=$ROOT/.venv-$1 req=$ROOT/requirements-ansible-$1.txt
+    local stamp=$ROOT/.venv-$1/.installed pythons python have
+    if [[ ! -f $req ]]; then
+        echo "matrix: $(basename "$req") missing: ansible-core $version has no venv of its own here" >&2
+        return 1
+    fi
+    read -r -a pythons <<<"$(sed -n 's/^# Controller Python, first found of[^:]*: *//p' "$req" | head -n 1)"
+    [[ ${#pythons[@]} -gt 0 ]] || { echo "matrix: $(basename "$req") has no '# Controller Python, first found of ...:' line" >&2; return 1; }
+    have=""
+    [[ -x $venv/bin/python ]] && have=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+    if [[ -n $have && " ${pythons[*]} " != *" $have "* ]]; then
+        echo "matrix: $(basename "$venv") has Python $have, not one of ${pythons[*]}: rebuilding it"
+        rm -rf "$venv"
+        have=""
+    fi
+    if [[ -z $have ]]; then
+        python=$("$ROOT/scripts/find-python.sh" --why "ansible-core $version needs Python ${pythons[0]} to ${pythons[-1]} on the controller" "${pythons[@]}") \
+            || { echo "matrix: ansible-core $version: no Python for its controller, see above" >&2; return 1; }
+        rm -rf "$venv"
+        echo "matrix: creating $(basename "$venv") with $python"
+        "$python" -m venv "$venv" || { echo "matrix: $python -m venv $venv failed" >&2; return 1; }
+    fi
+    if [[ ! -f $stamp || $req -nt $stamp ]]; then
+        echo "matrix: installing $(basename "$req") into $(basename "$venv")"
+        if ! "$venv/bin/python" -m pip install --disable-pip-version-check -r "$req" >"$venv/pip-install.log" 2>&1; then
+            cat "$venv/pip-install.log"
+            echo "matrix: pip install into $(basename "$venv") failed" >&2
+            return 1
+        fi
+        touch "$stamp"
+    fi
+}
+
+if [[ $venv_only == true ]]; then
+    rc=0
+    for version in "$@"; do make_venv "$version" || rc=1; done
+    exit $rc
+fi
+
 [[ -d $COLL ]] || { echo "matrix: $COLL missing (run: make collection)" >&2; exit 2; }
 rm -rf "$REPORTS"
 mkdir -p "$REPORTS"
-
-# The interpreter of .venv if there is one, else python3.11 / python3 (as the Makefile picks it).
-python=${PYTHON:-}
-if [[ -z $python ]]; then
-    if [[ -x $ROOT/.venv/bin/python ]]; then
-        python=$("$ROOT/.venv/bin/python" -c 'import sys; print(getattr(sys, "_base_executable", sys.executable))')
-    else
-        python=$(command -v python3.11 || command -v python3)
-    fi
-fi
-
-# Target Pythons that scripts/ansible-test.sh does not link into build/pybin (3.7, which ansible-core 2.17 still
-# supports on managed hosts): real interpreters in build/pybin-matrix; and no pyenv shims on PATH, since a shim of a
-# version that is not selected is found by ansible-test and then refuses to run ("pyenv: python3.7: command not found").
-extra_bin=$ROOT/build/pybin-matrix
-mkdir -p "$extra_bin"
-pyenv_root=${PYENV_ROOT:-${HOME:-/root}/.pyenv}
-link_python() {  # link_python X.Y: the newest real pythonX.Y (pyenv, else a system one) into $extra_bin
-    local v=$1 found="" cand p
-    if [[ -d $pyenv_root/versions ]]; then
-        found=$(for p in "$pyenv_root"/versions/"$v".*/bin/python"$v"; do [[ -x $p ]] && echo "$p"; done | sort -V | tail -n 1 || true)
-    fi
-    if [[ -z $found ]]; then
-        cand=$(command -v "python$v" 2>/dev/null || true)
-        if [[ -n $cand && $cand != */shims/* ]] && "$cand" -c 'import venv' >/dev/null 2>&1; then found=$cand; fi
-    fi
-    if [[ -n $found ]]; then ln -sfn "$found" "$extra_bin/python$v"; else rm -f "$extra_bin/python$v"; fi
-}
-link_python 3.7
-PATH=$extra_bin:$(tr ':' '\n' <<<"$PATH" | grep -v '/shims$' | paste -sd: -)
-export PATH
 
 # collect STEP: move ansible-test's JUnit files of the last run into build/reports/matrix/STEP/.
 collect() {
@@ -68,45 +89,59 @@ collect() {
     fi
 }
 
+# failed STEP MESSAGE: a JUnit failure for a step that could not run, so the summary names it.
+failed() {
+    mkdir -p "$REPORTS/$1"
+    "${PYTHON_FOR_XML:-python3}" - "$REPORTS/$1/not-run.xml" "$1" "$2" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+suite = ET.Element('testsuite', name='matrix', tests='1', failures='1')
+case = ET.SubElement(suite, 'testcase', classname='matrix', name=sys.argv[2])
+ET.SubElement(case, 'failure', message=sys.argv[3]).text = sys.argv[3]
+ET.ElementTree(suite).write(sys.argv[1], encoding='utf-8', xml_declaration=True)
+EOF
+}
+
+newest=""
+[[ -x $ROOT/.venv/bin/python ]] && newest=$("$ROOT/.venv/bin/python" -c 'import ansible.release as r; print(".".join(r.__version__.split(".")[:2]))' 2>/dev/null)
+
 rc=0
+timings=()
 for version in "$@"; do
-    venv=$ROOT/.venv-$version
-    req=$ROOT/requirements-ansible-$version.txt
-    stamp=$venv/.installed
     printf -- '---- matrix: ansible-core %s\n' "$version"
-    if [[ ! -f $req ]]; then
-        echo "matrix: $req missing" >&2
+    if [[ $version == "$newest" ]]; then
+        echo "matrix: ansible-core $version is .venv's: make sanity and make units run it"
+        continue
+    fi
+    start=$SECONDS
+    if ! make_venv "$version"; then
+        failed "$version-setup" "ansible-core $version: no venv (see the output of make matrix)"
+        timings+=("$version setup FAILED")
         rc=1
         continue
     fi
-    if [[ ! -f $stamp || $req -nt $stamp ]]; then
-        [[ -x $venv/bin/python ]] || "$python" -m venv "$venv" || { echo "matrix: python -m venv $venv failed" >&2; rc=1; continue; }
-        echo "matrix: installing $(basename "$req") into $(basename "$venv")"
-        if ! "$venv/bin/python" -m pip install --disable-pip-version-check -r "$req" >"$venv/pip-install.log" 2>&1; then
-            cat "$venv/pip-install.log"
-            echo "matrix: pip install failed" >&2
-            rc=1
-            continue
-        fi
-        touch "$stamp"
-    fi
-    echo "matrix: $("$venv/bin/ansible" --version | head -n 1)"
+    venv=$ROOT/.venv-$version
+    pyver=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    echo "matrix: $("$venv/bin/python" -c 'import ansible.release, sys; print("ansible-core %s on Python %s" % (ansible.release.__version__, sys.version.split()[0]))') in $(basename "$venv") (ready in $((SECONDS - start))s)"
 
     export VENV=$venv ANSIBLE_TEST_HOME=$ROOT/build/home-$version
-    start=$SECONDS
-    rm -rf "$COLL/tests/output/junit"
-    step_rc=0
-    "$ROOT/scripts/ansible-test.sh" sanity --venv --junit "${SANITY_ARGS[@]}" || step_rc=$?
-    collect "$version-sanity"
-    echo "matrix: $version sanity exited $step_rc ($((SECONDS - start))s)"
-    [[ $step_rc -eq 0 ]] || rc=1
-
-    start=$SECONDS
-    rm -rf "$COLL/tests/output/junit"
-    step_rc=0
-    "$ROOT/scripts/ansible-test.sh" units --venv --python "$UNITS_PYTHON" || step_rc=$?
-    collect "$version-units"
-    echo "matrix: $version units exited $step_rc ($((SECONDS - start))s)"
-    [[ $step_rc -eq 0 ]] || rc=1
+    for step in sanity units; do
+        start=$SECONDS
+        rm -rf "$COLL/tests/output/junit"
+        step_rc=0
+        if [[ $step == sanity ]]; then
+            "$ROOT/scripts/ansible-test.sh" sanity --venv --junit "${SANITY_ARGS[@]}" || step_rc=$?
+        else
+            "$ROOT/scripts/ansible-test.sh" units --venv --python "${MATRIX_UNITS_PYTHON:-$pyver}" || step_rc=$?
+        fi
+        collect "$version-$step"
+        echo "matrix: $version $step exited $step_rc ($((SECONDS - start))s)"
+        timings+=("$version $step $([[ $step_rc -eq 0 ]] && echo ok || echo FAILED) $((SECONDS - start))s")
+        [[ $step_rc -eq 0 ]] || rc=1
+    done
 done
+if [[ ${#timings[@]} -gt 0 ]]; then
+    summary=$(printf '%s; ' "${timings[@]}")
+    echo "matrix: ${summary%; }"
+fi
 exit $rc

@@ -40,11 +40,12 @@ def excluded(rel: str) -> bool:
     for d in ALWAYS_EXCLUDED_DIRS:
         if rel == d or rel.startswith(d + "/"):
             return True
-    return False
+    # The venvs of other ansible-core releases (.venv-2.19, ... see scripts/matrix.sh)
+    return parts[0].startswith(".venv-")
 
 
 def list_with_git(src: str) -> list[str] | None:
-    if not os.path.isdir(os.path.join(src, ".git")):
+    if not os.path.exists(os.path.join(src, ".git")):  # a directory, or a file in a git worktree
         return None
     try:
         out = subprocess.run(

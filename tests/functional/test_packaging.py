@@ -136,6 +136,9 @@ def test_artifact_ships_the_collection_and_nothing_of_the_harness(artifact):
         assert not re.match(r'requirements-.*\.txt$', name), name
 
 
+PROTOMATTER = "ansible_collections/ansible/_protomatter' does not have a MANIFEST.json"
+
+
 def test_installed_copy_is_complete_and_documented(installed):
     work, collections = installed
     env = clean_env(work, collections)
@@ -151,7 +154,9 @@ def test_installed_copy_is_complete_and_documented(installed):
 
     for args in (['icr.auth.icr_login'], ['icr.auth.icr_credential'], ['-t', 'role', 'icr.auth.docker_auth']):
         doc = run([BIN / 'ansible-doc'] + args, env, work)
-        assert doc.returncode == 0 and 'WARNING' not in doc.stderr, detail(doc)
+        # ansible-core 2.21 warns about its own internal collection when it documents a role (ansible/ansible#85689).
+        warnings = [line for line in doc.stderr.splitlines() if 'WARNING' in line and PROTOMATTER not in line]
+        assert doc.returncode == 0 and not warnings, detail(doc)
         assert str(collections) in doc.stdout, 'ansible-doc did not read the installed copy:\n' + doc.stdout[:2000]
 
 

@@ -418,15 +418,20 @@ CATEGORIES = (
 )
 
 
+STDLIB = re.compile(r'^.*/lib/python3\.[0-9]+/')
+
+
 def _frame(text: str) -> tuple[str, str]:
     match = FRAME.match(text)
     if not match:
         return text, ''
     path = match.group('file')
-    for marker in ('site-packages/', 'ansible_collections/', '/lib/python3.11/'):
+    for marker in ('site-packages/', 'ansible_collections/'):
         if marker in path:
             path = path.split(marker, 1)[1]
             break
+    else:
+        path = STDLIB.sub('', path, count=1)  # whichever Python .venv has: /lib/python3.X/
     return match.group('func'), path
 
 
