@@ -171,10 +171,10 @@ for d in $(FUNCTIONAL_SUITES); do \
 	ran=1; echo "$(1): pytest $$d"; \
 	r=0; $(2)/bin/python -m pytest "$$d" -q -p no:cacheprovider \
 		--junitxml=$(REPORTS)/$(1)/$$(echo "$$d" | tr '/' '_').xml $(PYTEST_ARGS) || r=$$?; \
-	if [ $$r -eq 5 ]; then echo "$(1): $$d: pytest collected no tests"; r=0; fi; \
+	if [ $$r -eq 5 ]; then echo "$(1): $$d: pytest collected no tests: FAILED (a suite that runs nothing proves nothing)"; fi; \
 	if [ $$r -ne 0 ]; then rc=$$r; fi; \
 done; \
-if [ $$ran -eq 0 ]; then echo "$(1): no test suites present: nothing to run"; fi; \
+if [ $$ran -eq 0 ]; then echo "$(1): no test suites present: FAILED"; rc=1; fi; \
 exit $$rc
 endef
 

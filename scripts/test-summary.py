@@ -27,10 +27,10 @@ import sys
 import xml.etree.ElementTree as ET
 
 # Steps whose work is running tests, and which leave JUnit reports; the others (lint, docs, dist) are judged by exit code.
-TEST_STEPS = ("sanity", "units", "matrix", "integration", "functional")
+TEST_STEPS = ("sanity", "units", "matrix", "integration", "functional", "integration-floor", "functional-floor")
 # Steps where each JUnit file is a suite of its own that must run something (in sanity and the matrix, a file of
 # skipped cases is a test that does not apply to this content or Python, which is normal).
-PER_FILE_STEPS = ("integration", "functional")
+PER_FILE_STEPS = ("integration", "functional", "integration-floor", "functional-floor")
 
 
 class Counts:

@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 ---
 name: closest
 short_description: The closest of a list of names to a given one, for "did you mean" messages
-version_added: 1.1.0
+version_added: 2.0.0
 description:
   - Returns the name of O(choices) that is most like O(_input) (by Python's C(difflib) ratio), or an empty string when
     none is close enough.

@@ -27,7 +27,7 @@ description:
     RV(dockerconfigjson). Without C(no_log), the API key is never returned (RV(password) and RV(dockerconfigjson) are
     null for V(iamapikey), with a warning), and a token is returned with a warning that tells to set C(no_log).
 notes:
-  - With C(no_log) C(true), a failure shows only that the output was censored on some ansible-core releases. To see
+  - With C(no_log) C(true), a failure shows only that the output was censored. To see
     why it failed, register the result with C(failed_when) C(false) and fail in a next task with its C(msg), which
     never holds the key or a token, as the role P(icr.auth.docker_auth#role) does (see the examples).
 author:

@@ -22,6 +22,10 @@ description:
     never touch a file that cannot be parsed.
   - Follows Docker's choice of credential store - C(credHelpers) for the registry, then C(credsStore), then
     the file - and stores through the docker-credential-helpers protocol.
+requirements:
+  - Python 3.8 to 3.13 on the managed host (3.9 to 3.13 with ansible-core 2.20 or newer, which no longer runs modules
+    on Python 3.8). Only the standard library, unless the module makes network calls (O(api_key) with a token type,
+    or O(validate)), which need the Python library C(requests).
 author:
   - icr.auth contributors (@icr-auth)
 extends_documentation_fragment:
