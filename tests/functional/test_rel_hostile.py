@@ -657,8 +657,12 @@ def test_8_an_echoed_basic_header_is_masked():
 
 # ------------------------------------------------------------------------------------------------ finding 9
 
+def _enc(raw):
+    return base64.urlsafe_b64encode(raw).decode().rstrip('=')
+
+
 def jwt(claims_text):
-    enc = lambda raw: base64.urlsafe_b64encode(raw).decode().rstrip('=')  # noqa: E731
+    enc = _enc
     return '%s.%s.%s' % (enc(b'{"alg":"RS256"}'), enc(claims_text.encode()), enc(b'sig'))
 
 
