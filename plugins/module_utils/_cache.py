@@ -11,9 +11,11 @@ key - and hold the credential until it is within min_validity of expiring (inter
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import stat
 import time
 
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
@@ -33,18 +35,63 @@ def entry_path(cache_dir, url, username_type, api_key):
     return os.path.join(cache_dir, digest + '.json')
 
 
+class _Unsafe(Exception):
+    """The cache directory is not one root (or the caller) may trust."""
+
+
+def _open_cache_dir(directory, create):
+    """A read-only fd of the cache directory, which must be a real directory (never a link) of the caller that
+    nobody else can write. Made 0700 when missing (create). None if it is missing and not to be made."""
+    directory = os.path.abspath(directory)
+    parent = os.path.dirname(directory) or os.sep
+    name = os.path.basename(directory)
+    try:
+        parent_fd = store.open_dir(parent, store.Target(parent, 'cache'), create=create)[0]
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and not create:
+            return None
+        raise
+    try:
+        flags = os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0) | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0)
+        made = False
+        try:
+            fd = os.open(name, flags, dir_fd=parent_fd)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise _Unsafe('%s is not a directory of ours (%s)' % (directory, exc.strerror))
+            if not create:
+                return None
+            os.mkdir(name, 0o700, dir_fd=parent_fd)
+            made = True
+            fd = os.open(name, flags, dir_fd=parent_fd)
+    finally:
+        os.close(parent_fd)
+    st = os.fstat(fd)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        os.close(fd)
+        raise _Unsafe('%s belongs to uid %d with mode %04o; a cache directory must belong to uid %d and be writable by '
+                      'nobody else' % (directory, st.st_uid, stat.S_IMODE(st.st_mode), os.geteuid()))
+    if made or st.st_mode & 0o077:
+        os.fchmod(fd, 0o700)
+    return fd
+
+
 def load(path, min_validity, now=None):
     """The cached credential if present, well-formed and valid for min_validity seconds; else None."""
     try:
-        st = os.lstat(path)
-    except OSError:
+        dir_fd = _open_cache_dir(os.path.dirname(path), create=False)
+    except (OSError, _Unsafe, ConfigFileError):
         return None
-    # Only trust a regular file of ours that nobody else can read or write.
-    if not os.path.isfile(path) or os.path.islink(path) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+    if dir_fd is None:
         return None
     try:
-        data, _exists = store.read(path)
+        data, st = store.read_at(dir_fd, os.path.basename(path), path)
     except ConfigFileError:
+        return None
+    finally:
+        os.close(dir_fd)
+    # Only trust a regular file of ours that nobody else can read or write.
+    if st is None or st.st_uid != os.geteuid() or st.st_mode & 0o077:
         return None
     if not all(k in data for k in FIELDS) or not isinstance(data.get('password'), (str, type(None))):
         return None
@@ -52,27 +99,42 @@ def load(path, min_validity, now=None):
         return None
     exp = data.get('expires_at')
     now = time.time() if now is None else now
-    if not isinstance(exp, int) or exp - now < min_validity:
+    if isinstance(exp, bool) or not isinstance(exp, int) or exp - now < min_validity:
         return None
     return data
 
 
 def save(path, record):
-    """Write a cache entry (0600, directory 0700); failures to cache are not fatal, so they return a warning."""
+    """Write a cache entry (0600, directory 0700); failures to cache are not fatal, so they return a warning.
+
+    The entry is written through the fd of a directory that belongs to the caller and that nobody else can
+    write; a link is never followed and no owner is copied from anything found there.
+    """
     target = store.Target(path, 'cache', mode=0o600)
+    dir_fd = None
     try:
-        directory = os.path.dirname(path)
-        store.ensure_dir(directory, target)
-        os.chmod(directory, 0o700)
-        store.write_atomic(path, json.dumps(dict((k, record.get(k)) for k in FIELDS)).encode('utf-8'), target)
-    except (OSError, ConfigFileError) as exc:
+        dir_fd = _open_cache_dir(os.path.dirname(path), create=True)
+        store.write_atomic(path, json.dumps(dict((k, record.get(k)) for k in FIELDS)).encode('utf-8'), target,
+                           dir_fd=dir_fd, current=None)
+    except (OSError, ConfigFileError, _Unsafe) as exc:
         return 'Could not cache the credential in %s (%s); the next run will ask IAM again.' % (
-            os.path.dirname(path), getattr(exc, 'msg', None) or exc)
+            os.path.dirname(path), getattr(exc, 'msg', None) or getattr(exc, 'strerror', None) or exc)
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
     return None
 
 
 def drop(path):
     try:
-        os.unlink(path)
+        dir_fd = _open_cache_dir(os.path.dirname(path), create=False)
+    except (OSError, _Unsafe, ConfigFileError):
+        return
+    if dir_fd is None:
+        return
+    try:
+        os.unlink(os.path.basename(path), dir_fd=dir_fd)
     except OSError:
         pass
+    finally:
+        os.close(dir_fd)

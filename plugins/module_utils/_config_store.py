@@ -14,10 +14,14 @@ Standard library only: this file is shipped to every managed host.
 - New files are 0600 in 0700 directories; an existing file keeps its owner and mode.
 - When root writes into another user's home, it does so with that user's identity, so a symlink or
   hard link planted by the user cannot make root touch anything the user could not touch.
+- The whole write happens relative to directory file descriptors: the directories are walked with
+  O_NOFOLLOW, and the lock, the temp file, the rename, the stat and the unlink all use the directory's fd, so
+  a link that appears after the path was checked cannot move any of them elsewhere.
 """
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import errno
 import fcntl
@@ -27,7 +31,6 @@ import os
 import pwd
 import re
 import stat
-import tempfile
 import time
 
 from ansible_collections.icr.auth.plugins.module_utils._credential import (
@@ -38,8 +41,17 @@ from ansible_collections.icr.auth.plugins.module_utils._credential import (
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError
 
 FORMATS = ('docker', 'containers')
-MAX_FILE_SIZE = 64 * 1024 * 1024
+# A registry auth file holds a few entries; 16 MiB is far beyond any real one, and bounds what root reads.
+MAX_FILE_SIZE = 16 * 1024 * 1024
+# Values (objects, arrays, strings, numbers) a file may hold: with the size, this bounds the memory of a parse.
+MAX_JSON_VALUES = 1000000
 LOCK_TIMEOUT = 60.0
+_O_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
+_O_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
+_O_DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
+# O_PATH (Linux) opens a directory without read permission; elsewhere a read-only open does the same job.
+_O_PATH = getattr(os, 'O_PATH', 0)
+_DIR_FLAGS = (_O_PATH or os.O_RDONLY) | _O_DIRECTORY | _O_CLOEXEC
 _SECRET_FIELDS = ('auth', 'username', 'password', 'identitytoken', 'registrytoken')
 
 
@@ -57,6 +69,7 @@ class Target(object):
         self.owner = owner      # uid to give the file, or None
         self.group = group      # gid to give the file, or None
         self.mode = mode        # int mode to give the file, or None
+        self.protected = False  # root acting as itself or as the path's controller: walk without following links
 
     @property
     def acts_as_user(self):
@@ -79,7 +92,12 @@ def lookup_uid(owner):
     if owner is None:
         return None
     if str(owner).isdigit():
-        return int(owner)
+        # A uid without a user is refused now: root would refuse to write below such a file on the next run.
+        try:
+            return pwd.getpwuid(int(owner)).pw_uid
+        except KeyError:
+            raise InputError('owner: uid %s has no entry in the password database of this host; give an existing user.'
+                             % (owner,))
     try:
         return pwd.getpwnam(owner).pw_uid
     except KeyError:
@@ -131,13 +149,16 @@ def default_path(fmt, pw, env=None, use_env=True):
     """
     env = os.environ if env is None else env
     home = pw.pw_dir
+    # A relative value means the working directory, as for Docker and podman.
     if fmt == 'docker':
         if use_env and env.get('DOCKER_CONFIG'):
-            return os.path.join(os.path.expanduser(env['DOCKER_CONFIG']), 'config.json')
+            return os.path.join(os.path.abspath(os.path.expanduser(env['DOCKER_CONFIG'])), 'config.json')
         return os.path.join(home, '.docker', 'config.json')
     if use_env and env.get('REGISTRY_AUTH_FILE'):
-        return os.path.expanduser(env['REGISTRY_AUTH_FILE'])
+        return os.path.abspath(os.path.expanduser(env['REGISTRY_AUTH_FILE']))
     config_home = env.get('XDG_CONFIG_HOME') if use_env else None
+    if config_home:
+        config_home = os.path.abspath(config_home)
     return os.path.join(config_home or os.path.join(home, '.config'), 'containers', 'auth.json')
 
 
@@ -167,18 +188,45 @@ def _owner(uid, where):
                               'below it as root.' % (where, uid))
 
 
-def secure_resolve(path):
+def _shared(st):
+    """True for a directory that users other than its owner may add entries to (sticky, group- or world-writable)."""
+    return bool(st.st_mode & (0o022 | stat.S_ISVTX))
+
+
+def _check_entry(parent_st, st, candidate, named):
+    """Refuse an entry that another user planted in a shared directory, unless the play named that user."""
+    if parent_st is not None and _shared(parent_st) and st.st_uid not in (0, parent_st.st_uid) \
+            and st.st_uid not in named:
+        who = _name_of(st.st_uid)
+        raise ConfigFileError('%s belongs to %s and sits in %s, a directory other users can add to (mode %04o); root '
+                              'refuses to write a registry credential there on behalf of a user the play did not name. '
+                              'Remove it, choose another path, or name that user with user: or owner:.'
+                              % (candidate, who, os.path.dirname(candidate), stat.S_IMODE(parent_st.st_mode)))
+
+
+def _name_of(uid):
+    try:
+        return 'user %s (uid %d)' % (pwd.getpwuid(uid).pw_name, uid)
+    except KeyError:
+        return 'uid %d' % uid
+
+
+def secure_resolve(path, named=()):
     """Follow path as the kernel would, and say who controls what it means.
 
     Returns (controller, resolved path). The controller is the password entry of the first user other than root
     who owns a directory or symlink met on the way (None if there is none): that user can change everything
-    below it, so root must act as them there. Each component is looked at with lstat, so a link a user
-    planted counts as theirs, and a root-owned link into a user's directory does not hide that user. A
-    root-owned directory that others may rewrite (group- or world-writable, not sticky) is refused.
+    below it, so root must act as them there. The final file's owner never decides: a file is not a place to
+    write in. Each component is looked at with lstat, so a link a user planted counts as theirs, and a root-owned
+    link into a user's directory does not hide that user. A root-owned directory that others may rewrite
+    (group- or world-writable, not sticky) is refused, and so is an entry of a user not in ``named`` (uids the
+    play named with user: or owner:) in a directory other users can add to (sticky, group- or world-writable).
     """
+    named = set(named)
     parts = [p for p in path.split(os.sep) if p]
     current = os.sep
     controller = None
+    parent_st = None
     links = 0
     while parts:
         part = parts.pop(0)
@@ -186,46 +234,70 @@ def secure_resolve(path):
             continue
         if part == '..':
             current = os.path.dirname(current)
+            parent_st = None
             continue
         candidate = os.path.join(current, part)
         try:
             st = os.lstat(candidate)
+            if parent_st is None:
+                parent_st = os.stat(current)
         except OSError as exc:
             if exc.errno in (errno.ENOENT, errno.ENOTDIR):
                 return controller, os.path.join(candidate, *parts) if parts else candidate
             raise ConfigFileError('Cannot inspect %s: %s.' % (candidate, exc.strerror))
-        if controller is None and st.st_uid != 0:
+        _check_entry(parent_st, st, candidate, named)
+        last = not parts
+        if controller is None and st.st_uid != 0 and not (last and stat.S_ISREG(st.st_mode)):
             controller = _owner(st.st_uid, candidate)
         if stat.S_ISLNK(st.st_mode):
             links += 1
             if links > MAX_LINKS:
                 raise ConfigFileError('%s: too many levels of symbolic links.' % path)
-            target = os.readlink(candidate)
+            try:
+                target = os.readlink(candidate)
+            except OSError as exc:
+                raise ConfigFileError('%s changed while it was being resolved (%s); nothing was written. Run again.'
+                                      % (candidate, exc.strerror))
             if os.path.isabs(target):
                 current = os.sep
             parts = [p for p in target.split(os.sep) if p] + parts
+            parent_st = None
             continue
         if stat.S_ISDIR(st.st_mode) and controller is None and st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
             raise ConfigFileError('%s can be changed by users other than root (mode %04o, not sticky); refusing to write '
                                   'a registry credential below it as root. Tighten its mode, or give user.'
                                   % (candidate, stat.S_IMODE(st.st_mode)))
         current = candidate
+        parent_st = st
     return controller, current
 
 
-def locate(target):
-    """(the Target to act as, the path to use, whether to refuse a symlink at the last component).
+def _resolve_as_caller(path):
+    """Where a path leads, for a caller that acts with its own rights (the kernel guards it)."""
+    try:
+        return resolve_link(path)
+    except OSError as exc:
+        raise ConfigFileError('%s changed while it was being resolved (%s); nothing was written. Run again.'
+                              % (path, exc.strerror))
 
-    A target for a user's home acts as that user from the start. Otherwise, when root runs, the path is
-    resolved now, at the moment of use, and root acts as whoever controls it (see secure_resolve); when
-    nobody does, the last component must not turn into a link later (O_NOFOLLOW).
+
+def locate(target):
+    """(the Target to act as, the path to use).
+
+    A target for another user's home acts as that user from the start. Otherwise, when root runs, the path is
+    resolved now, at the moment of use, and root acts as whoever controls it (see secure_resolve); root acting as
+    itself (user: root included) always gets that protected resolution.
     """
-    if target.pw is not None or os.geteuid() != 0:
+    if os.geteuid() != 0:
+        return target, _resolve_as_caller(target.path)
+    if target.pw is not None and target.pw.pw_uid != 0:
         with identity(target):
-            return target, resolve_link(target.path), False
-    controller, path = secure_resolve(target.path)
+            return target, _resolve_as_caller(target.path)
+    named = set(uid for uid in (target.owner,) if uid is not None)
+    controller, path = secure_resolve(target.path, named)
     acting = Target(path, target.format, pw=controller, owner=target.owner, group=target.group, mode=target.mode)
-    return acting, path, controller is None
+    acting.protected = True
+    return acting, path
 
 
 def user_groups(pw):
@@ -265,14 +337,23 @@ def read(path, nofollow=False):
     Raises ConfigFileError for anything that is not a JSON object of the expected shape; the file is
     not touched. With nofollow, a symlink at the last component is refused.
     """
-    flags = os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_NONBLOCK', 0)
+    data, st = read_at(None, path, path, nofollow)
+    return data, st is not None
+
+
+def read_at(dir_fd, name, path, nofollow=True):
+    """(data, stat of what was read or None when missing) of the file ``name`` in the directory ``dir_fd``.
+
+    At most MAX_FILE_SIZE + 1 bytes are read, whatever the file grows to meanwhile.
+    """
+    flags = os.O_RDONLY | _O_CLOEXEC | getattr(os, 'O_NONBLOCK', 0)
     if nofollow:
-        flags |= getattr(os, 'O_NOFOLLOW', 0)
+        flags |= _O_NOFOLLOW
     try:
-        fd = os.open(path, flags)
+        fd = os.open(name, flags, dir_fd=dir_fd) if dir_fd is not None else os.open(name, flags)
     except OSError as exc:
         if exc.errno == errno.ENOENT:
-            return {}, False
+            return {}, None
         if exc.errno == errno.ELOOP:
             raise ConfigFileError('%s turned into a symbolic link while it was being updated; refusing to follow it as '
                                   'root. Nothing was written.' % path)
@@ -288,14 +369,28 @@ def read(path, nofollow=False):
             raise ConfigFileError('%s is %d bytes, larger than the %d bytes a registry auth file can sensibly be; '
                                   'it was left unchanged.' % (path, st.st_size, MAX_FILE_SIZE))
         chunks = []
-        while True:
-            chunk = os.read(fd, 1024 * 1024)
+        left = MAX_FILE_SIZE + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1024 * 1024))
             if not chunk:
                 break
             chunks.append(chunk)
+            left -= len(chunk)
+        if left <= 0:
+            raise ConfigFileError('%s grew past the %d bytes a registry auth file can sensibly be while it was read; '
+                                  'it was left unchanged.' % (path, MAX_FILE_SIZE))
     finally:
         os.close(fd)
-    return parse(b''.join(chunks), path), True
+    return parse(b''.join(chunks), path), st
+
+
+_STRING_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def _count_values(text):
+    """About how many JSON values text holds (objects and arrays, and the items their commas separate)."""
+    bare = _STRING_RE.sub('', text)
+    return bare.count('{') + bare.count('[') + bare.count(',') + 1
 
 
 def parse(raw, path):
@@ -309,6 +404,9 @@ def parse(raw, path):
         raise ConfigFileError('%s is not UTF-8 text; it was left unchanged. Fix or remove it.' % path)
     if not text.strip():
         return {}
+    if _count_values(text) > MAX_JSON_VALUES:
+        raise ConfigFileError('%s holds more than %d JSON values, more than a registry auth file can sensibly hold; it '
+                              'was left unchanged.' % (path, MAX_JSON_VALUES))
     try:
         data = json.loads(text)
     except RecursionError:
@@ -404,51 +502,118 @@ def summary(data, hosts):
 
 
 def serialize(data):
-    """The bytes Docker itself would write: tab-indented JSON."""
-    return json.dumps(data, indent='\t').encode('utf-8')
+    """The bytes Docker itself would write: tab-indented JSON; compact when indenting would pass MAX_FILE_SIZE."""
+    raw = json.dumps(data, indent='\t').encode('utf-8')
+    if len(raw) > MAX_FILE_SIZE:
+        raw = json.dumps(data, separators=(',', ':')).encode('utf-8')
+    return raw
 
 
 # --------------------------------------------------------------------------------------------
-# Writing
+# Writing, relative to directory file descriptors
 
 
-def ensure_dir(directory, target):
-    """Create missing directories 0700 (owned by the target's owner when given). Returns the created ones."""
-    missing = []
-    current = directory
-    while not os.path.isdir(current):
-        if os.path.lexists(current):
-            raise ConfigFileError('%s exists but is not a directory; cannot write the registry auth file under it.'
-                                  % current)
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
+def _refuse_changed(path, why):
+    raise ConfigFileError('%s changed while it was being written (%s); nothing was written there. Run again.'
+                          % (path, why))
+
+
+def open_dir(directory, target, create=False):
+    """(fd of directory, [directories created]): the directory walked from / one component at a time.
+
+    For a protected target (root as itself or as the path's controller) no component may be a symlink
+    (O_NOFOLLOW) and every component must still be what secure_resolve accepted. Missing directories are made
+    0700 with mkdir(dir_fd), checked to be ours, and given the owner/group asked. The fd is O_PATH where the
+    platform has it.
+    """
+    parts = [p for p in directory.split(os.sep) if p]
+    protected = getattr(target, 'protected', False)
+    acting_uid = os.geteuid()
+    named = set(uid for uid in (target.owner,) if uid is not None)
+    fd = os.open(os.sep, _DIR_FLAGS)
+    parent_st = os.fstat(fd)
+    here = os.sep
     created = []
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, 0o700)
-        except OSError as exc:
-            if exc.errno != errno.EEXIST:
-                raise ConfigFileError('Cannot create directory %s: %s.' % (path, exc.strerror))
-            # Someone else made it meanwhile: use it only if it is a real directory of the identity we act as.
-            st = os.lstat(path)
-            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
-                raise ConfigFileError('%s appeared while it was being created, and is not a directory of ours; nothing '
-                                      'was written.' % path)
-            continue
-        os.chmod(path, 0o700)
-        if target.owner is not None or target.group is not None:
-            os.chown(path, -1 if target.owner is None else target.owner, -1 if target.group is None else target.group)
-        created.append(path)
-    return created
+    try:
+        for part in parts:
+            here = os.path.join(here, part)
+            made = False
+            try:
+                child = os.open(part, _DIR_FLAGS | (_O_NOFOLLOW if protected else 0), dir_fd=fd)
+            except OSError as exc:
+                if exc.errno == errno.ENOENT and create:
+                    child, made = _make_dir(fd, part, here)
+                elif exc.errno in (errno.ELOOP, errno.ENOTDIR) and protected and _is_link(fd, part):
+                    _refuse_changed(here, 'a symbolic link appeared on the way')
+                else:
+                    raise
+            try:
+                st = os.fstat(child)
+                if made:
+                    if not stat.S_ISDIR(st.st_mode) or st.st_uid != acting_uid:
+                        _refuse_changed(here, 'the directory made is not ours')
+                    os.chmod(part, 0o700, dir_fd=fd)
+                    if target.owner is not None or target.group is not None:
+                        os.chown(part, -1 if target.owner is None else target.owner,
+                                 -1 if target.group is None else target.group, dir_fd=fd, follow_symlinks=False)
+                    st = os.fstat(child)
+                    created.append(here)
+                if protected:
+                    _check_entry(parent_st, st, here, named)
+                    if st.st_uid not in (0, acting_uid) and st.st_uid not in named:
+                        _refuse_changed(here, 'it belongs to %s' % _name_of(st.st_uid))
+                    if acting_uid == 0 and st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+                        raise ConfigFileError('%s can be changed by users other than root (mode %04o, not sticky); '
+                                              'refusing to write a registry credential below it as root. Tighten its '
+                                              'mode, or give user.' % (here, stat.S_IMODE(st.st_mode)))
+            except BaseException:
+                os.close(child)
+                raise
+            os.close(fd)
+            fd = child
+            parent_st = st
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, created
+
+
+def _is_link(dir_fd, name):
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _make_dir(parent_fd, name, path):
+    """(fd, True) of a directory made 0700 in parent_fd; (fd, False) if one appeared meanwhile."""
+    made = True
+    try:
+        os.mkdir(name, 0o700, dir_fd=parent_fd)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST:
+            raise ConfigFileError('Cannot create directory %s: %s.' % (path, exc.strerror))
+        made = False
+    try:
+        return os.open(name, _DIR_FLAGS | _O_NOFOLLOW, dir_fd=parent_fd), made
+    except OSError as exc:
+        _refuse_changed(path, exc.strerror)
+
+
+def _dir_io_fd(dir_fd):
+    """A read-only fd of the directory behind dir_fd (an O_PATH fd cannot be locked, listed or fsynced)."""
+    if not _O_PATH:
+        return os.dup(dir_fd)
+    return os.open('.', os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC, dir_fd=dir_fd)
 
 
 @contextlib.contextmanager
-def locked(directory, timeout=LOCK_TIMEOUT):
+def locked(directory, timeout=LOCK_TIMEOUT, dir_fd=None):
     """An exclusive advisory lock on a directory, so that concurrent writers of one file take turns."""
-    fd = os.open(directory, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0) | getattr(os, 'O_CLOEXEC', 0))
+    if dir_fd is not None:
+        fd = _dir_io_fd(dir_fd)
+    else:
+        fd = os.open(directory, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
     try:
         deadline = time.monotonic() + timeout
         delay = 0.01
@@ -464,84 +629,135 @@ def locked(directory, timeout=LOCK_TIMEOUT):
                                           'done.' % (directory, timeout))
                 time.sleep(delay)
                 delay = min(delay * 2, 0.2)
-        yield
+        yield fd
     finally:
         os.close(fd)
-
-
-def write_atomic(path, content, target):
-    """Replace path's content atomically, keeping an existing file's owner and mode."""
-    directory = os.path.dirname(path)
-    try:
-        current = os.stat(path)
-    except OSError as exc:
-        if exc.errno != errno.ENOENT:
-            raise ConfigFileError('Cannot inspect %s: %s.' % (path, exc.strerror))
-        current = None
-    if current is not None and not stat.S_ISREG(current.st_mode):
-        raise ConfigFileError('%s is not a regular file; it was left unchanged.' % path)
-    mode = target.mode if target.mode is not None else (stat.S_IMODE(current.st_mode) if current else 0o600)
-    uid = target.owner if target.owner is not None else (current.st_uid if current else -1)
-    gid = target.group if target.group is not None else (current.st_gid if current else -1)
-    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix='.tmp', dir=directory)
-    try:
-        try:
-            view = memoryview(content)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fchmod(fd, mode)
-            if (uid != -1 and uid != os.geteuid()) or (gid != -1 and gid != os.getegid()):
-                os.fchown(fd, uid, gid)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError as exc:
-        _unlink_quietly(tmp)
-        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            raise ConfigFileError('Cannot write %s: %s. The file was left unchanged.' % (path, exc.strerror))
-        raise ConfigFileError('Writing %s failed: %s. The file was left unchanged.' % (path, exc.strerror))
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
-    _fsync_dir(directory)
 
 
 def _temp_prefix(path):
     return '.%s.' % os.path.basename(path)
 
 
-def remove_stale_temps(path):
+def _create_temp(dir_fd, path):
+    """(fd, name) of a new 0600 temp file beside path: O_EXCL|O_NOFOLLOW, so nothing planted is ever opened."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
+    for _attempt in range(100):
+        name = '%s%s.tmp' % (_temp_prefix(path), binascii.hexlify(os.urandom(6)).decode('ascii'))
+        try:
+            return os.open(name, flags, 0o600, dir_fd=dir_fd), name
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise
+    raise ConfigFileError('Could not create a temp file beside %s: 100 names were taken.' % path)
+
+
+def final_mode(target, current):
+    """The mode the file gets: the asked one, else the mode of the file that was read, else 0600."""
+    if target.mode is not None:
+        return target.mode
+    return stat.S_IMODE(current.st_mode) if current is not None else 0o600
+
+
+def write_atomic(path, content, target, dir_fd=None, current=None):
+    """Replace path's content atomically, keeping the owner and mode of the file that was read (``current``).
+
+    With dir_fd, everything happens in that directory: the temp file is created, written and renamed there,
+    whatever the path's directories have become meanwhile. Returns the file's final mode.
+    """
+    name = os.path.basename(path)
+    own_fd = dir_fd is None
+    if own_fd:
+        dir_fd = open_dir(os.path.dirname(path), target)[0]
+        try:
+            current = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                os.close(dir_fd)
+                raise ConfigFileError('Cannot inspect %s: %s.' % (path, exc.strerror))
+            current = None
+    try:
+        if current is not None and not stat.S_ISREG(current.st_mode):
+            raise ConfigFileError('%s is not a regular file; it was left unchanged.' % path)
+        mode = final_mode(target, current)
+        uid = target.owner if target.owner is not None else (current.st_uid if current else -1)
+        gid = target.group if target.group is not None else (current.st_gid if current else -1)
+        fd, tmp = _create_temp(dir_fd, path)
+        try:
+            try:
+                view = memoryview(content)
+                while view:
+                    view = view[os.write(fd, view):]
+                if (uid != -1 and uid != os.geteuid()) or (gid != -1 and gid != os.getegid()):
+                    os.fchown(fd, uid, gid)
+                os.fsync(fd)
+                os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                tmp = None
+                # The mode last: until the rename the temp copy of the secret stays 0600.
+                os.fchmod(fd, mode)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            if tmp is not None:
+                _unlink_quietly(tmp, dir_fd)
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise ConfigFileError('Cannot write %s: %s. The file was left unchanged.' % (path, exc.strerror))
+            raise ConfigFileError('Writing %s failed: %s. The file was left unchanged.' % (path, exc.strerror))
+        except BaseException:
+            if tmp is not None:
+                _unlink_quietly(tmp, dir_fd)
+            raise
+        _fsync_dir(dir_fd)
+        return mode
+    finally:
+        if own_fd:
+            os.close(dir_fd)
+
+
+def remove_stale_temps(path, dir_fd=None):
     """Remove temp files a killed writer left beside path. Only called under the lock, when no writer of ours is
     between creating its temp file and renaming it; only regular files of this identity are touched."""
-    directory = os.path.dirname(path)
     prefix = _temp_prefix(path)
     try:
-        names = os.listdir(directory)
+        if dir_fd is None:
+            names = os.listdir(os.path.dirname(path))
+        else:
+            io_fd = _dir_io_fd(dir_fd)
+            try:
+                names = os.listdir(io_fd)
+            finally:
+                os.close(io_fd)
     except OSError:
         return
     for name in names:
         if not (name.startswith(prefix) and name.endswith('.tmp')):
             continue
-        full = os.path.join(directory, name)
         try:
-            st = os.lstat(full)
+            if dir_fd is None:
+                st = os.lstat(os.path.join(os.path.dirname(path), name))
+            else:
+                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         except OSError:
             continue
         if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
-            _unlink_quietly(full)
+            if dir_fd is None:
+                _unlink_quietly(os.path.join(os.path.dirname(path), name))
+            else:
+                _unlink_quietly(name, dir_fd)
 
 
-def _unlink_quietly(path):
+def _unlink_quietly(path, dir_fd=None):
     try:
-        os.unlink(path)
+        if dir_fd is None:
+            os.unlink(path)
+        else:
+            os.unlink(path, dir_fd=dir_fd)
     except OSError:
         pass
 
 
-def _fsync_dir(directory):
+def _fsync_dir(dir_fd):
     try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
+        fd = _dir_io_fd(dir_fd)
     except OSError:
         return
     try:
@@ -552,28 +768,46 @@ def _fsync_dir(directory):
         os.close(fd)
 
 
-def apply_attributes(path, target):
-    """Owner, group and mode asked for on a file whose content did not change. Returns True if any changed."""
-    if target.owner is None and target.group is None and target.mode is None:
-        return False
-    st = os.stat(path)
-    changed = False
-    if target.mode is not None and stat.S_IMODE(st.st_mode) != target.mode:
-        os.chmod(path, target.mode)
-        changed = True
-    uid = st.st_uid if target.owner is None else target.owner
-    gid = st.st_gid if target.group is None else target.group
-    if (uid, gid) != (st.st_uid, st.st_gid):
-        os.chown(path, uid, gid)
-        changed = True
-    return changed
-
-
-def attributes_differ(path, target):
-    """True if an existing file's owner, group or mode differs from what the target asks."""
+def _open_existing(dir_fd, name, path):
+    """A read-only fd of the regular file name in dir_fd (never through a link), or None if it is gone."""
     try:
-        st = os.stat(path)
-    except OSError:
+        fd = os.open(name, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | getattr(os, 'O_NONBLOCK', 0), dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        if exc.errno == errno.ELOOP:
+            _refuse_changed(path, 'it turned into a symbolic link')
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigFileError('%s is not a regular file; it was left unchanged.' % path)
+    return fd
+
+
+def apply_attributes(dir_fd, name, path, target):
+    """Owner, group and mode asked for on a file whose content did not change (through an fd of the file itself).
+    Returns the file's mode, or None if it is gone."""
+    fd = _open_existing(dir_fd, name, path)
+    if fd is None:
+        return None
+    try:
+        st = os.fstat(fd)
+        mode = stat.S_IMODE(st.st_mode)
+        if target.mode is not None and mode != target.mode:
+            os.fchmod(fd, target.mode)
+            mode = target.mode
+        uid = st.st_uid if target.owner is None else target.owner
+        gid = st.st_gid if target.group is None else target.group
+        if (uid, gid) != (st.st_uid, st.st_gid):
+            os.fchown(fd, uid, gid)
+    finally:
+        os.close(fd)
+    return mode
+
+
+def attributes_differ(st, target):
+    """True if an existing file's owner, group or mode (its stat) differs from what the target asks."""
+    if st is None:
         return False
     return ((target.mode is not None and stat.S_IMODE(st.st_mode) != target.mode)
             or (target.owner is not None and st.st_uid != target.owner)
@@ -592,22 +826,69 @@ def _planned(plan, data, path):
         raise ConfigFileError('%s: %s' % (path, exc.msg))
 
 
+def _read_file(target, path):
+    """(data, stat or None) of path as target: through the walked directory's fd when it exists."""
+    try:
+        dir_fd = open_dir(os.path.dirname(path), target)[0]
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return {}, None
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise ConfigFileError('Cannot read %s: permission denied. Run as its owner (become) or fix its permissions.'
+                                  % path)
+        raise ConfigFileError('Cannot read %s: %s.' % (path, exc.strerror))
+    try:
+        return read_at(dir_fd, os.path.basename(path), path)
+    finally:
+        os.close(dir_fd)
+
+
 def peek(target):
     """The current data of target's file (read-only), resolved and read the way update() would."""
-    acting, path, nofollow = locate(target)
+    return inspect(target)['data']
+
+
+def inspect(target):
+    """What update() would start from: {'data', 'stat' (of the file or None), 'acting' (the Target acted as)}."""
+    acting, path = _locate(target)
     with identity(acting):
-        return read(path, nofollow)[0]
+        data, st = _read_file(acting, path)
+    return {'data': data, 'stat': st, 'acting': acting, 'path': path}
+
+
+def check_file_helpers(seen, helpers):
+    """Refuse credential helpers named in a file that another user controls while root acts as itself.
+
+    ``seen`` is what inspect() returned; ``helpers`` maps host to the helper the file names."""
+    if not helpers or os.geteuid() != 0 or seen['acting'].pw is not None:
+        return
+    st = seen['stat']
+    if st is None or (st.st_uid == 0 and not st.st_mode & 0o022):
+        return
+    raise ConfigFileError('%s names the credential helper %s, but the file can be changed by %s; root does not run a '
+                          'helper that another user chose with root\'s own identity and store. Set credential_store: file '
+                          '(or a helper name), or give user: or owner: for that user.'
+                          % (seen['path'], ', '.join('docker-credential-' + n for n in sorted(set(helpers.values()))),
+                             _name_of(st.st_uid) if st.st_uid != 0 else 'users other than root'))
+
+
+def _locate(target):
+    try:
+        return locate(target)
+    except OSError as exc:
+        raise ConfigFileError('Cannot resolve %s: %s. Nothing was written.' % (target.path, exc.strerror))
 
 
 def update(target, plan, check_mode=False):
     """Read target's file, let ``plan(data) -> (new_data, actions)`` decide, write if the meaning changed.
 
-    Returns a dict: changed, actions, before (data), after (data), path (where it landed), created_dirs.
+    Returns a dict: changed, actions, before (data), after (data), path (where it landed), created_dirs, and
+    mode (the file's mode afterwards; None when there is no file).
     """
-    acting, path, nofollow = locate(target)
+    acting, path = _locate(target)
     try:
         with identity(acting):
-            return _update(acting, path, nofollow, plan, check_mode)
+            return _update(acting, path, plan, check_mode)
     except OSError as exc:
         why = ''
         if acting.acts_as_user:
@@ -617,34 +898,56 @@ def update(target, plan, check_mode=False):
                               % (path, exc.strerror or exc, (' (%s)' % exc.filename) if exc.filename else '', why))
 
 
-def _update(target, path, nofollow, plan, check_mode):
-    data, exists = read(path, nofollow)
+def _update(target, path, plan, check_mode):
+    data, st = _read_file(target, path)
+    exists = st is not None
     new, actions = _planned(plan, data, path)
     # An action other than 'unchanged' writes even when the bytes would be equal (reauthorize).
     content_changed = new != data or any(a != 'unchanged' for a in actions.values())
     result = {'path': path, 'before': data, 'after': new, 'actions': actions, 'created_dirs': [],
-              'changed': False, 'exists': exists}
+              'changed': False, 'exists': exists, 'mode': stat.S_IMODE(st.st_mode) if exists else None}
     if not content_changed:
-        if exists and attributes_differ(path, target):
+        if exists and attributes_differ(st, target):
             result['changed'] = True
+            result['mode'] = final_mode(target, st)
             if not check_mode:
-                apply_attributes(path, target)
+                with _dir(target, path, create=False) as (dir_fd, _created):
+                    result['mode'] = apply_attributes(dir_fd, os.path.basename(path), path, target)
         return result
     result['changed'] = True
+    result['mode'] = final_mode(target, st)
     if check_mode:
         return result
-    directory = os.path.dirname(path)
-    result['created_dirs'] = ensure_dir(directory, target)
-    with locked(directory):
-        remove_stale_temps(path)
-        # Read again under the lock: another writer may have landed since.
-        data, exists = read(path, nofollow)
-        new, actions = _planned(plan, data, path)
-        result.update(before=data, after=new, actions=actions, exists=exists)
-        if new == data and exists and all(a == 'unchanged' for a in actions.values()):
-            result['changed'] = attributes_differ(path, target)
-            if result['changed']:
-                apply_attributes(path, target)
-            return result
-        write_atomic(path, serialize(new), target)
+    name = os.path.basename(path)
+    with _dir(target, path, create=True) as (dir_fd, created):
+        result['created_dirs'] = created
+        with locked(os.path.dirname(path), dir_fd=dir_fd):
+            remove_stale_temps(path, dir_fd)
+            # Read again under the lock: another writer may have landed since.
+            data, st = read_at(dir_fd, name, path)
+            exists = st is not None
+            new, actions = _planned(plan, data, path)
+            result.update(before=data, after=new, actions=actions, exists=exists)
+            if new == data and exists and all(a == 'unchanged' for a in actions.values()):
+                result['changed'] = attributes_differ(st, target)
+                result['mode'] = stat.S_IMODE(st.st_mode)
+                if result['changed']:
+                    result['mode'] = apply_attributes(dir_fd, name, path, target)
+                return result
+            content = serialize(new)
+            if len(content) > MAX_FILE_SIZE:
+                raise ConfigFileError('%s would be %d bytes, larger than the %d bytes a registry auth file can sensibly '
+                                      'be; it was left unchanged.' % (path, len(content), MAX_FILE_SIZE))
+            result['mode'] = write_atomic(path, content, target, dir_fd=dir_fd, current=st)
     return result
+
+
+@contextlib.contextmanager
+def _dir(target, path, create):
+    """The walked directory of path (see open_dir), created if asked; directories made get owner/group asked."""
+    directory = os.path.dirname(path)
+    dir_fd, created = open_dir(directory, target, create=create)
+    try:
+        yield dir_fd, created
+    finally:
+        os.close(dir_fd)

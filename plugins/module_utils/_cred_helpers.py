@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -20,6 +21,12 @@ import subprocess
 from ansible_collections.icr.auth.plugins.module_utils._config_store import user_groups
 from ansible_collections.icr.auth.plugins.module_utils._errors import CredentialHelperError, InputError
 
+# What another user's helper gets as PATH; the module's own user keeps its PATH.
+SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+# Variables a helper run as the module's own user may need to find that user's store.
+_OWN_ENV = frozenset(('PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'GNUPGHOME',
+                      'PASSWORD_STORE_DIR', 'PASSWORD_STORE_GPG_OPTS', 'GPG_TTY', 'DBUS_SESSION_BUS_ADDRESS',
+                      'XDG_RUNTIME_DIR', 'DISPLAY', 'WAYLAND_DISPLAY'))
 _NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 HELPER_TIMEOUT = 60
 NOT_FOUND = 'credentials not found in native keychain'
@@ -51,9 +58,28 @@ class CredentialHelper(object):
         return found
 
     def _env(self):
-        env = dict(os.environ)
+        """A minimal environment built from the identity the helper runs as.
+
+        Nothing else of the module's environment reaches it (no proxy, no API key, no task environment:
+        a helper run as another user exposes its environment to that user through /proc). When the helper
+        runs as the module's own user, the variables that locate that user's own stores are kept.
+        """
+        pw = self.pw
+        if pw is None or pw.pw_uid == os.geteuid():
+            pw = pwd_entry(os.geteuid()) or pw
+            env = dict((k, v) for k, v in os.environ.items() if k in _OWN_ENV or k.startswith('LC_'))
+        else:
+            env = {}
+        env.setdefault('PATH', SAFE_PATH)
+        if pw is not None:
+            env.update(HOME=pw.pw_dir, USER=pw.pw_name, LOGNAME=pw.pw_name)
+            runtime = '/run/user/%d' % pw.pw_uid
+            if 'XDG_RUNTIME_DIR' not in env and os.path.isdir(runtime):
+                env['XDG_RUNTIME_DIR'] = runtime
+                if os.path.exists(runtime + '/bus'):
+                    env.setdefault('DBUS_SESSION_BUS_ADDRESS', 'unix:path=%s/bus' % runtime)
         if self.pw is not None and self.pw.pw_uid != os.geteuid():
-            env.update(HOME=self.pw.pw_dir, USER=self.pw.pw_name, LOGNAME=self.pw.pw_name)
+            env['PATH'] = SAFE_PATH
         return env
 
     def _preexec(self):
@@ -71,7 +97,9 @@ class CredentialHelper(object):
 
     def run(self, verb, payload):
         env = self._env()
-        program = self._path(env)
+        program = self._path(os.environ)
+        if env['PATH'] == SAFE_PATH:
+            env['PATH'] = os.pathsep.join((os.path.dirname(program), SAFE_PATH))
         try:
             # Not AnsibleModule.run_command: it can neither drop to the config owner's identity before the helper
             # starts (preexec_fn) nor stop a helper that hangs (timeout). ansible-core 2.21's pylint flags the call.
@@ -128,6 +156,13 @@ class CredentialHelper(object):
             raise CredentialHelperError('The credential helper %s failed to erase the credential for %s (exit %d): %s'
                                         % (self.program, host, rc, _clip(out or err)), helper=self.name)
         return True
+
+
+def pwd_entry(uid):
+    try:
+        return pwd.getpwuid(uid)
+    except KeyError:
+        return None
 
 
 def _clip(text):

@@ -15,9 +15,11 @@ import binascii
 import datetime
 import hashlib
 import json
+import math
 import time
 
 USERNAME_TYPES = ('iamapikey', 'iambearer', 'iamrefresh')
+MAX_EPOCH = 253402300800  # 10000-01-01: what datetime can show
 
 
 def jwt_claims(token):
@@ -52,6 +54,11 @@ def token_expiry(claims):
     exp = claims.get('exp')
     if isinstance(exp, bool) or not isinstance(exp, (int, float)):
         return None
+    # Infinity, NaN and 1e999 (which json reads as infinity) are no expiry a token can have.
+    if isinstance(exp, float) and (math.isnan(exp) or math.isinf(exp)):
+        return None
+    if not 0 <= exp < MAX_EPOCH:
+        return None
     return int(exp)
 
 
@@ -66,7 +73,10 @@ def fingerprint(secret):
     """A short, non-reversible fingerprint of a secret, for diffs and results."""
     if secret is None:
         return None
-    digest = hashlib.sha256(secret.encode('utf-8')).hexdigest()
+    if not isinstance(secret, str):
+        secret = json.dumps(secret, sort_keys=True)
+    # A lone surrogate (possible in JSON text) still gets a fingerprint.
+    digest = hashlib.sha256(secret.encode('utf-8', 'surrogatepass')).hexdigest()
     return 'sha256:' + digest[:12]
 
 

@@ -159,17 +159,21 @@ class Login(object):
         return dict((v.host, v.as_dict()) for v in results)
 
     def _apply(self, target, hosts, state, username, password, min_validity, store_choice):
-        data = store.peek(target)
+        seen = store.inspect(target)
+        data = seen['data']
         helpers = {}
         for host in hosts:
             name = self._helper_name(data, host, target.format, store_choice)
             if name:
                 helpers[host] = name
+        if store_choice == 'auto':
+            store.check_file_helpers(seen, helpers)
         helper_actions = {}
         helper_before = {}
         for host, name in helpers.items():
+            # The helper runs as the identity the file is written with, never as root for a user's file.
             helper_actions[host], helper_before[host] = self._helper_apply(
-                CredentialHelper(name, target.pw),
+                CredentialHelper(name, seen['acting'].pw),
                 host, state, username, password, min_validity)
         file_hosts = [h for h in hosts if h not in helpers]
 

@@ -22,7 +22,7 @@ def network_spec():
         ca_path=dict(type='path'),
         timeout=dict(type='float', default=30),
         retries=dict(type='int', default=4),
-        proxy=dict(type='str'),
+        proxy=dict(type='str', no_log=True),
     )
 
 

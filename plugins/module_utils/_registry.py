@@ -7,7 +7,10 @@
 
 from __future__ import annotations
 
+import base64
 import re
+
+from urllib.parse import urlsplit
 
 from ansible_collections.icr.auth.plugins.module_utils._http import describe_exception, is_cert_verification_error
 
@@ -146,6 +149,9 @@ def verify(session, opts, host, username, password, scopes=None):
         return _basic(session, opts, base, host, username, password)
     realm, service, _scope = challenge
     scopes = scopes or []
+    refusal = realm_refusal(base, host, realm)
+    if refusal:
+        return Verification(host, False, refusal, status=401, reason='protocol')
     try:
         answer = _ask_realm(session, opts, realm, service, username, password, scopes)
         if scopes and answer.status_code in (400, 401, 403):
@@ -153,15 +159,16 @@ def verify(session, opts, host, username, password, scopes=None):
             # The same credential without a scope tells the two apart.
             bare = _ask_realm(session, opts, realm, service, username, password, [])
             if bare.status_code == 200:
-                return _refused_scopes(session, opts, realm, service, host, username, password, scopes, answer)
+                return _scrubbed(_refused_scopes(session, opts, realm, service, host, username, password, scopes, answer),
+                                 username, password)
             answer = bare
     except requests.exceptions.RequestException as exc:
         return Verification(host, False, describe_exception(exc, 'the token service of %s' % host, realm, opts),
                             reason='unreachable')
     verification, token = _classify_token_answer(host, username, answer)
     if token is None or not scopes:
-        return verification
-    return _prove_scopes(session, opts, base, host, username, token, scopes)
+        return _scrubbed(verification, username, password)
+    return _scrubbed(_prove_scopes(session, opts, base, host, username, token, scopes), username, password)
 
 
 def _ask_realm(session, opts, realm, service, username, password, scopes):
@@ -169,6 +176,77 @@ def _ask_realm(session, opts, realm, service, username, password, scopes):
     params.extend(('scope', s) for s in scopes)
     params.extend([('account', username), ('client_id', 'icr.auth')])
     return session.get(realm, params=params, auth=(username, password), timeout=opts.timeout)
+
+
+def realm_refusal(base, host, realm):
+    """Why a token realm must not get the credential, or None.
+
+    Refused: a scheme other than https and http; plain http when /v2/ was reached over https (a downgrade) or on
+    a host other than loopback; and for ICR's own hosts, a realm outside ICR's domains.
+    """
+    try:
+        parts = urlsplit(realm)
+        realm_host = (parts.hostname or '').lower()
+    except ValueError:
+        parts, realm_host = None, ''
+    if parts is None or parts.scheme not in ('http', 'https') or not realm_host:
+        return ('The registry at %s named the token service %r, which is not an http(s) URL; the credential was not '
+                'sent.' % (host, _clip_url(realm)))
+    if parts.scheme == 'http':
+        if base.startswith('https:'):
+            return ('The registry at %s was reached over https but named a plain-http token service (%s); the credential '
+                    'was not sent there.' % (host, _clip_url(realm)))
+        if not (realm_host in ('localhost', '::1') or re.match(r'^127\.\d+\.\d+\.\d+$', realm_host)):
+            return ('The registry at %s named a plain-http token service on another host (%s); the credential is only '
+                    'sent over http to loopback.' % (host, _clip_url(realm)))
+    bare = host.split(':')[0].lower()
+    for domain in _ICR_DOMAINS:
+        if bare == domain or bare.endswith('.' + domain):
+            if not any(realm_host == d or realm_host.endswith('.' + d) for d in _ICR_DOMAINS):
+                return ('The registry at %s named a token service outside IBM Cloud Container Registry\'s domains (%s); '
+                        'the credential was not sent there.' % (host, _clip_url(realm)))
+    return None
+
+
+_ICR_DOMAINS = ('icr.io', 'bluemix.net')
+
+
+def _clip_url(url):
+    try:
+        parts = urlsplit(url)
+        return '%s://%s%s' % (parts.scheme, parts.hostname or '', parts.path)[:200]
+    except ValueError:
+        return '<unparsable>'
+
+
+def _secret_forms(username, password):
+    """What a secret may look like in an error body: itself, and base64 of user:secret (a Basic header)."""
+    forms = set()
+    if isinstance(password, str) and password:
+        forms.add(password)
+        raw = ('%s:%s' % (username, password)).encode('utf-8')
+        forms.add(base64.b64encode(raw).decode('ascii'))
+        forms.add(base64.urlsafe_b64encode(raw).decode('ascii'))
+        forms.add(base64.b64encode(raw).decode('ascii').rstrip('='))
+        forms.add(base64.b64encode(password.encode('utf-8')).decode('ascii'))
+    return sorted(forms, key=len, reverse=True)
+
+
+_BASIC_RE = re.compile(r'(?i)\b(basic)\s+[A-Za-z0-9+/=_\-.]+')
+
+
+def mask(text, username, password):
+    """text with the secret, base64(user:secret) and any 'Basic ...' credential masked."""
+    if not isinstance(text, str):
+        return text
+    for form in _secret_forms(username, password):
+        text = text.replace(form, '********')
+    return _BASIC_RE.sub(r'\1 ********', text)
+
+
+def _scrubbed(verification, username, password):
+    verification.msg = mask(verification.msg, username, password)
+    return verification
 
 
 def _basic(session, opts, base, host, username, password):
@@ -179,9 +257,9 @@ def _basic(session, opts, base, host, username, password):
         return Verification(host, False, describe_exception(exc, 'the registry', base + '/v2/', opts), reason='unreachable')
     if response.status_code == 200:
         return Verification(host, True, 'The registry at %s accepted the %s credential.' % (host, username), status=200)
-    return Verification(host, False, 'The registry at %s refused the %s credential (HTTP %d: %s).'
-                        % (host, username, response.status_code, _errors_text(response)),
-                        status=response.status_code, reason='credential')
+    return _scrubbed(Verification(host, False, 'The registry at %s refused the %s credential (HTTP %d: %s).'
+                                  % (host, username, response.status_code, _errors_text(response)),
+                                  status=response.status_code, reason='credential'), username, password)
 
 
 def _classify_token_answer(host, username, answer):

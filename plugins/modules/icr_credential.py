@@ -108,6 +108,8 @@ options:
   cache_dir:
     description:
       - Directory of the cache; created 0700. Files are named by a hash, never by the key.
+      - It must be a real directory (not a symlink) that belongs to the user the module runs as and that nobody else
+        can write; otherwise nothing is cached and a warning says why.
       - Defaults to C(icr.auth) under E(XDG_CACHE_HOME) or C(~/.cache).
     type: path
 seealso:

@@ -107,9 +107,11 @@ options:
     description:
       - The file to write, in place of the default C(~/.docker/config.json) or C(~/.config/containers/auth.json).
       - An absolute path without C(..) steps; only with O(format=docker) or O(format=containers).
-      - When root writes it, the path is resolved when it is used, and root acts as the first user other than root
-        who owns a directory or symlink on the way, so that user cannot redirect the write. A root-owned directory on
-        the way that other users may write (and is not sticky) is refused.
+      - When root writes it (O(user=root) included), the path is resolved when it is used, and root acts as the first
+        user other than root who owns a directory or symlink on the way, so that user cannot redirect the write; the
+        file's own owner never decides this. A root-owned directory on the way that other users may write (and is not
+        sticky) is refused, and so is an entry that a user the play did not name (O(user), O(owner)) owns in a sticky,
+        group- or world-writable directory such as C(/tmp).
     type: path
   format:
     description:
@@ -127,6 +129,10 @@ options:
         podman use it).
       - Any other value is a helper name such as V(pass); the credential is stored with C(docker-credential-<name>)
         and the registry is added to C(credHelpers) so Docker looks there.
+      - A helper runs as the identity the file is written with, and receives only C(PATH), C(HOME), C(USER),
+        C(LOGNAME) and that user's runtime directory and D-Bus address (for the module's own user also the variables
+        that locate its store, such as C(GNUPGHOME) and C(PASSWORD_STORE_DIR)); the secret goes on its standard input.
+        When root acts as itself for a file another user can change, helpers named in that file are refused.
     type: str
     default: auto
   min_validity:

@@ -217,22 +217,35 @@ def run_case(world, tmp_path_factory, case):
     if rig:
         rig(world, home)
     before = snap_all(world['victims'])
+    holders_before = secret_holders_below(world['base'])     # root's public/current.json holds the key by design
     foreign_before = foreign_in_home(world)      # a hard link the test planted is root's inode: not the run's doing
     task_args = {'registries': [HOST], 'password': '{{ key }}', 'user': USER_A}
     task_args.update(args)
     run = run_play(tmp_path_factory.mktemp('priv'), [{'name': 'login', 'icr.auth.icr_login': task_args,
                                                       'ignore_errors': True}], secret_vars={'key': KEY})
+    holders = sorted(h for h in secret_holders_below(world['base']) - holders_before
+                     if h[1] != world['a'].pw_uid or h[2] & 0o077)
     outcome = {'run': run, 'result': run.result('login'), 'victims_same': snap_all(world['victims']) == before,
+               'foreign_holders': holders,
                'changed_victims': [p for p, s in snap_all(world['victims']).items() if s != before[p]],
                'foreign': [f for f in foreign_in_home(world) if f not in foreign_before], 'home': home}
     _RUNS[name] = outcome
     return outcome
 
 
+def secret_holders_below(top):
+    found = set()
+    for root, _dirs, _files in os.walk(str(top)):
+        found.update(secret_holders(root))
+    return found
+
+
 @pytest.mark.parametrize('case', PCASES, ids=[c[0] for c in PCASES])
 def test_root_never_touches_anything_but_the_users_own_files(world, tmp_path_factory, case):
     outcome = run_case(world, tmp_path_factory, case)
     assert outcome['victims_same'], 'root changed %s' % outcome['changed_victims']
+    # Whoever else ends up holding the key: only the user, in a 0600 file.
+    assert outcome['foreign_holders'] == [], outcome['foreign_holders']
     assert outcome['foreign'] == []
     assert outcome['result']['status'] == 'failed'
     assert KEY not in outcome['run'].text
@@ -344,9 +357,12 @@ def race(world, directory, config_path):
         finally:
             os._exit(0)
     attempts = 0
+    tracebacks = []
+    holders = set()
     try:
         for attempts in range(1, RACE_ATTEMPTS + 1):
             if os.path.lexists(str(planted)) and not os.path.islink(str(planted)):
+                holders.update(secret_holders(directory))
                 try:
                     os.unlink(str(planted))    # root's own file from a previous attempt: start over
                 except FileNotFoundError:
@@ -355,8 +371,8 @@ def race(world, directory, config_path):
                 Login({'registries': [HOST], 'password': KEY + str(attempts), 'config_path': str(config_path)}).run()
             except IcrAuthError:
                 pass
-            except OSError:
-                pass
+            except OSError as exc:             # counted: in a real run this is a traceback
+                tracebacks.append(type(exc).__name__)
             if snapshot(victim) != before:
                 break
     finally:
@@ -367,9 +383,33 @@ def race(world, directory, config_path):
         victim.write_text(json.dumps({'auths': {}, 'root': 'dir'}))
         os.chmod(str(victim), 0o600)
         os.chown(str(victim), 0, 0)
+    holders.update(secret_holders(directory))
+    holders.update(secret_holders(world['root_only']))
     for name in temp_leftovers(world['root_only']):
         os.unlink(str(world['root_only'] / name))
-    return attempts, changed
+    return attempts, changed, tracebacks, holders
+
+
+# The key with any attempt number appended: base64 of 'iamapikey:' + KEY (36 bytes) is a stable prefix of its auth.
+KEY_PREFIX_B64 = base64.b64encode(('iamapikey:' + KEY).encode())
+
+
+def secret_holders(directory):
+    """{(name, uid, mode)} of the regular files in directory that hold the key (any attempt's)."""
+    found = set()
+    for name in os.listdir(str(directory)):
+        full = os.path.join(str(directory), name)
+        try:
+            st = os.lstat(full)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            with open(full, 'rb') as handle:
+                raw = handle.read()
+        except OSError:
+            continue
+        if KEY.encode() in raw or KEY_PREFIX_B64 in raw:
+            found.add((full, st.st_uid, stat.S_IMODE(st.st_mode)))
+    return found
 
 
 @pytest.mark.parametrize('where', ['sticky-world-writable-dir', 'root-symlink-into-user-dir'])
@@ -386,11 +426,16 @@ def test_symlink_race_cannot_make_root_write_a_root_only_file(world, where):
         if not os.path.lexists(str(link)):
             link.symlink_to(directory)
         config_path = link / 'config.json'
-    attempts, changed = race(world, directory, config_path)
+    attempts, changed, tracebacks, holders = race(world, directory, config_path)
+    owner = 0 if where.startswith('sticky') else world['a'].pw_uid
     record('symlink race: the user flips %s/config.json between absent and a link to a root-only file while root runs '
            'icr_login on it (%s)' % ('a sticky dir' if where.startswith('sticky') else 'their dir reached through root\'s '
                                      'symlink', where), attempts,
            ('NOT HELD: root rewrote the root-only file (0600 in a 0700 root dir) at attempt %d' % attempts)
-           if changed else 'held for all %d attempts' % attempts,
+           if changed else 'held for all %d attempts; every file that held the key was %s\'s and 0600 (%d seen); '
+           '%d tracebacks' % (attempts, 'root' if owner == 0 else USER_A, len(holders), len(tracebacks)),
            'test_rel_privilege::test_symlink_race_cannot_make_root_write_a_root_only_file[%s]' % where)
     assert not changed, 'root rewrote the root-only file through the user\'s symlink after %d attempts' % attempts
+    bad = [h for h in holders if h[1] != owner or h[2] != 0o600 or not h[0].startswith(str(directory))]
+    assert bad == [], bad
+    assert tracebacks == [], (len(tracebacks), sorted(set(tracebacks)))

@@ -26,6 +26,7 @@ from typing import Any
 
 from icr_emulator import Emulator
 from icr_infra import Dockerd, Registry, SshFleet
+from icr_infra.fleet import stop_user_processes
 
 from .contenders import ALTERNATIVES, BY_KEY, CONTENDERS, MODULE_ALONE, ROLES, Contender, rotated
 from .machine import LoadMeter, loadavg
@@ -196,6 +197,10 @@ class Bench:
                     say('bench: stopping %s: %s' % (type(part).__name__, exc))
         if self.fleet is not None and not self.settings.keep_users:
             for user in self.fleet.created_users:
+                try:    # rootless podman's pause process outlives its user: stop it (by PID) first
+                    stop_user_processes(pwd.getpwnam(user).pw_uid)
+                except KeyError:
+                    pass
                 subprocess.run(['userdel', '--remove', '--force', user], capture_output=True, check=False)
         if self.work and not self.settings.keep:
             shutil.rmtree(self.work, ignore_errors=True)

@@ -202,7 +202,7 @@ def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
     path = tmp_path / 'config.json'
     path.write_text('{"auths": {}}')
 
-    def broken(src, dst):
+    def broken(src, dst, **_dir_fds):
         raise OSError(28, 'No space left on device')
     monkeypatch.setattr(os, 'replace', broken)
     with pytest.raises(ConfigFileError) as err:

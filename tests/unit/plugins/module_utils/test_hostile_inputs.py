@@ -1,0 +1,97 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Pure pieces of the hostile-user and hostile-registry fixes: realms, masking, expiries, fingerprints, limits."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import pwd
+
+import pytest
+
+from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
+from ansible_collections.icr.auth.plugins.module_utils._credential import fingerprint, token_expiry
+from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError
+from ansible_collections.icr.auth.plugins.module_utils._registry import mask, realm_refusal
+
+KEY = 'UnitHostileKey0123456789'
+
+
+@pytest.mark.parametrize('base,host,realm,refused', [
+    ('https://us.icr.io', 'us.icr.io', 'https://us.icr.io/oauth/token', False),
+    ('https://us.icr.io', 'us.icr.io', 'http://us.icr.io/oauth/token', True),
+    ('https://us.icr.io', 'us.icr.io', 'https://evil.example.com/oauth/token', True),
+    ('https://us.icr.io', 'us.icr.io', 'https://icr.io.evil.example.com/oauth/token', True),
+    ('https://de.icr.io', 'de.icr.io', 'https://icr.io/oauth/token', False),
+    ('http://127.0.0.1:5000', '127.0.0.1:5000', 'http://127.0.0.1:5001/oauth/token', False),
+    ('http://127.0.0.1:5000', '127.0.0.1:5000', 'http://localhost/oauth/token', False),
+    ('http://127.0.0.1:5000', '127.0.0.1:5000', 'http://203.0.113.9/oauth/token', True),
+    ('https://127.0.0.1:5000', '127.0.0.1:5000', 'http://127.0.0.1:5001/oauth/token', True),
+    ('https://registry.example.com', 'registry.example.com', 'https://auth.example.com/token', False),
+    ('https://registry.example.com', 'registry.example.com', 'ftp://auth.example.com/token', True),
+    ('https://registry.example.com', 'registry.example.com', 'token', True),
+])
+def test_realm_refusal(base, host, realm, refused):
+    assert bool(realm_refusal(base, host, realm)) is refused
+
+
+def test_mask_hides_the_secret_in_every_form():
+    b64 = base64.b64encode(('iamapikey:' + KEY).encode()).decode()
+    text = 'echo: Authorization: Basic %s; raw %s; b64 %s; other basic Zm9vOmJhcg==' % (
+        b64, KEY, base64.b64encode(KEY.encode()).decode())
+    out = mask(text, 'iamapikey', KEY)
+    assert KEY not in out and b64 not in out and 'Zm9vOmJhcg==' not in out
+    assert out.count('********') >= 4
+
+
+@pytest.mark.parametrize('exp', [float('inf'), float('-inf'), float('nan'), 1e300, -5, 10 ** 20])
+def test_impossible_expiries_are_no_expiry(exp):
+    assert token_expiry({'exp': exp}) is None
+
+
+def test_fingerprint_of_odd_secrets():
+    assert fingerprint(5).startswith('sha256:')
+    assert fingerprint(['x']).startswith('sha256:')
+    assert fingerprint(json.loads('"\\ud800"')).startswith('sha256:')
+
+
+def test_an_owner_uid_without_a_user_is_refused():
+    free = 99999
+    while True:
+        try:
+            pwd.getpwuid(free)
+            free += 1
+        except KeyError:
+            break
+    with pytest.raises(InputError) as err:
+        store.lookup_uid(str(free))
+    assert 'password database' in err.value.msg
+    assert store.lookup_uid(str(os.getuid())) == os.getuid()
+
+
+def test_relative_environment_paths_mean_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(str(tmp_path))
+    pw = pwd.getpwuid(os.getuid())
+    assert store.default_path('containers', pw, {'REGISTRY_AUTH_FILE': 'a/auth.json'}) == str(tmp_path / 'a' / 'auth.json')
+    assert store.default_path('docker', pw, {'DOCKER_CONFIG': 'd'}) == str(tmp_path / 'd' / 'config.json')
+    assert store.default_path('containers', pw, {'XDG_CONFIG_HOME': 'x'}) == str(tmp_path / 'x' / 'containers' / 'auth.json')
+
+
+def test_too_many_values_are_refused_before_parsing():
+    raw = ('{"x": [%s]}' % ','.join(['{}'] * (store.MAX_JSON_VALUES + 1))).encode()
+    with pytest.raises(ConfigFileError) as err:
+        store.parse(raw, 'f.json')
+    assert 'JSON values' in err.value.msg
+    # Braces and commas inside strings do not count.
+    assert store.parse(('{"x": "%s"}' % ('{,[' * 400000)).encode(), 'f.json')['x'].startswith('{,[')
+
+
+def test_serialize_is_compact_when_indenting_would_pass_the_limit(monkeypatch):
+    monkeypatch.setattr(store, 'MAX_FILE_SIZE', 1000)
+    data = {'pad': [0] * 300}
+    assert len(store.serialize(data)) <= 1000 and b'\t' not in store.serialize(data)
+    assert store.serialize({'a': 1}).startswith(b'{\n\t')
