@@ -196,6 +196,8 @@ class Login(object):
             self.warnings.append('%s names the credential store "%s": Docker looks there and ignores the credential written '
                                  'to the file (skopeo and podman do use it). For Docker to use the file, remove "credsStore" '
                                  'from it.' % (outcome['path'], data['credsStore']))
+        if state == 'present' and file_hosts:
+            self._warn_if_shared(outcome['path'], outcome.get('mode'))
         changed = outcome['changed'] or any(a != 'unchanged' for a in helper_actions.values())
         entry = {'path': outcome['path'], 'format': target.format, 'changed': changed,
                  'registries': dict((h, actions[h]) for h in hosts),
@@ -214,6 +216,15 @@ class Login(object):
                 'after': _diff_text(dict((h, _redact(after[h], helpers.get(h))) for h in hosts)),
             }
         return entry
+
+    def _warn_if_shared(self, path, mode):
+        """A file that holds a registry secret and that others can read or change is kept as it is, but said."""
+        if mode is None or not mode & 0o066:
+            return
+        who = ' and '.join(w for bit, w in ((0o060, 'its group'), (0o006, 'every user on the host')) if mode & bit)
+        self.warnings.append('%s holds a registry secret and can be read or changed by %s (mode %04o). The mode was '
+                             "kept, as Docker keeps it; to make the file private, set mode: '0600' (or chmod 600 it)."
+                             % (path, who, mode))
 
     @staticmethod
     def _helper_name(data, host, fmt, store_choice):

@@ -9,6 +9,7 @@ import os
 import pathlib
 import pwd
 import shutil
+import stat
 import tempfile
 
 import pytest
@@ -175,3 +176,33 @@ def test_a_missing_entry_is_left_out_of_the_diff_not_null(tmp_path):
     result = run(params(tmp_path, state='absent'), diff=True)
     assert result['diff']['after'].strip() == '{}' and 'null' not in result['diff']['after']
     assert '"username": "iamapikey"' in result['diff']['before']
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_a_secret_in_a_file_others_can_read_is_kept_but_said(tmp_path, check_mode):
+    path = tmp_path / 'config.json'
+    path.write_text('{}')
+    os.chmod(str(path), 0o644)
+    result, login = run_with_login(params(tmp_path), check_mode=check_mode)
+    assert result['changed']
+    assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o644
+    assert any('can be read or changed by its group and every user on the host (mode 0644)' in w
+               for w in login.warnings), login.warnings
+    # The warning stays while the file stays readable, even when nothing changes.
+    if not check_mode:
+        again, login = run_with_login(params(tmp_path))
+        assert not again['changed'] and any('(mode 0644)' in w for w in login.warnings), login.warnings
+
+
+def test_a_mode_option_that_opens_the_file_is_said(tmp_path):
+    _result, login = run_with_login(params(tmp_path, mode='0660'))
+    assert stat.S_IMODE(os.stat(str(tmp_path / 'config.json')).st_mode) == 0o660
+    assert any('can be read or changed by its group (mode 0660)' in w for w in login.warnings), login.warnings
+
+
+def test_a_private_file_or_a_removal_is_not_warned_about(tmp_path):
+    _result, login = run_with_login(params(tmp_path))
+    assert not any('holds a registry secret' in w for w in login.warnings), login.warnings
+    os.chmod(str(tmp_path / 'config.json'), 0o644)
+    _result, login = run_with_login(params(tmp_path, state='absent'))
+    assert not any('holds a registry secret' in w for w in login.warnings), login.warnings
