@@ -165,6 +165,8 @@ options:
     description:
       - Mode of the file, as an octal string such as V('0600'). A new file is V(0600) in a V(0700) directory; an
         existing file keeps its mode.
+      - A file that holds a secret and that its group or other users can read or change is kept so, but the module
+        warns on every run until it is private.
     type: raw
 notes:
   - A bearer or refresh token expires (60 minutes at most for IAM access tokens); for long-lived hosts prefer
