@@ -14,6 +14,7 @@ import requests
 
 from emu_fixture import emu, emu_host, iam_calls, module_emu  # noqa: F401  pylint: disable=unused-import
 from playrunner import run_play
+from secret_scan import assert_no_secret
 
 TYPES = ['iamapikey', 'iambearer', 'iamrefresh']
 
@@ -55,7 +56,7 @@ def test_each_username_type_end_to_end_then_cached(emu, tmp_path, kind):
     assert second.rc == 0, second.text[-3000:]
     assert second.result('login')['result']['changed'] is False
     assert iam_calls(emu) == 1  # the first run's exchange only: the rerun used the controller cache
-    assert key not in first.text and key not in second.text
+    assert_no_secret([key], first.text, second.text)
 
 
 def test_iamapikey_without_verification_makes_no_call(emu, tmp_path):
@@ -70,7 +71,7 @@ def test_unknown_or_deleted_key_fails_clearly(emu, tmp_path, name):
     assert run.rc != 0
     msg = run.result('credential')['result']['msg']
     assert 'BXNIM0415E' in msg and 'deleted or revoked' in msg
-    assert key not in run.text
+    assert_no_secret([key], run.text)
 
 
 def test_key_revoked_after_first_run_fails_on_validate_and_keeps_old_entry(emu, tmp_path):
@@ -86,7 +87,8 @@ def test_key_revoked_after_first_run_fails_on_validate_and_keeps_old_entry(emu, 
     assert run.rc != 0
     msg = run.result('write')['result']['msg']
     assert 'refused the iamapikey credential' in msg and 'Nothing was written' in msg
-    assert path.read_bytes() == before and key not in run.text
+    assert path.read_bytes() == before
+    assert_no_secret([key], run.text)
 
 
 def test_rate_limit_then_success_is_retried(emu, tmp_path):
@@ -182,8 +184,7 @@ def test_no_secret_at_vvvv_with_diff(emu, tmp_path, kind):
     assert run.rc == 0, run.text[-2000:]
     stored = json.loads(path.read_text())['auths'][emu_host(emu)]['auth']
     secret = base64.b64decode(stored).decode().split(':', 1)[1]
-    for value in (key, secret, stored):
-        assert value not in run.stdout and value not in run.stderr
+    assert_no_secret([key, secret, stored], run.stdout, run.stderr)
     assert 'sha256:' in run.stdout
 
 
@@ -198,17 +199,7 @@ def test_cache_never_holds_the_api_key(emu, tmp_path):
     files = list(cache_dir.iterdir())
     assert len(files) == 1 and oct(files[0].stat().st_mode & 0o777) == '0o600'
     assert oct(cache_dir.stat().st_mode & 0o777) == '0o700'
-    assert key not in files[0].read_text() and key not in files[0].name
-
-
-def secret_forms(*secrets):
-    forms = set()
-    for secret in secrets:
-        forms.add(secret)
-        forms.add(base64.b64encode(secret.encode()).decode())
-        for user in TYPES:
-            forms.add(base64.b64encode(('%s:%s' % (user, secret)).encode()).decode())
-    return forms
+    assert_no_secret([key], files[0].read_bytes(), files[0].name)
 
 
 def proof_of(expr, expected):
@@ -230,7 +221,7 @@ def test_without_no_log_the_api_key_is_never_in_the_output(emu, tmp_path, kind, 
         env = {'IBMCLOUD_API_KEY': key}
     run = run_play(tmp_path, [task], secret_vars={'key': key}, env=env, args=['-vvv'])
     assert run.rc == 0, run.text[-3000:]
-    assert [form for form in secret_forms(key) if form in run.text] == []
+    assert_no_secret([key], run.text)
     result = run.result('credential')['result']
     text = ' '.join(run.text.split())
     if kind == 'iamapikey':
@@ -254,7 +245,7 @@ def test_with_no_log_the_task_receives_the_api_key_and_nothing_shows_it(emu, tmp
     run = run_play(tmp_path, tasks, secret_vars={'key': key}, env=env, args=['-vvv'])
     assert run.rc == 0, run.text[-3000:]
     assert run.result('proof')['result'].get('failed') is not True
-    assert [form for form in secret_forms(key) if form in run.text] == []
+    assert_no_secret([key], run.text)
     assert 'returned only to a task with no_log' not in run.text
 
 

@@ -1,0 +1,356 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Each option of icr_login and icr_credential changes what happens: a test here fails when the option is ignored.
+
+Fast and in-process: the modules' main() runs in this process (tests/unit/plugins/modules/module_runner.py) and the
+engines (_login.Login, _obtain.obtain) are called directly, so every assertion sees what the product returns BEFORE
+Ansible masks no_log values. The network is the IAM + ICR emulator on loopback, over HTTP or over HTTPS with a CA
+made by trustme, and a counting loopback proxy. tests/mutants/curated.txt names, for each option, the mutation that
+the test here was seen to kill.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import sys
+
+import pytest
+import trustme
+
+from emu_fixture import emu, emu_host, iam_calls, module_emu  # noqa: F401  pylint: disable=unused-import
+from icr_emulator import Emulator
+from loopback_proxy import CountingProxy
+from playrunner import collections_path
+from secret_scan import assert_no_secret, find_secrets
+
+if collections_path() not in sys.path:
+    sys.path.insert(0, collections_path())
+
+# pylint: disable=wrong-import-position,wrong-import-order
+from ansible_collections.icr.auth.plugins.module_utils import _config_store as store  # noqa: E402
+from ansible_collections.icr.auth.plugins.module_utils._login import Login  # noqa: E402
+from ansible_collections.icr.auth.plugins.module_utils._obtain import obtain  # noqa: E402
+from ansible_collections.icr.auth.plugins.modules import icr_credential, icr_login  # noqa: E402
+from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import API_KEY, iam_token  # noqa: E402
+from ansible_collections.icr.auth.tests.unit.plugins.modules.module_runner import run_module  # noqa: E402
+
+PROXY_ENV = ('HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'no_proxy',
+             'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'IBMCLOUD_API_KEY', 'IC_API_KEY', 'IBMCLOUD_IAM_ENDPOINT')
+# Every ICR host, written out from the reference (icr-iam-protocol.md, 1.1), not read from the product's table.
+ICR_HOSTS = ['icr.io', 'au.icr.io', 'br.icr.io', 'ca2.icr.io', 'ca.icr.io', 'de.icr.io', 'es.icr.io', 'uk.icr.io',
+             'in.icr.io', 'in2.icr.io', 'jp2.icr.io', 'jp.icr.io', 'us.icr.io']
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    """No proxy, CA bundle or API key from the environment; a private cache; modules see this test's settings only."""
+    for name in PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg-cache'))
+
+
+def spec_defaults(module):
+    return dict((name, spec.get('default')) for name, spec in module.argument_spec().items())
+
+
+def login_params(tmp_path, **kw):
+    base = spec_defaults(icr_login)
+    base.update(regions=['us-south'], password=API_KEY, config_path=str(tmp_path / 'config.json'))
+    base.update(kw)
+    return base
+
+
+def cred_params(emu, **kw):
+    base = spec_defaults(icr_credential)
+    base.update(api_key=emu.apikey('svc-reader'), iam_endpoint=emu.url, registries=[emu_host(emu)], retries=1, timeout=5)
+    base.update(kw)
+    return base
+
+
+def module_args(params, **kw):
+    args = dict((k, v) for k, v in params.items() if v is not None)
+    args.update(kw)
+    return args
+
+
+def stored(path, host='us.icr.io'):
+    auth = json.loads(path.read_text())['auths'][host]['auth']
+    return base64.b64decode(auth).decode().split(':', 1)
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+# ------------------------------------------------------------------------------------------------------ icr_login
+
+
+def test_login_min_validity_decides_whether_a_stored_token_stays(tmp_path):
+    path = tmp_path / 'config.json'
+    old = iam_token(lifetime=1000)
+    new = iam_token(lifetime=3600)  # the same identity, a later token
+    assert not run_module(icr_login, module_args(login_params(tmp_path, username_type='iambearer', password=old)))[0]
+    # The stored token has ~1000 s left: enough for min_validity 600, not for 1200.
+    failed, result, _raw = run_module(icr_login, module_args(login_params(tmp_path, username_type='iambearer',
+                                                                          password=new, min_validity=600)))
+    assert not failed and result['registries'] == {'us.icr.io': 'unchanged'} and stored(path)[1] == old
+    failed, result, _raw = run_module(icr_login, module_args(login_params(tmp_path, username_type='iambearer',
+                                                                          password=new, min_validity=1200)))
+    assert not failed and result['registries'] == {'us.icr.io': 'updated'} and stored(path)[1] == new
+
+
+def test_login_reauthorize_rewrites_the_same_credential(tmp_path):
+    path = tmp_path / 'config.json'
+    args = module_args(login_params(tmp_path))
+    assert not run_module(icr_login, args)[0]
+    first = os.stat(str(path))
+    failed, result, _raw = run_module(icr_login, args)
+    assert not failed and result['changed'] is False and os.stat(str(path)).st_ino == first.st_ino
+    failed, result, _raw = run_module(icr_login, dict(args, reauthorize=True))
+    assert not failed and result['changed'] is True and result['registries'] == {'us.icr.io': 'updated'}
+    assert os.stat(str(path)).st_ino != first.st_ino  # written again (a new file renamed into place)
+    assert stored(path) == ['iamapikey', API_KEY]
+
+
+def test_login_mode_is_applied_when_writing_and_to_an_unchanged_file(tmp_path):
+    path = tmp_path / 'config.json'
+    failed, result, _raw = run_module(icr_login, module_args(login_params(tmp_path, mode='0640')))
+    assert not failed and result['changed'] and stat.S_IMODE(path.stat().st_mode) == 0o640
+    # The content is current; only the mode differs.
+    failed, result, _raw = run_module(icr_login, module_args(login_params(tmp_path, mode='0600')))
+    assert not failed and result['changed'] is True and result['registries'] == {'us.icr.io': 'unchanged'}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # A changed content with a mode: the written file has that mode, not the old file's.
+    failed, result, _raw = run_module(icr_login, module_args(login_params(tmp_path, regions=['eu-de'], mode='0660')))
+    assert not failed and result['registries'] == {'de.icr.io': 'added'} and stat.S_IMODE(path.stat().st_mode) == 0o660
+    # Without mode, an existing file keeps its mode.
+    failed, result, _raw = run_module(icr_login, module_args(login_params(tmp_path, regions=['jp-tok'])))
+    assert not failed and result['changed'] and stat.S_IMODE(path.stat().st_mode) == 0o660
+
+
+@pytest.mark.parametrize('mode', [None, '0644'])
+def test_the_temp_file_is_private_while_the_secret_is_written(tmp_path, monkeypatch, mode):
+    """Whatever mode the file ends with, no other user can read the temp file while the credential goes into it."""
+    seen = []
+    real_write = os.write
+
+    def watching_write(fd, data):
+        if b'"auth"' in bytes(data):
+            seen.append(stat.S_IMODE(os.fstat(fd).st_mode))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(store.os, 'write', watching_write)
+    result = Login(login_params(tmp_path, mode=mode)).run()
+    monkeypatch.undo()
+    assert result['changed'] and seen, 'no write of the credential was seen'
+    assert all(m & 0o077 == 0 for m in seen), [oct(m) for m in seen]
+    assert stat.S_IMODE((tmp_path / 'config.json').stat().st_mode) == (0o644 if mode else 0o600)
+
+
+@pytest.mark.parametrize('kind', ['iamapikey', 'iambearer'])
+def test_login_result_holds_no_secret_in_any_encoding(tmp_path, kind):
+    """The engine's result and the module's raw JSON (before Ansible masks no_log values), with a diff, scanned."""
+    secret = API_KEY if kind == 'iamapikey' else iam_token()
+    params = login_params(tmp_path, username_type=kind, password=secret, regions=['us-south', 'eu-de'])
+    result = Login(params, diff=True).run()
+    assert result['changed'] and 'sha256:' in json.dumps(result)
+    assert_no_secret([secret], result)
+    failed, module_result, raw = run_module(icr_login, module_args(dict(params, regions=['jp-tok']), _ansible_diff=True))
+    assert not failed and module_result['changed']
+    assert_no_secret([secret], raw)
+    # The file does hold it (the scan is not blind to the config's encoding).
+    assert find_secrets([secret], (tmp_path / 'config.json').read_text())
+
+
+# ------------------------------------------------------------------------------------------------- icr_credential
+
+
+def test_credential_verify_false_proves_nothing_and_unset_proves(emu):
+    key = 'MadeUpMadeUpMadeUpMadeUpMadeUpMadeUpMade_9'
+    result, _warnings = obtain(cred_params(emu, api_key=key, verify=False), {})
+    assert result['verification'] is None and result['password'] == key
+    assert emu.counters()['iam_token'] == 0 and emu.counters()['registry_v2'] == 0
+    assert list(result['dockerconfigjson']['auths']) == [emu_host(emu)]
+    good, _warnings = obtain(cred_params(emu, verify=None), {})
+    assert good['verification'][emu_host(emu)]['ok'] is True and iam_calls(emu) == 1
+
+
+def test_credential_cache_false_asks_iam_every_time(emu, tmp_path):
+    cache_dir = tmp_path / 'cache'
+    for number in (1, 2):
+        result, _w = obtain(cred_params(emu, username_type='iambearer', cache=False, cache_dir=str(cache_dir)), {})
+        assert result['cached'] is False and iam_calls(emu) == number
+    assert not cache_dir.exists()
+    for cached in (False, True):  # control: with the cache, the second run makes no call
+        result, _w = obtain(cred_params(emu, username_type='iambearer', cache=True, cache_dir=str(cache_dir)), {})
+        assert result['cached'] is cached
+    assert iam_calls(emu) == 3 and len(list(cache_dir.iterdir())) == 1
+
+
+def test_credential_cache_dir_is_where_the_cache_lives(emu, tmp_path):
+    cache_dir = tmp_path / 'chosen'
+    obtain(cred_params(emu, username_type='iambearer', cache_dir=str(cache_dir)), {'XDG_CACHE_HOME': str(tmp_path / 'x')})
+    assert len(list(cache_dir.iterdir())) == 1 and not (tmp_path / 'x').exists()
+
+
+def test_credential_private_endpoint(emu):
+    result, _w = obtain(cred_params(emu, registries=None, regions=['us-south', 'global'], private_endpoint=True,
+                                    verify=False), {})
+    assert result['registries'] == ['private.us.icr.io', 'private.icr.io']
+    assert sorted(result['dockerconfigjson']['auths']) == ['private.icr.io', 'private.us.icr.io']
+    everywhere, _w = obtain(cred_params(emu, registries=None, private_endpoint=True, verify=False), {})
+    assert sorted(everywhere['dockerconfigjson']['auths']) == sorted('private.' + h for h in ICR_HOSTS)
+    public, _w = obtain(cred_params(emu, registries=None, verify=False), {})
+    assert sorted(public['dockerconfigjson']['auths']) == sorted(ICR_HOSTS)
+
+
+def test_credential_min_validity_decides_whether_a_cached_token_is_used(emu, tmp_path):
+    params = cred_params(emu, username_type='iambearer', cache_dir=str(tmp_path / 'cache'))
+    first, _w = obtain(params, {})
+    assert iam_calls(emu) == 1 and first['expires_in'] > 3500
+    again, _w = obtain(dict(params, min_validity=3400), {})  # ~3600 s left: used
+    assert again['cached'] is True and again['password'] == first['password'] and iam_calls(emu) == 1
+    fresh, warnings = obtain(dict(params, min_validity=3700), {})  # not enough left: IAM is asked
+    assert fresh['cached'] is False and iam_calls(emu) == 2
+    assert any('less than min_validity (3700)' in w for w in warnings), warnings
+
+
+def test_credential_api_key_from_the_environment(emu):
+    one, other = emu.apikey('svc-reader'), emu.apikey('svc-writer')
+    base = cred_params(emu, api_key=None, verify=False)
+    assert obtain(base, {'IC_API_KEY': one})[0]['password'] == one
+    assert obtain(base, {'IBMCLOUD_API_KEY': one})[0]['password'] == one
+    assert obtain(base, {'IBMCLOUD_API_KEY': one, 'IC_API_KEY': other})[0]['password'] == one
+    assert obtain(dict(base, api_key=other), {'IBMCLOUD_API_KEY': one})[0]['password'] == other
+
+
+@pytest.mark.parametrize('name', ['IBMCLOUD_API_KEY', 'IC_API_KEY'])
+def test_credential_module_reads_the_key_from_its_environment(emu, monkeypatch, name):
+    key = emu.apikey('svc-reader')
+    monkeypatch.setenv(name, key)
+    args = module_args(cred_params(emu, api_key=None, username_type='iambearer'), _ansible_no_log=True)
+    failed, result, raw = run_module(icr_credential, args)
+    assert not failed, result.get('msg')
+    assert iam_calls(emu) == 1 and result['verification'][emu_host(emu)]['ok'] is True
+    assert_no_secret([key], raw)  # a token is returned, never the key
+
+
+def test_credential_dockerconfigjson_is_a_pull_secret_for_each_host(emu):
+    key = emu.apikey('svc-reader')
+    result, _w = obtain(cred_params(emu, registries=[emu_host(emu), 'us.icr.io'], verify=False), {})
+    assert result['dockerconfigjson'] == {'auths': dict(
+        (h, {'username': 'iamapikey', 'password': key, 'auth': b64('iamapikey:' + key)}) for h in (emu_host(emu), 'us.icr.io'))}
+    token, _w = obtain(cred_params(emu, username_type='iambearer'), {})
+    password = token['password']
+    assert password.count('.') == 2 and password != key
+    assert token['dockerconfigjson'] == {'auths': {emu_host(emu): {
+        'username': 'iambearer', 'password': password, 'auth': b64('iambearer:' + password)}}}
+    everywhere, _w = obtain(cred_params(emu, registries=None, verify=False), {})
+    assert sorted(everywhere['dockerconfigjson']['auths']) == sorted(ICR_HOSTS)
+    assert all(e['auth'] == b64('iamapikey:' + key) for e in everywhere['dockerconfigjson']['auths'].values())
+
+
+# --------------------------------------------------------------------------------- validate_certs, ca_path: TLS
+
+
+@pytest.fixture(scope='module')
+def tls_ca():
+    return trustme.CA()
+
+
+@pytest.fixture(scope='module')
+def tls_emu(tls_ca, tmp_path_factory):
+    """The emulator over HTTPS, its certificate from a CA nobody trusts by default."""
+    base = tmp_path_factory.mktemp('emu-tls')
+    cert = tls_ca.issue_cert('127.0.0.1', 'localhost')
+    cert.cert_chain_pems[0].write_to_path(str(base / 'emu.crt'))
+    cert.private_key_pem.write_to_path(str(base / 'emu.key'))
+    os.chmod(str(base / 'emu.key'), 0o600)
+    tls_ca.cert_pem.write_to_path(str(base / 'ca.pem'))
+    with Emulator(tls_cert=str(base / 'emu.crt'), tls_key=str(base / 'emu.key'), state_dir=str(base / 'state')) as started:
+        started.ca_pem = str(base / 'ca.pem')
+        yield started
+
+
+@pytest.fixture()
+def tls(tls_emu):
+    tls_emu.reset()
+    return tls_emu
+
+
+@pytest.mark.parametrize('setting', ['validate_certs-false', 'ca_path', 'neither'])
+def test_credential_validate_certs_and_ca_path_over_tls(tls, tmp_path, setting):
+    extra = {'validate_certs': False} if setting == 'validate_certs-false' else \
+        {'ca_path': tls.ca_pem} if setting == 'ca_path' else {}
+    args = module_args(cred_params(tls, username_type='iambearer', cache_dir=str(tmp_path / 'c'), **extra),
+                       _ansible_no_log=True)
+    failed, result, _raw = run_module(icr_credential, args)
+    if setting == 'neither':
+        assert failed and 'TLS verification of IBM Cloud IAM' in result['msg'] and tls.counters()['iam_token'] == 0
+    else:
+        assert not failed, result.get('msg')
+        assert result['verification'][emu_host(tls)]['ok'] is True and tls.counters()['iam_token'] == 1
+
+
+@pytest.mark.parametrize('setting', ['validate_certs-false', 'ca_path', 'neither'])
+def test_login_validate_certs_and_ca_path_over_tls(tls, tmp_path, setting):
+    extra = {'validate_certs': False} if setting == 'validate_certs-false' else \
+        {'ca_path': tls.ca_pem} if setting == 'ca_path' else {}
+    path = tmp_path / 'config.json'
+    args = module_args(login_params(tmp_path, regions=None, registries=[emu_host(tls)], password=None,
+                                    api_key=tls.apikey('svc-reader'), username_type='iambearer', iam_endpoint=tls.url,
+                                    validate=True, retries=1, timeout=5, **extra))
+    failed, result, _raw = run_module(icr_login, args)
+    if setting == 'neither':
+        assert failed and 'TLS verification of IBM Cloud IAM' in result['msg'] and not path.exists()
+    else:
+        assert not failed, result.get('msg')
+        assert result['verification'][emu_host(tls)]['ok'] is True and stored(path, emu_host(tls))[0] == 'iambearer'
+
+
+# ------------------------------------------------------------------------------------------------------ proxy
+
+
+@pytest.mark.parametrize('through', [True, False])
+def test_credential_proxy_carries_every_request(emu, tmp_path, through):
+    with CountingProxy() as proxy:
+        extra = {'proxy': proxy.url} if through else {}
+        args = module_args(cred_params(emu, username_type='iambearer', cache=False, **extra), _ansible_no_log=True)
+        failed, result, _raw = run_module(icr_credential, args)
+        assert not failed, result.get('msg')
+        assert result['verification'][emu_host(emu)]['ok'] is True
+        counters = emu.counters()
+        if through:
+            # IAM (POST), the registry's /v2/ (HTTPS is tried first on loopback: a CONNECT), and the realm.
+            assert 'POST' in proxy.methods() and 'CONNECT' in proxy.methods(), proxy.seen
+            assert proxy.methods().count('GET') + proxy.methods().count('POST') >= sum(
+                counters[k] for k in ('iam_token', 'registry_v2', 'registry_token')), (proxy.seen, counters)
+        else:
+            assert proxy.seen == []
+
+
+def test_login_proxy_carries_iam_and_the_registry(emu, tmp_path):
+    with CountingProxy() as proxy:
+        args = module_args(login_params(tmp_path, regions=None, registries=[emu_host(emu)], password=None,
+                                        api_key=emu.apikey('svc-reader'), username_type='iambearer',
+                                        iam_endpoint=emu.url, validate=True, retries=1, timeout=5, proxy=proxy.url))
+        failed, result, _raw = run_module(icr_login, args)
+        assert not failed, result.get('msg')
+        targets = proxy.targets()
+        assert any(t.endswith('/identity/token') for t in targets), proxy.seen
+        assert any(t.endswith('/v2/') for t in targets) and any('/oauth/token' in t for t in targets), proxy.seen
+
+
+def test_proxy_over_tls_is_a_connect_tunnel(tls, tmp_path):
+    with CountingProxy() as proxy:
+        args = module_args(cred_params(tls, username_type='iambearer', cache=False, ca_path=tls.ca_pem, proxy=proxy.url),
+                           _ansible_no_log=True)
+        failed, result, _raw = run_module(icr_credential, args)
+        assert not failed, result.get('msg')
+        assert proxy.methods() and set(proxy.methods()) == {'CONNECT'}, proxy.seen
+        assert all(t == emu_host(tls) for t in proxy.targets()), proxy.seen
