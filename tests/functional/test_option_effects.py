@@ -52,6 +52,9 @@ def clean_env(monkeypatch, tmp_path):
     for name in PROXY_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg-cache'))
+    # Where a file would land if config_path were ignored: never the real home of the user running the tests.
+    monkeypatch.setenv('DOCKER_CONFIG', str(tmp_path / 'default-docker'))
+    monkeypatch.setenv('REGISTRY_AUTH_FILE', str(tmp_path / 'default-containers' / 'auth.json'))
 
 
 def spec_defaults(module):
@@ -131,6 +134,30 @@ def test_login_mode_is_applied_when_writing_and_to_an_unchanged_file(tmp_path):
     # Without mode, an existing file keeps its mode.
     failed, result, _raw = run_module(icr_login, module_args(login_params(tmp_path, regions=['jp-tok'])))
     assert not failed and result['changed'] and stat.S_IMODE(path.stat().st_mode) == 0o660
+
+
+def test_login_private_endpoint_writes_the_private_hosts(tmp_path):
+    failed, result, _raw = run_module(icr_login, module_args(login_params(
+        tmp_path, regions=['us-south', 'global'], registries=['de.icr.io', '127.0.0.1:5000'], private_endpoint=True)))
+    assert not failed and result['registries'] == dict(
+        (h, 'added') for h in ('private.us.icr.io', 'private.icr.io', 'private.de.icr.io', '127.0.0.1:5000'))
+    assert sorted(json.loads((tmp_path / 'config.json').read_text())['auths']) == [
+        '127.0.0.1:5000', 'private.de.icr.io', 'private.icr.io', 'private.us.icr.io']
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root: gives the file to another owner and group')
+def test_login_owner_and_group_are_applied(tmp_path):
+    import grp
+    import pwd
+    nobody, nogroup = pwd.getpwnam('nobody'), grp.getgrgid(pwd.getpwnam('nobody').pw_gid)
+    path = tmp_path / 'config.json'
+    failed, result, _raw = run_module(icr_login, module_args(login_params(tmp_path, owner='nobody', group=nogroup.gr_name)))
+    assert not failed and result['changed'], result.get('msg')
+    info = path.stat()
+    assert (info.st_uid, info.st_gid) == (nobody.pw_uid, nogroup.gr_gid)
+    os.chown(str(path), 0, 0)  # the content is current; only the owner differs
+    failed, result, _raw = run_module(icr_login, module_args(login_params(tmp_path, owner='nobody')))
+    assert not failed and result['changed'] is True and path.stat().st_uid == nobody.pw_uid and path.stat().st_gid == 0
 
 
 @pytest.mark.parametrize('mode', [None, '0644'])

@@ -52,6 +52,9 @@ def inventory(tmp_path, hosts=HOSTS, **per_host):
 
 def play(tmp_path, key, role_vars, hosts=HOSTS, env=None, args=(), **per_host):
     run_env = dict(NO_ENV)
+    # Where a file would land if docker_auth_config_path were dropped: never the real home of the tests' user.
+    run_env.update(DOCKER_CONFIG=str(tmp_path / 'default-docker'),
+                   REGISTRY_AUTH_FILE=str(tmp_path / 'default-containers' / 'auth.json'))
     run_env.update(env or {})
     return run_play(tmp_path, [role_task(**role_vars)], secret_vars={'docker_auth_api_key': key}, env=run_env,
                     inventory=inventory(tmp_path, hosts, **per_host), hosts='all', args=args)
@@ -213,3 +216,39 @@ def test_role_results_hold_no_key(emu, tmp_path):
     assert run.rc == 0, run.text[-3000:]
     assert_no_secret([key], run.text)
     assert pathlib.Path(tmp_path / 'h1' / 'config.json').exists()
+
+
+def test_validate_false_proves_nothing(emu, tmp_path):
+    """iambearer needs the exchange, but docker_auth_validate false must not prove the credential: nothing listens on
+    the registry given (loopback port 9), and the play still succeeds."""
+    run = play(tmp_path, emu.apikey('svc-reader'), {'docker_auth_registries': ['127.0.0.1:9'], 'docker_auth_validate': False,
+                                                    'docker_auth_username_type': 'iambearer',
+                                                    'docker_auth_iam_endpoint': emu.url}, hosts=('h1',))
+    assert run.rc == 0, run.text[-3000:]
+    assert iam_calls(emu) == 1 and emu.counters()['registry_v2'] == 0
+    assert config(tmp_path, 'h1')['auths']['127.0.0.1:9']['auth']
+
+
+def test_verify_access_reaches_icr_credential(emu, tmp_path):
+    """svc-reader may pull team-a, not team-b: asking for team-b must stop the play before any host is touched."""
+    role_vars = {'docker_auth_registries': [emu_host(emu)], 'docker_auth_iam_endpoint': emu.url}
+    run = play(tmp_path, emu.apikey('svc-reader'), dict(role_vars, docker_auth_verify_access=['team-b/app:pull']),
+               hosts=('h1',))
+    assert run.rc != 0 and 'do not grant pull on team-b/app' in run.text, run.text[-3000:]
+    assert not (tmp_path / 'h1' / 'config.json').exists()
+    ok = play(tmp_path / 'ok', emu.apikey('svc-reader'), dict(role_vars, docker_auth_verify_access=['team-a/app:pull']),
+              hosts=('h1',))
+    assert ok.rc == 0, ok.text[-3000:]
+
+
+def test_format_and_state_reach_icr_login(tmp_path):
+    key = 'RoleOptionKey0123456789abcdefghijklmnopqr'
+    role_vars = {'docker_auth_regions': ['us-south'], 'docker_auth_validate': False, 'docker_auth_format': 'containers'}
+    run = play(tmp_path, key, role_vars, hosts=('h1',))
+    assert run.rc == 0, run.text[-3000:]
+    assert login_results(run)['h1']['result']['results'][0]['files'][0]['format'] == 'containers'
+    assert 'us.icr.io' in config(tmp_path, 'h1')['auths']
+    gone = play(tmp_path, key, dict(role_vars, docker_auth_state='absent'), hosts=('h1',))
+    assert gone.rc == 0, gone.text[-3000:]
+    assert login_results(gone)['h1']['result']['results'][0]['registries'] == {'us.icr.io': 'removed'}
+    assert 'us.icr.io' not in config(tmp_path, 'h1').get('auths', {})
