@@ -132,14 +132,15 @@ def mutmut(max_children):
     # directory that holds ansible_collections/, so that plugins/module_utils/_x.py is
     # ansible_collections.icr.auth.plugins.module_utils._x, as the tests import it.
     prefix = 'ansible_collections/icr/auth/'
+    def listed(values):
+        return ''.join('\n    ' + v for v in values)
     config = ['[mutmut]',
-              'paths_to_mutate=%s' % ','.join(prefix + p for p in MUTMUT_PATHS),
-              'tests_dir=%s' % ','.join(prefix + t for t in MUTMUT_TESTS),
-              'also_copy=%s' % ','.join([prefix + 'tests', prefix + 'plugins', prefix + 'roles', prefix + 'meta',
-                                         prefix + 'galaxy.yml', prefix + 'docs']),
-              'do_not_mutate=*/module_utils/_errors.py',
-              'pytest_add_cli_args=-p no:cacheprovider',
-              'debug=false', '']
+              'source_paths =' + listed(prefix + p for p in MUTMUT_PATHS),
+              'pytest_add_cli_args_test_selection =' + listed(prefix + t for t in MUTMUT_TESTS),
+              'also_copy =' + listed(prefix + p for p in ('tests', 'plugins', 'roles', 'meta', 'galaxy.yml', 'docs')),
+              'do_not_mutate =' + listed(['*/module_utils/_errors.py']),
+              'pytest_add_cli_args =' + listed(['-p', 'no:cacheprovider']),
+              '']
     (base / 'setup.cfg').write_text('\n'.join(config))
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE='1')
     env.pop('PYTHONPATH', None)

@@ -27,6 +27,7 @@ class CountingProxy(object):
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(('127.0.0.1', 0))
         self._sock.listen(64)
+        self._sock.settimeout(0.1)  # accept() wakes up to see a stop
         self.url = 'http://127.0.0.1:%d' % self._sock.getsockname()[1]
         self._stop = False
         self._thread = threading.Thread(target=self._accept, daemon=True)
@@ -37,11 +38,8 @@ class CountingProxy(object):
 
     def __exit__(self, *exc):
         self._stop = True
-        try:
-            self._sock.close()
-        except OSError:
-            pass
         self._thread.join(5)
+        self._sock.close()
 
     def methods(self):
         with self._lock:
@@ -55,8 +53,11 @@ class CountingProxy(object):
         while not self._stop:
             try:
                 conn, _addr = self._sock.accept()
+            except socket.timeout:
+                continue
             except OSError:
                 return
+            conn.settimeout(None)
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn):

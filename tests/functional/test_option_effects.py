@@ -90,6 +90,38 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
+# ------------------------------------------------------------------------------------------- the argument specs
+
+
+def documented_options(module):
+    """The options of a module's DOCUMENTATION, its icr.auth doc fragments merged in."""
+    import importlib
+    import yaml
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    options = {}
+    for fragment in doc.get('extends_documentation_fragment', []):
+        name, _dot, part = fragment.partition('.')[2].partition('.')[2].partition('.')
+        cls = importlib.import_module('ansible_collections.icr.auth.plugins.doc_fragments.' + name).ModuleDocFragment
+        text = getattr(cls, part.upper() if part else 'DOCUMENTATION', None)
+        options.update((yaml.safe_load(text) or {}).get('options') or {} if text else {})
+    options.update(doc['options'])
+    return options
+
+
+@pytest.mark.parametrize('module', [icr_login, icr_credential], ids=['icr_login', 'icr_credential'])
+def test_argument_spec_is_what_the_documentation_says(module):
+    """type, default, choices, elements and aliases of every option: the spec and the docs agree exactly."""
+    spec = module.argument_spec()
+    docs = documented_options(module)
+    assert sorted(spec) == sorted(docs)
+    for name, doc in docs.items():
+        got = spec[name]
+        assert sorted(k for k in got if k not in ('no_log',)) == sorted(
+            k for k in ('type', 'default', 'choices', 'elements', 'aliases') if k in doc), name
+        for key in ('type', 'default', 'choices', 'elements', 'aliases'):
+            assert got.get(key) == doc.get(key), (name, key, got.get(key), doc.get(key))
+
+
 # ------------------------------------------------------------------------------------------------------ icr_login
 
 
@@ -265,6 +297,27 @@ def test_credential_module_reads_the_key_from_its_environment(emu, monkeypatch, 
     assert not failed, result.get('msg')
     assert iam_calls(emu) == 1 and result['verification'][emu_host(emu)]['ok'] is True
     assert_no_secret([key], raw)  # a token is returned, never the key
+
+
+def test_credential_each_username_type_gets_its_own_credential(emu, tmp_path):
+    """iamapikey: the key; iambearer: an access token of the key's identity; iamrefresh: a refresh token IAM takes."""
+    import time
+    import requests
+    key = emu.apikey('svc-reader')
+    iam_id = 'iam-ServiceId-98914559-1ee5-44c5-b7ff-6f7aa240de8e'
+    apikey, _w = obtain(cred_params(emu, username_type='iamapikey', cache=False), {})
+    assert apikey['password'] == key and apikey['expires_at'] is None and apikey['expires_in'] is None
+    assert apikey['iam_id'] == iam_id and apikey['account_id']  # verification asked IAM who the key is
+    bearer, _w = obtain(cred_params(emu, username_type='iambearer', cache=False), {})
+    claims = json.loads(base64.urlsafe_b64decode(bearer['password'].split('.')[1] + '=='))
+    assert claims['iam_id'] == iam_id == bearer['iam_id'] and bearer['account_id'] == claims['account']['bss']
+    assert 3500 < bearer['expires_in'] <= 3600 and abs(claims['exp'] - time.time() - bearer['expires_in']) < 5
+    refresh, _w = obtain(cred_params(emu, username_type='iamrefresh', cache=False), {})
+    assert refresh['password'] not in (key, bearer['password']) and refresh['password'].count('.') != 2
+    assert refresh['iam_id'] == iam_id and refresh['expires_in'] > 3500
+    answer = requests.post(emu.url + '/identity/token', auth=('bx', 'bx'), timeout=10,
+                           data={'grant_type': 'refresh_token', 'refresh_token': refresh['password']})
+    assert answer.status_code == 200 and answer.json()['access_token'], answer.text
 
 
 def test_credential_dockerconfigjson_is_a_pull_secret_for_each_host(emu):
