@@ -168,6 +168,59 @@ def test_login_mode_is_applied_when_writing_and_to_an_unchanged_file(tmp_path):
     assert not failed and result['changed'] and stat.S_IMODE(path.stat().st_mode) == 0o660
 
 
+FAKE_HELPER = """#!%s
+import json, os, sys
+store = os.environ['ICR_TEST_HELPER_STORE']
+data = json.load(open(store)) if os.path.exists(store) else {}
+verb = sys.argv[1]
+payload = sys.stdin.read()
+if verb == 'store':
+    entry = json.loads(payload)
+    data[entry['ServerURL']] = {'Username': entry['Username'], 'Secret': entry['Secret']}
+    data['_stores'] = data.get('_stores', 0) + 1
+elif verb == 'get':
+    if payload.strip() not in data:
+        print('credentials not found in native keychain')
+        sys.exit(1)
+    print(json.dumps(dict(data[payload.strip()], ServerURL=payload.strip())))
+elif verb == 'erase':
+    data.pop(payload.strip(), None)
+json.dump(data, open(store, 'w'))
+"""
+
+
+@pytest.fixture()
+def fake_helper(tmp_path, monkeypatch):
+    """docker-credential-icrtest on PATH, keeping its entries (and a count of stores) in a JSON file."""
+    bindir = tmp_path / 'bin'
+    bindir.mkdir()
+    program = bindir / 'docker-credential-icrtest'
+    program.write_text(FAKE_HELPER % sys.executable)
+    program.chmod(0o700)
+    monkeypatch.setenv('PATH', str(bindir) + os.pathsep + os.environ.get('PATH', os.defpath))
+    monkeypatch.setenv('ICR_TEST_HELPER_STORE', str(tmp_path / 'helper.json'))
+    return tmp_path / 'helper.json'
+
+
+def test_login_reauthorize_and_min_validity_reach_a_credential_helper(tmp_path, fake_helper):
+    def login(**kw):
+        params = login_params(tmp_path, credential_store='icrtest', **kw)
+        failed, result, _raw = run_module(icr_login, module_args(params))
+        assert not failed, result.get('msg')
+        return result['registries']['us.icr.io'], json.loads(fake_helper.read_text())
+
+    action, data = login()
+    assert action == 'added' and data['us.icr.io']['Secret'] == API_KEY and data['_stores'] == 1
+    assert login()[0] == 'unchanged'
+    action, data = login(reauthorize=True)
+    assert action == 'updated' and data['_stores'] == 2
+    old, new = iam_token(lifetime=1000), iam_token(lifetime=3600)
+    assert login(username_type='iambearer', password=old)[0] == 'updated'
+    assert login(username_type='iambearer', password=new, min_validity=600)[0] == 'unchanged'
+    action, data = login(username_type='iambearer', password=new, min_validity=1200)
+    assert action == 'updated' and data['us.icr.io']['Secret'] == new
+
+
 def test_login_private_endpoint_writes_the_private_hosts(tmp_path):
     failed, result, _raw = run_module(icr_login, module_args(login_params(
         tmp_path, regions=['us-south', 'global'], registries=['de.icr.io', '127.0.0.1:5000'], private_endpoint=True)))
@@ -237,6 +290,40 @@ def test_credential_verify_false_proves_nothing_and_unset_proves(emu):
     assert list(result['dockerconfigjson']['auths']) == [emu_host(emu)]
     good, _warnings = obtain(cred_params(emu, verify=None), {})
     assert good['verification'][emu_host(emu)]['ok'] is True and iam_calls(emu) == 1
+
+
+def test_credential_verify_access_asks_for_the_scopes(emu):
+    host = emu_host(emu)
+    granted, _w = obtain(cred_params(emu, verify_access=['team-a/app:pull']), {})
+    assert granted['verification'][host]['granted'] == {'team-a/app': ['pull']}
+    from ansible_collections.icr.auth.plugins.module_utils._errors import InputError, RegistryError
+    with pytest.raises(RegistryError) as err:
+        obtain(cred_params(emu, verify_access=['team-a/app:pull,push']), {})
+    assert 'do not grant push on team-a/app' in err.value.msg
+    with pytest.raises(RegistryError) as err:
+        obtain(cred_params(emu, verify_access=['team-b/app:pull']), {})
+    assert 'do not grant pull on team-b/app' in err.value.msg
+    from ansible_collections.icr.auth.plugins.module_utils._obtain import parse_scopes
+    assert parse_scopes(['team-a/app:pull', 'ns/a/b:push,pull', 'x/y:pull,,push']) == [
+        'repository:team-a/app:pull', 'repository:ns/a/b:push,pull', 'repository:x/y:pull,push']
+    assert parse_scopes(None) == [] and parse_scopes([]) == []
+    for bad in ('team-a/app', ':pull', 'team-a/app:', 'team-a/app:delete', 'team-a/app:pull,admin', None, ''):
+        with pytest.raises(InputError) as err:
+            parse_scopes([bad])
+        assert err.value.msg == 'verify_access: %r is not of the form namespace/repository:pull[,push].' % (bad,)
+    with pytest.raises(InputError) as err:
+        obtain(cred_params(emu, verify=False, verify_access=['team-a/app:pull']), {})
+    assert err.value.msg.startswith('verify_access needs regions or registries')
+
+
+def test_iam_endpoint_option_then_environment_then_public(emu):
+    from ansible_collections.icr.auth.plugins.module_utils._options import iam_endpoint
+    assert iam_endpoint({'iam_endpoint': 'private'}, {'IBMCLOUD_IAM_ENDPOINT': 'http://x'}) == 'private'
+    assert iam_endpoint({'iam_endpoint': None}, {'IBMCLOUD_IAM_ENDPOINT': 'http://x'}) == 'http://x'
+    assert iam_endpoint({}, {}) == 'public' and iam_endpoint({'iam_endpoint': ''}, {'IBMCLOUD_IAM_ENDPOINT': ''}) == 'public'
+    result, _w = obtain(cred_params(emu, iam_endpoint=None, username_type='iambearer', cache=False),
+                        {'IBMCLOUD_IAM_ENDPOINT': emu.url})
+    assert result['password'].count('.') == 2 and iam_calls(emu) == 1
 
 
 def test_credential_cache_false_asks_iam_every_time(emu, tmp_path):
@@ -318,6 +405,66 @@ def test_credential_each_username_type_gets_its_own_credential(emu, tmp_path):
     answer = requests.post(emu.url + '/identity/token', auth=('bx', 'bx'), timeout=10,
                            data={'grant_type': 'refresh_token', 'refresh_token': refresh['password']})
     assert answer.status_code == 200 and answer.json()['access_token'], answer.text
+
+
+@pytest.mark.parametrize('kind', ['iamapikey', 'iambearer'])
+def test_credential_withholds_the_api_key_from_a_task_that_would_show_it(emu, kind):
+    """The module's raw JSON (before Ansible masks anything): without no_log, never the key; a token with a warning."""
+    key = emu.apikey('svc-reader')
+    args = module_args(cred_params(emu, username_type=kind, cache=False))
+    failed, shown, raw = run_module(icr_credential, args)
+    assert not failed, shown.get('msg')
+    assert_no_secret([key], raw)
+    warnings = json.dumps(shown.get('warnings', []))
+    if kind == 'iamapikey':
+        assert shown['password'] is None and shown['dockerconfigjson'] is None
+        assert 'returned only to a task with no_log: true' in warnings
+    else:
+        assert shown['password'].count('.') == 2 and shown['dockerconfigjson']['auths'][emu_host(emu)]['password']
+        assert 'IAM access token' in warnings and 'set no_log' in warnings
+    failed, hidden, raw = run_module(icr_credential, dict(args, _ansible_no_log=True))
+    assert not failed and hidden['password'] == (key if kind == 'iamapikey' else hidden['password'])
+    assert hidden['dockerconfigjson']['auths'][emu_host(emu)]['auth'] == b64('%s:%s' % (kind, hidden['password']))
+    # (module warnings accumulate in this process: no_log adds none to those of the first run)
+    assert len(hidden.get('warnings', [])) == len(shown.get('warnings', []))
+
+
+def test_credential_without_any_api_key_fails_and_says_where_it_looked(emu):
+    from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
+    with pytest.raises(InputError) as err:
+        obtain(cred_params(emu, api_key=None), {'IBMCLOUD_API_KEY': '', 'OTHER': 'x'})
+    assert err.value.msg.startswith('api_key:') and 'IBMCLOUD_API_KEY' in err.value.msg and 'IC_API_KEY' in err.value.msg
+    assert iam_calls(emu) == 0
+    failed, result, _raw = run_module(icr_credential, module_args(cred_params(emu, api_key=None)))
+    assert failed and result['msg'].startswith('api_key:')
+
+
+def test_iamrefresh_needs_a_usable_refresh_token():
+    from ansible_collections.icr.auth.plugins.module_utils import _options
+    from ansible_collections.icr.auth.plugins.module_utils._errors import IamError
+
+    class Token(object):
+        def __init__(self, refresh):
+            self.access_token, self.refresh_token, self.expires_at = 'a.b.c', refresh, 1234
+
+    class Client(object):
+        def __init__(self, refresh):
+            self.asked, self.refresh = [], refresh
+
+        def apikey_token(self, api_key, want_refresh=False):
+            self.asked.append((api_key, want_refresh))
+            return Token(self.refresh)
+
+    good = Client('a-refresh-token')
+    assert _options.exchange(good, API_KEY, 'iamrefresh')[:2] == ('a-refresh-token', 1234)
+    assert good.asked == [(API_KEY, True)]
+    bearer = Client('unused')
+    assert _options.exchange(bearer, API_KEY, 'iambearer')[:2] == ('a.b.c', 1234) and bearer.asked == [(API_KEY, False)]
+    assert _options.exchange(Client('x'), API_KEY, 'iamapikey') == (API_KEY, None, None)
+    for unusable in ('not_supported', '', None):
+        with pytest.raises(IamError) as err:
+            _options.exchange(Client(unusable), API_KEY, 'iamrefresh')
+        assert 'did not issue a usable refresh token' in err.value.msg
 
 
 def test_credential_dockerconfigjson_is_a_pull_secret_for_each_host(emu):
