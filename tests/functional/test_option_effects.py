@@ -28,7 +28,9 @@ from loopback_proxy import CountingProxy
 from playrunner import collections_path
 from secret_scan import assert_no_secret, find_secrets
 
-if collections_path() not in sys.path:
+try:  # already importable under mutmut (its mutants/ directory) or a collections path
+    import ansible_collections.icr.auth.plugins.module_utils  # noqa: F401  pylint: disable=unused-import
+except ImportError:
     sys.path.insert(0, collections_path())
 
 # pylint: disable=wrong-import-position,wrong-import-order
