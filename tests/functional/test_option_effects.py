@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import stat
 import sys
 
@@ -57,6 +58,23 @@ def clean_env(monkeypatch, tmp_path):
     # Where a file would land if config_path were ignored: never the real home of the user running the tests.
     monkeypatch.setenv('DOCKER_CONFIG', str(tmp_path / 'default-docker'))
     monkeypatch.setenv('REGISTRY_AUTH_FILE', str(tmp_path / 'default-containers' / 'auth.json'))
+
+
+def run_fresh(module, args):
+    """run_module with the process-wide list of module warnings emptied first (they accumulate in one process)."""
+    from ansible.module_utils.common import warnings as module_warnings
+    getattr(module_warnings, '_global_warnings', {}).clear()
+    return run_module(module, args)
+
+
+def warning_texts(result):
+    return [w['event']['msg'] if isinstance(w, dict) else w for w in result.get('warnings', [])]
+
+
+WITHHELD = ('password and dockerconfigjson are null: for iamapikey they are the API key, which is returned only to a task '
+            'with no_log: true (its result is then shown nowhere). Set no_log: true on this task.')
+SHOWN = ('The result holds an IAM %s token (password, dockerconfigjson), and this task would show it: set no_log: true on '
+         'this task.')
 
 
 def spec_defaults(module):
@@ -315,7 +333,11 @@ def test_credential_verify_access_asks_for_the_scopes(emu):
         assert err.value.msg == 'verify_access: %r is not of the form namespace/repository:pull[,push].' % (bad,)
     with pytest.raises(InputError) as err:
         obtain(cred_params(emu, verify=False, verify_access=['team-a/app:pull']), {})
-    assert err.value.msg.startswith('verify_access needs regions or registries')
+    assert err.value.msg == 'verify_access needs regions or registries to verify against, and verify: true.'
+    with pytest.raises(InputError) as err:
+        obtain(cred_params(emu, registries=None, verify=True), {})
+    assert err.value.msg == ('verify: true, but there is nothing to prove the credential against: name the registries '
+                             'in regions (such as us-south) or registries (such as us.icr.io), or set verify: false.')
 
 
 def test_iam_endpoint_option_then_environment_then_public(emu):
@@ -365,7 +387,9 @@ def test_credential_min_validity_decides_whether_a_cached_token_is_used(emu, tmp
     assert again['cached'] is True and again['password'] == first['password'] and iam_calls(emu) == 1
     fresh, warnings = obtain(dict(params, min_validity=3700), {})  # not enough left: IAM is asked
     assert fresh['cached'] is False and iam_calls(emu) == 2
-    assert any('less than min_validity (3700)' in w for w in warnings), warnings
+    assert len(warnings) == 1 and re.match(
+        r'^IAM issued a token valid for 3[56][0-9][0-9] seconds, less than min_validity \(3700\): it may expire during '
+        r'the play\. Use iamapikey, or lower min_validity\.$', warnings[0]), warnings
 
 
 def test_credential_api_key_from_the_environment(emu):
@@ -409,33 +433,32 @@ def test_credential_each_username_type_gets_its_own_credential(emu, tmp_path):
     assert answer.status_code == 200 and answer.json()['access_token'], answer.text
 
 
-@pytest.mark.parametrize('kind', ['iamapikey', 'iambearer'])
+@pytest.mark.parametrize('kind', ['iamapikey', 'iambearer', 'iamrefresh'])
 def test_credential_withholds_the_api_key_from_a_task_that_would_show_it(emu, kind):
     """The module's raw JSON (before Ansible masks anything): without no_log, never the key; a token with a warning."""
     key = emu.apikey('svc-reader')
     args = module_args(cred_params(emu, username_type=kind, cache=False))
-    failed, shown, raw = run_module(icr_credential, args)
+    failed, shown, raw = run_fresh(icr_credential, args)
     assert not failed, shown.get('msg')
     assert_no_secret([key], raw)
-    warnings = json.dumps(shown.get('warnings', []))
     if kind == 'iamapikey':
         assert shown['password'] is None and shown['dockerconfigjson'] is None
-        assert 'returned only to a task with no_log: true' in warnings
+        assert warning_texts(shown) == [WITHHELD]
     else:
-        assert shown['password'].count('.') == 2 and shown['dockerconfigjson']['auths'][emu_host(emu)]['password']
-        assert 'IAM access token' in warnings and 'set no_log' in warnings
-    failed, hidden, raw = run_module(icr_credential, dict(args, _ansible_no_log=True))
-    assert not failed and hidden['password'] == (key if kind == 'iamapikey' else hidden['password'])
+        assert shown['password'] and shown['dockerconfigjson']['auths'][emu_host(emu)]['password'] == shown['password']
+        assert warning_texts(shown) == [SHOWN % ('access' if kind == 'iambearer' else 'refresh')]
+    failed, hidden, raw = run_fresh(icr_credential, dict(args, _ansible_no_log=True))
+    assert not failed and warning_texts(hidden) == []
+    assert hidden['password'] == (key if kind == 'iamapikey' else hidden['password']) and hidden['password']
     assert hidden['dockerconfigjson']['auths'][emu_host(emu)]['auth'] == b64('%s:%s' % (kind, hidden['password']))
-    # (module warnings accumulate in this process: no_log adds none to those of the first run)
-    assert len(hidden.get('warnings', [])) == len(shown.get('warnings', []))
 
 
 def test_credential_without_any_api_key_fails_and_says_where_it_looked(emu):
     from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
     with pytest.raises(InputError) as err:
         obtain(cred_params(emu, api_key=None), {'IBMCLOUD_API_KEY': '', 'OTHER': 'x'})
-    assert err.value.msg.startswith('api_key:') and 'IBMCLOUD_API_KEY' in err.value.msg and 'IC_API_KEY' in err.value.msg
+    assert err.value.msg == ('api_key: no API key was given and neither IBMCLOUD_API_KEY nor IC_API_KEY is set. Pass it '
+                             'from a vault, or export IBMCLOUD_API_KEY on the controller.')
     assert iam_calls(emu) == 0
     failed, result, _raw = run_module(icr_credential, module_args(cred_params(emu, api_key=None)))
     assert failed and result['msg'].startswith('api_key:')
@@ -466,7 +489,8 @@ def test_iamrefresh_needs_a_usable_refresh_token():
     for unusable in ('not_supported', '', None):
         with pytest.raises(IamError) as err:
             _options.exchange(Client(unusable), API_KEY, 'iamrefresh')
-        assert 'did not issue a usable refresh token' in err.value.msg
+        assert err.value.msg == ('IAM did not issue a usable refresh token for username_type iamrefresh; use iambearer or '
+                                 'iamapikey instead.')
 
 
 def test_credential_dockerconfigjson_is_a_pull_secret_for_each_host(emu):
