@@ -350,6 +350,90 @@ def test_iam_endpoint_option_then_environment_then_public(emu):
     assert result['password'].count('.') == 2 and iam_calls(emu) == 1
 
 
+def test_credential_engine_defaults_when_params_leave_options_out(emu, tmp_path):
+    """obtain() called with only some params (as a lookup or another caller would): the documented defaults apply."""
+    key = emu.apikey('svc-reader')
+    bare = {'api_key': key, 'iam_endpoint': emu.url, 'registries': [emu_host(emu)], 'timeout': 5, 'retries': 1,
+            'cache_dir': str(tmp_path / 'cache')}
+    result, _w = obtain(bare, {})  # username_type iamapikey, verify, cache
+    assert result['username'] == 'iamapikey' and result['password'] == key and result['verification']
+    assert iam_calls(emu) == 1
+    again, _w = obtain(bare, {})
+    assert again['cached'] is True and iam_calls(emu) == 1
+    # Without cache_dir, the cache is under XDG_CACHE_HOME of the environment obtain() is given.
+    elsewhere = tmp_path / 'given-env-cache'
+    obtain(dict(bare, cache_dir=None, username_type='iambearer'), {'XDG_CACHE_HOME': str(elsewhere)})
+    assert len(list((elsewhere / 'icr.auth').iterdir())) == 1
+    # min_validity 900 by default: a cached token with exactly 900 s left is used, with 899 s it is not.
+    token, _w = obtain(dict(bare, username_type='iambearer'), {})
+    exp = json.loads(base64.urlsafe_b64decode(token['password'].split('.')[1] + '=='))['exp']
+    for left, cached in ((900, True), (899, False)):
+        result, _w = obtain(dict(bare, username_type='iambearer', min_validity=None), {}, now=exp - left)
+        assert result['cached'] is cached, left
+
+
+def test_credential_tokens_are_cached_without_verification(emu, tmp_path):
+    """An exchanged token is cached even when nothing is verified; iamapikey without verification asks nobody."""
+    params = cred_params(emu, username_type='iambearer', verify=False, cache_dir=str(tmp_path / 'cache'))
+    first, _w = obtain(params, {})
+    second, _w = obtain(params, {})
+    assert (first['cached'], second['cached']) == (False, True) and second['password'] == first['password']
+    assert iam_calls(emu) == 1 and emu.counters()['registry_v2'] == 0
+    plain, _w = obtain(dict(params, username_type='iamapikey'), {})
+    assert plain['cached'] is False and iam_calls(emu) == 1 and len(list((tmp_path / 'cache').iterdir())) == 1
+
+
+def test_credential_result_times_follow_the_clock_it_is_given(emu):
+    import datetime
+    import time
+    given = time.time() - 1000  # as if obtain() ran 1000 s ago: the token then had 4600 s left
+    result, warnings = obtain(cred_params(emu, username_type='iambearer', cache=False, min_validity=3700), {}, now=given)
+    exp = json.loads(base64.urlsafe_b64decode(result['password'].split('.')[1] + '=='))['exp']
+    assert result['expires_at'] == datetime.datetime.fromtimestamp(exp, tz=datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+    assert result['expires_in'] == int(exp - given) and result['changed'] is False
+    assert warnings == []  # 4600 s left at that moment: more than min_validity
+
+
+def test_credential_cache_holds_no_api_key_and_a_failed_cache_warns(emu, tmp_path):
+    key = emu.apikey('svc-reader')
+    cache_dir = tmp_path / 'cache'
+    obtain(cred_params(emu, cache_dir=str(cache_dir)), {})
+    files = list(cache_dir.iterdir())
+    assert len(files) == 1 and json.loads(files[0].read_text())['password'] is None
+    assert_no_secret([key], files[0].read_bytes(), files[0].name)
+    blocker = tmp_path / 'a-file'
+    blocker.write_text('')
+    _result, warnings = obtain(cred_params(emu, username_type='iambearer', cache_dir=str(blocker / 'cache')), {})
+    assert len(warnings) == 1 and warnings[0].startswith('Could not cache the credential in %s (' % (blocker / 'cache'))
+    assert warnings[0].endswith('); the next run will ask IAM again.')
+
+
+def test_credential_refused_verification_drops_the_cached_token_and_says_why(emu, tmp_path):
+    from ansible_collections.icr.auth.plugins.module_utils._errors import RegistryError
+    port = emu_host(emu).rsplit(':', 1)[1]
+    hosts = [emu_host(emu), 'localhost:' + port]
+    params = cred_params(emu, username_type='iambearer', registries=hosts, cache_dir=str(tmp_path / 'cache'))
+    obtain(params, {})
+    assert iam_calls(emu) == 1 and len(list((tmp_path / 'cache').iterdir())) == 1
+    with pytest.raises(RegistryError) as err:
+        obtain(dict(params, verify_access=['team-b/app:pull']), {})
+    verification = err.value.details['verification']
+    assert sorted(verification) == sorted(hosts) and all(v['reason'] == 'permission' for v in verification.values())
+    assert err.value.msg == ' '.join(verification[h]['msg'] for h in hosts)
+    assert list((tmp_path / 'cache').iterdir()) == []  # dropped: the next run asks IAM again
+    failed, result, _raw = run_fresh(icr_credential, module_args(dict(params, verify_access=['team-b/app:pull'])))
+    assert failed and result['verification'][hosts[0]]['reason'] == 'permission' and iam_calls(emu) == 2
+
+
+def test_credential_uses_the_session_it_is_given(emu):
+    from ansible_collections.icr.auth.plugins.module_utils._http import HttpOptions, make_session
+    session = make_session(HttpOptions(timeout=5, retries=1))
+    seen = []
+    session.hooks['response'].append(lambda response, *args, **kwargs: seen.append(response.url))
+    obtain(cred_params(emu, username_type='iambearer', verify=False, cache=False), {}, session=session)
+    assert seen == [emu.url + '/identity/token']
+
+
 def test_credential_cache_false_asks_iam_every_time(emu, tmp_path):
     cache_dir = tmp_path / 'cache'
     for number in (1, 2):
