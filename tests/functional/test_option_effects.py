@@ -381,6 +381,11 @@ def test_credential_tokens_are_cached_without_verification(emu, tmp_path):
     assert iam_calls(emu) == 1 and emu.counters()['registry_v2'] == 0
     plain, _w = obtain(dict(params, username_type='iamapikey'), {})
     assert plain['cached'] is False and iam_calls(emu) == 1 and len(list((tmp_path / 'cache').iterdir())) == 1
+    # iamapikey without verification needs no IAM call, so it reads no cache either (even one a proof left).
+    proven, _w = obtain(dict(params, username_type='iamapikey', verify=None), {})
+    assert proven['iam_id'] and iam_calls(emu) == 2 and len(list((tmp_path / 'cache').iterdir())) == 2
+    plain, _w = obtain(dict(params, username_type='iamapikey'), {})
+    assert plain['cached'] is False and plain['iam_id'] is None and plain['account_id'] is None
 
 
 def test_credential_result_times_follow_the_clock_it_is_given(emu):
