@@ -131,8 +131,10 @@ def mutmut(max_children):
     # directory that holds ansible_collections/, so that plugins/module_utils/_x.py is
     # ansible_collections.icr.auth.plugins.module_utils._x, as the tests import it.
     prefix = 'ansible_collections/icr/auth/'
+
     def listed(values):
         return ''.join('\n    ' + v for v in values)
+
     config = ['[mutmut]',
               'source_paths =' + listed(prefix + p for p in MUTMUT_PATHS),
               'pytest_add_cli_args_test_selection =' + listed(prefix + t for t in MUTMUT_TESTS),
@@ -162,8 +164,8 @@ def mutmut(max_children):
     equivalent = load_equivalent()
     survivors = sorted(n for n, s in status.items() if s == 'survived')
     unlisted = [n for n in survivors if n not in equivalent]
-    lines = ['mutmut run exit %d in %.0f s (paths: %s; tests: %s)' % (rc, elapsed, ' '.join(MUTMUT_PATHS),
-                                                                       ' '.join(MUTMUT_TESTS)),
+    lines = ['mutmut run exit %d in %.0f s (paths: %s; tests: %s)'
+             % (rc, elapsed, ' '.join(MUTMUT_PATHS), ' '.join(MUTMUT_TESTS)),
              'mutants: %d; %s' % (len(status), ', '.join('%s %d' % kv for kv in sorted(counts.items())))]
     lines += ['survived, listed as equivalent: %s  # %s' % (n, equivalent[n]) for n in survivors if n in equivalent]
     lines += ['survived, NOT listed: %s' % n for n in unlisted]

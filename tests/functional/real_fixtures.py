@@ -198,8 +198,6 @@ def write_credential(tmp_path, emu, host, key_name, kind, fmt='docker', cred_ext
     return login
 
 
-
-
 def isolated_env(directory, **extra):
     """An empty XDG_RUNTIME_DIR under directory: root's skopeo/podman would read /run/containers/0/auth.json first.
 
