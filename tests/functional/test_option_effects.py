@@ -7,7 +7,7 @@
 Fast and in-process: the modules' main() runs in this process (tests/unit/plugins/modules/module_runner.py) and the
 engines (_login.Login, _obtain.obtain) are called directly, so every assertion sees what the product returns BEFORE
 Ansible masks no_log values. The network is the IAM + ICR emulator on loopback, over HTTP or over HTTPS with a CA
-made by trustme, and a counting loopback proxy. tests/mutants/curated.txt names, for each option, the mutation that
+made by trustme, and a counting loopback proxy. tests/mutants/curated.yml names, for each option, the mutation that
 the test here was seen to kill.
 """
 

@@ -6,7 +6,7 @@
 
 Real ansible-playbook runs of the role (include_role) on local connections, no SSH and no root: one play on three
 inventory hosts, all `ansible_connection=local`, each with its own config file. The network is the emulator on
-loopback (HTTP, or HTTPS with a trustme CA) and a counting loopback proxy. tests/mutants/curated.txt lists the
+loopback (HTTP, or HTTPS with a trustme CA) and a counting loopback proxy. tests/mutants/curated.yml lists the
 mutation of roles/docker_auth/tasks/main.yml that each test was seen to kill.
 """
 
