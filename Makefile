@@ -249,3 +249,17 @@ endif
 clean:
 	rm -rf $(BUILD) $(VENV) $(ROOT)/.venv-[0-9]* $(ROOT)/tests/output $(ROOT)/.pytest_cache $(ROOT)/.hypothesis $(ROOT)/*.tar.gz
 	find $(ROOT) -name __pycache__ -type d -not -path '*/.git/*' -prune -exec rm -rf {} +
+
+# ---------------------------------------------------------------- mutation testing (not part of make test)
+# make mutants: the curated mutations of tests/mutants/curated.yml, then mutmut over plugins/module_utils/
+# (scripts/mutants.py; reports in build/mutants/). MUTANTS_ARGS=curated or mutmut runs one part;
+# MUTMUT_PATHS='plugins/module_utils/_obtain.py ...' narrows mutmut. Tools in .venv-mutants (requirements-mutants.txt).
+MUTANTS_ARGS ?= all
+.PHONY: mutants
+mutants: $(ROOT)/.venv-mutants/.installed
+	@$(ROOT)/.venv-mutants/bin/python $(ROOT)/scripts/mutants.py $(MUTANTS_ARGS)
+
+$(ROOT)/.venv-mutants/.installed: $(ROOT)/requirements-mutants.txt $(ROOT)/requirements-test.txt
+	@test -x $(ROOT)/.venv-mutants/bin/python || $(PYTHON) -m venv $(ROOT)/.venv-mutants
+	@$(ROOT)/.venv-mutants/bin/python -m pip install --disable-pip-version-check -q -r $(ROOT)/requirements-mutants.txt
+	@touch $@

@@ -22,7 +22,10 @@ def collections_path():
     """A directory holding ansible_collections/icr/auth -> this tree (made once per process)."""
     base = pathlib.Path(tempfile.gettempdir()) / ('icr-auth-collections-%d' % os.getpid())
     link = base / 'ansible_collections' / 'icr' / 'auth'
-    if not link.exists():
+    # A link left by an earlier process with the same pid may point to another tree (a scratch copy): replace it.
+    if link.is_symlink() and os.readlink(str(link)) != str(REPO):
+        link.unlink()
+    if not link.is_symlink():
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(REPO)
     return str(base)

@@ -39,6 +39,7 @@ from icr_emulator.fixture import DEFAULT_FIXTURE  # noqa: E402
 from icr_infra import Dockerd, Podman, Registry, skopeo_push, write_oci_layout  # noqa: E402
 
 from playrunner import run_play  # noqa: E402
+from secret_scan import assert_no_secret  # noqa: E402
 
 TYPES = ('iamapikey', 'iambearer', 'iamrefresh')
 FORMATS = ('docker', 'containers')
@@ -215,12 +216,6 @@ def write_credential(tmp_path, emu, host, key_name, kind, fmt='docker', cred_ext
     login = Login(run, path, host, key, kind)
     assert_no_secret(login.secrets(), run.stdout, run.stderr)
     return login
-
-
-def assert_no_secret(values, *texts):
-    for value in values:
-        for text in texts:
-            assert value not in text, 'a secret (%d characters) appears in output' % len(value)
 
 
 def isolated_env(directory, **extra):

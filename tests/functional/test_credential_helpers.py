@@ -20,8 +20,8 @@ import pytest
 
 from icr_infra import PassStore, skopeo_pull
 from playrunner import run_play
+from secret_scan import assert_no_secret
 from real_fixtures import (  # noqa: F401  pylint: disable=unused-import
-    assert_no_secret,
     authfile_env,
     client_env,
     config_file,
@@ -97,7 +97,8 @@ def test_auto_stores_in_pass_where_docker_looks(emu, registry, dockerd, images, 
     for name, value in before.items():
         assert data[name] == value
     raw = path.read_text()
-    assert secret not in raw and login.key not in raw and '"auth"' not in raw
+    assert '"auth"' not in raw
+    assert_no_secret({secret, login.key}, raw)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert_no_secret({secret, login.key}, login.run.text)
 
@@ -243,7 +244,8 @@ def test_credential_store_file_writes_the_file_and_warns_docker_will_not_look_th
     result = auto.run.result('login')['result']
     assert result['changed'] is True and result['files'][0]['stored_in'] == {host: 'docker-credential-pass'}
     assert json.loads(path.read_text()) == {'credsStore': 'pass', 'auths': {host: {}}}
-    assert login.key not in path.read_text() and store.get(host)['Secret'] == login.key
+    assert store.get(host)['Secret'] == login.key
+    assert_no_secret([login.key], path.read_bytes())
     pulled = docker_pull(dockerd, ref, login.dir, store)
     assert pulled.rc == 0, pulled.stderr
 
@@ -265,7 +267,7 @@ def test_explicit_pass_names_the_helper_where_clients_look(emu, registry, docker
     assert json.loads(path.read_text()) == {'auths': expected_auths, 'credHelpers': {host: 'pass'}}
     stored = store.get(host)
     assert stored is not None and stored['Username'] == 'iamrefresh' and stored['Secret'] != login.key
-    assert stored['Secret'] not in path.read_text()
+    assert_no_secret([stored['Secret']], path.read_bytes())
 
     ref = images['team-a'].ref
     calls = emu.counters()['registry_token_iamrefresh']

@@ -15,6 +15,7 @@ import requests
 import emu_variants
 from emu_fixture import emu, emu_host, iam_calls, module_emu  # noqa: F401  pylint: disable=unused-import
 from playrunner import run_play
+from secret_scan import assert_no_secret
 
 TYPES = ['iamapikey', 'iambearer', 'iamrefresh']
 
@@ -56,7 +57,7 @@ def test_each_username_type_end_to_end_then_cached(emu, tmp_path, kind):
     assert second.rc == 0, second.text[-3000:]
     assert second.result('login')['result']['changed'] is False
     assert iam_calls(emu) == 1  # the first run's exchange only: the rerun used the controller cache
-    assert key not in first.text and key not in second.text
+    assert_no_secret([key], first.text, second.text)
 
 
 def test_iamapikey_without_verification_makes_no_call(emu, tmp_path):
@@ -75,7 +76,7 @@ def test_unknown_or_deleted_key_fails_clearly(emu, tmp_path, name, variant):
     msg = run.result('credential')['result']['msg']
     assert 'BXNIM0415E' in msg and 'deleted or revoked' in msg
     assert 'IAM answered HTTP %d' % emu_variants.VARIANTS[variant]['bad_credential_status'] in msg
-    assert key not in run.text
+    assert_no_secret([key], run.text)
 
 
 def test_key_revoked_after_first_run_fails_on_validate_and_keeps_old_entry(emu, tmp_path):
@@ -91,7 +92,8 @@ def test_key_revoked_after_first_run_fails_on_validate_and_keeps_old_entry(emu, 
     assert run.rc != 0
     msg = run.result('write')['result']['msg']
     assert 'refused the iamapikey credential' in msg and 'Nothing was written' in msg
-    assert path.read_bytes() == before and key not in run.text
+    assert path.read_bytes() == before
+    assert_no_secret([key], run.text)
 
 
 @pytest.mark.parametrize('retry_after,form', [(0, 'seconds'), (0.5, 'seconds'), (1, 'http-date'), (1, 'malformed')],
@@ -252,8 +254,7 @@ def test_no_secret_at_vvvv_with_diff(emu, tmp_path, kind):
     assert run.rc == 0, run.text[-2000:]
     stored = json.loads(path.read_text())['auths'][emu_host(emu)]['auth']
     secret = base64.b64decode(stored).decode().split(':', 1)[1]
-    for value in (key, secret, stored):
-        assert value not in run.stdout and value not in run.stderr
+    assert_no_secret([key, secret, stored], run.stdout, run.stderr)
     assert 'sha256:' in run.stdout
 
 
@@ -268,17 +269,7 @@ def test_cache_never_holds_the_api_key(emu, tmp_path):
     files = list(cache_dir.iterdir())
     assert len(files) == 1 and oct(files[0].stat().st_mode & 0o777) == '0o600'
     assert oct(cache_dir.stat().st_mode & 0o777) == '0o700'
-    assert key not in files[0].read_text() and key not in files[0].name
-
-
-def secret_forms(*secrets):
-    forms = set()
-    for secret in secrets:
-        forms.add(secret)
-        forms.add(base64.b64encode(secret.encode()).decode())
-        for user in TYPES:
-            forms.add(base64.b64encode(('%s:%s' % (user, secret)).encode()).decode())
-    return forms
+    assert_no_secret([key], files[0].read_bytes(), files[0].name)
 
 
 def proof_of(expr, expected):
@@ -300,7 +291,7 @@ def test_without_no_log_the_api_key_is_never_in_the_output(emu, tmp_path, kind, 
         env = {'IBMCLOUD_API_KEY': key}
     run = run_play(tmp_path, [task], secret_vars={'key': key}, env=env, args=['-vvv'])
     assert run.rc == 0, run.text[-3000:]
-    assert [form for form in secret_forms(key) if form in run.text] == []
+    assert_no_secret([key], run.text)
     result = run.result('credential')['result']
     text = ' '.join(run.text.split())
     if kind == 'iamapikey':
@@ -324,7 +315,7 @@ def test_with_no_log_the_task_receives_the_api_key_and_nothing_shows_it(emu, tmp
     run = run_play(tmp_path, tasks, secret_vars={'key': key}, env=env, args=['-vvv'])
     assert run.rc == 0, run.text[-3000:]
     assert run.result('proof')['result'].get('failed') is not True
-    assert [form for form in secret_forms(key) if form in run.text] == []
+    assert_no_secret([key], run.text)
     assert 'returned only to a task with no_log' not in run.text
 
 

@@ -23,13 +23,13 @@ import emu_variants
 from icr_emulator import Emulator
 from icr_infra import Registry, skopeo_inspect, skopeo_pull, skopeo_push, write_oci_layout
 from playrunner import run_play
+from secret_scan import assert_no_secret
 from real_fixtures import (  # noqa: F401  pylint: disable=unused-import
     FORMATS,
     ISSUER,
     RETRIES,
     TYPES,
     ArgvSampler,
-    assert_no_secret,
     authfile_env,
     build_fixture,
     client_env,

@@ -57,7 +57,22 @@ def test_normalize(value, host):
     assert regions.normalize_registry(value) == (host, None)
 
 
-@pytest.mark.parametrize('old,new', sorted(regions.DEPRECATED_HOSTS.items()))
+# Written out from the reference (icr-iam-protocol.md, 1.1, column "Deprecated domain"), never read from the table
+# under test: a wrong pair in DEPRECATED_HOSTS must fail here.
+DEPRECATED = [
+    ('registry.bluemix.net', 'icr.io'),
+    ('registry.au-syd.bluemix.net', 'au.icr.io'),
+    ('registry.eu-de.bluemix.net', 'de.icr.io'),
+    ('registry.eu-gb.bluemix.net', 'uk.icr.io'),
+    ('registry.ng.bluemix.net', 'us.icr.io'),
+]
+
+
+def test_deprecated_table_is_exactly_the_documented_one():
+    assert sorted(regions.DEPRECATED_HOSTS.items()) == sorted(DEPRECATED)
+
+
+@pytest.mark.parametrize('old,new', DEPRECATED)
 def test_deprecated_bluemix_names_warn(old, new):
     host, warning = regions.normalize_registry('https://%s/' % old)
     assert host == new

@@ -1,0 +1,197 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""make mutants: does the test suite fail when the product is broken?
+
+Two parts, each in a scratch copy of the tree under build/mutants/ (the tree itself is never changed):
+
+  curated  the hand-written mutations of tests/mutants/curated.yml (role variables, options through a real play, the
+           promises of the docs); each is applied alone and its named tests are run; a mutant is killed only when
+           pytest reports a failed test (exit code 1).
+  mutmut   mutmut 3 over plugins/module_utils/ (MUTMUT_PATHS narrows it) against the unit and property tests and the
+           fast in-process functional tests; survivors are compared with tests/mutants/equivalent.txt.
+
+  scripts/mutants.py curated [--only ID ...]
+  scripts/mutants.py mutmut [--max-children N]
+  scripts/mutants.py all
+
+Exit status 1 when a curated mutant survives or a mutmut survivor is not listed as equivalent. Reports go to
+build/mutants/*.txt. Run with the interpreter of .venv-mutants (make mutants does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+WORK = ROOT / 'build' / 'mutants'
+# Directories that are not the product or its tests, or are rebuilt: never copied.
+SKIP = {'.git', '.venv', 'build', 'tests/output', '.pytest_cache', '.hypothesis', '__pycache__', 'mutants'}
+# What mutmut runs for each mutant: fast, in-process, no ansible-playbook.
+MUTMUT_TESTS = ['tests/unit', 'tests/functional/test_option_effects.py', 'tests/functional/test_secret_scan.py']
+MUTMUT_PATHS = os.environ.get('MUTMUT_PATHS', 'plugins/module_utils/').split()
+
+
+def copy_tree(dest):
+    """A copy of the working tree (committed or not) at dest/ansible_collections/icr/auth; returns that path."""
+    coll = dest / 'ansible_collections' / 'icr' / 'auth'
+    if dest.exists():
+        shutil.rmtree(str(dest))
+    coll.parent.mkdir(parents=True)
+
+    def ignore(directory, names):
+        rel = os.path.relpath(directory, str(ROOT))
+        return [n for n in names if n in SKIP or n.startswith('.venv') or os.path.normpath(os.path.join(rel, n)) in SKIP]
+    shutil.copytree(str(ROOT), str(coll), ignore=ignore, symlinks=True)
+    return coll
+
+
+def pytest(coll, tests, log):
+    env = dict(os.environ, PYTHONPATH=str(coll.parent.parent.parent), PYTHONDONTWRITEBYTECODE='1')
+    cmd = [sys.executable, '-m', 'pytest', '-q', '-x', '-p', 'no:cacheprovider'] + list(tests)
+    with open(str(log), 'w') as out:
+        return subprocess.run(cmd, cwd=str(coll), env=env, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
+
+
+def load_curated():
+    entries = yaml.safe_load((ROOT / 'tests' / 'mutants' / 'curated.yml').read_text())
+    ids = [e['id'] for e in entries]
+    dupes = sorted(set(i for i in ids if ids.count(i) > 1))
+    if dupes:
+        raise SystemExit('curated.yml: ids used twice: %s' % ', '.join(dupes))
+    return entries
+
+
+def curated(only=None):
+    entries = [e for e in load_curated() if not only or e['id'] in only]
+    coll = copy_tree(WORK / 'curated')
+    logs = WORK / 'logs'
+    logs.mkdir(parents=True, exist_ok=True)
+    tests = sorted(set(t for e in entries for t in e['tests']))
+    started = time.time()
+    print('mutants: curated: baseline (no mutation): %d tests' % len(tests), flush=True)
+    if pytest(coll, tests, logs / 'baseline.log') != 0:
+        print('mutants: the named tests fail without any mutation; see %s' % (logs / 'baseline.log'))
+        return 2
+    rows = []
+    for entry in entries:
+        path = coll / entry['file']
+        original = path.read_text()
+        count = original.count(entry['old'])
+        if count != 1:
+            rows.append((entry['id'], 'STALE', 'old text found %d times in %s' % (count, entry['file'])))
+            continue
+        path.write_text(original.replace(entry['old'], entry['new']))
+        began = time.time()
+        try:
+            rc = pytest(coll, entry['tests'], logs / ('%s.log' % entry['id']))
+        finally:
+            path.write_text(original)
+        verdict = {0: 'SURVIVED', 1: 'killed'}.get(rc, 'ERROR (pytest exit %d)' % rc)
+        rows.append((entry['id'], verdict, '%.0fs  %s' % (time.time() - began, ' '.join(entry['tests']))))
+        print('mutants: %-50s %s' % (entry['id'], verdict), flush=True)
+    killed = sum(1 for r in rows if r[1] == 'killed')
+    summary = 'curated: %d mutants, %d killed, %d not killed, %.0f s' % (len(rows), killed, len(rows) - killed,
+                                                                         time.time() - started)
+    report = WORK / 'curated.txt'
+    report.write_text('\n'.join(['%s\t%s\t%s' % r for r in rows] + [summary]) + '\n')
+    print('mutants: ' + summary + ' (%s)' % report)
+    return 0 if killed == len(rows) else 1
+
+
+def load_equivalent():
+    """{mutant name: reason} from tests/mutants/equivalent.txt ('name  # reason' lines)."""
+    found = {}
+    for line in (ROOT / 'tests' / 'mutants' / 'equivalent.txt').read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        name, _sep, reason = line.partition('#')
+        if not reason.strip():
+            raise SystemExit('equivalent.txt: %s has no reason' % name.strip())
+        found[name.strip()] = reason.strip()
+    return found
+
+
+def mutmut(max_children):
+    """mutmut 3 in a scratch copy laid out as ansible_collections/icr/auth, so that module names match imports."""
+    base = WORK / 'mutmut'
+    coll = copy_tree(base)
+    # mutmut mutates paths relative to its working directory and names mutants by the dotted path: run it from the
+    # directory that holds ansible_collections/, so that plugins/module_utils/_x.py is
+    # ansible_collections.icr.auth.plugins.module_utils._x, as the tests import it.
+    prefix = 'ansible_collections/icr/auth/'
+
+    def listed(values):
+        return ''.join('\n    ' + v for v in values)
+
+    config = ['[mutmut]',
+              'source_paths =' + listed(prefix + p for p in MUTMUT_PATHS),
+              'pytest_add_cli_args_test_selection =' + listed(prefix + t for t in MUTMUT_TESTS),
+              'also_copy =' + listed(prefix + p for p in ('tests', 'plugins', 'roles', 'meta', 'galaxy.yml', 'docs')),
+              'do_not_mutate =' + listed(['*/module_utils/_errors.py']),
+              'pytest_add_cli_args =' + listed(['-p', 'no:cacheprovider']),
+              '']
+    (base / 'setup.cfg').write_text('\n'.join(config))
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE='1')
+    env.pop('PYTHONPATH', None)
+    mutmut_bin = str(pathlib.Path(sys.executable).parent / 'mutmut')
+    started = time.time()
+    with open(str(WORK / 'mutmut-run.log'), 'w') as log:
+        rc = subprocess.run([mutmut_bin, 'run', '--max-children', str(max_children)], cwd=str(base), env=env,
+                            stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+    elapsed = time.time() - started
+    results = subprocess.run([mutmut_bin, 'results', '--all', 'true'], cwd=str(base), env=env, capture_output=True,
+                             text=True, check=False).stdout
+    status = {}
+    for line in results.splitlines():
+        match = re.match(r'\s*(\S+): (.+)$', line)
+        if match:
+            status[match.group(1)] = match.group(2).strip()
+    counts = {}
+    for value in status.values():
+        counts[value] = counts.get(value, 0) + 1
+    equivalent = load_equivalent()
+    survivors = sorted(n for n, s in status.items() if s == 'survived')
+    unlisted = [n for n in survivors if n not in equivalent]
+    lines = ['mutmut run exit %d in %.0f s (paths: %s; tests: %s)'
+             % (rc, elapsed, ' '.join(MUTMUT_PATHS), ' '.join(MUTMUT_TESTS)),
+             'mutants: %d; %s' % (len(status), ', '.join('%s %d' % kv for kv in sorted(counts.items())))]
+    lines += ['survived, listed as equivalent: %s  # %s' % (n, equivalent[n]) for n in survivors if n in equivalent]
+    lines += ['survived, NOT listed: %s' % n for n in unlisted]
+    (WORK / 'mutmut.txt').write_text('\n'.join(lines) + '\n')
+    (WORK / 'mutmut-results.txt').write_text(results)
+    print('\n'.join('mutants: ' + line for line in lines))
+    if rc != 0 or not status:
+        print('mutants: mutmut did not run cleanly; see %s' % (WORK / 'mutmut-run.log'))
+        return 2
+    return 1 if unlisted else 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('part', choices=['curated', 'mutmut', 'all'])
+    parser.add_argument('--only', nargs='*', help='curated mutant ids to run (default: all)')
+    parser.add_argument('--max-children', type=int, default=1, help='parallel mutmut workers (the machine is shared)')
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    rc = 0
+    if args.part in ('curated', 'all'):
+        rc = max(rc, curated(args.only))
+    if args.part in ('mutmut', 'all'):
+        rc = max(rc, mutmut(args.max_children))
+    return rc
+
+
+if __name__ == '__main__':
+    sys.exit(main())

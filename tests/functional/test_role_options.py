@@ -1,0 +1,254 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Each variable of icr.auth.docker_auth reaches its module: a test here fails when the role drops it.
+
+Real ansible-playbook runs of the role (include_role) on local connections, no SSH and no root: one play on three
+inventory hosts, all `ansible_connection=local`, each with its own config file. The network is the emulator on
+loopback (HTTP, or HTTPS with a trustme CA) and a counting loopback proxy. tests/mutants/curated.yml lists the
+mutation of roles/docker_auth/tasks/main.yml that each test was seen to kill.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import sys
+
+import pytest
+import trustme
+
+from emu_fixture import emu, emu_host, iam_calls, module_emu  # noqa: F401  pylint: disable=unused-import
+from icr_emulator import Emulator
+from loopback_proxy import CountingProxy
+from playrunner import run_play
+from secret_scan import assert_no_secret
+
+HOSTS = ('h1', 'h2', 'h3')
+LOGIN = 'Write the registry credential for each user'
+NO_ENV = {'REQUESTS_CA_BUNDLE': '', 'CURL_CA_BUNDLE': '', 'HTTP_PROXY': '', 'HTTPS_PROXY': '', 'http_proxy': '',
+          'https_proxy': '', 'NO_PROXY': '', 'no_proxy': '', 'IBMCLOUD_API_KEY': '', 'IC_API_KEY': ''}
+
+
+def role_task(**role_vars):
+    return {'name': 'role', 'ansible.builtin.include_role': {'name': 'icr.auth.docker_auth'}, 'vars': role_vars}
+
+
+def inventory(tmp_path, hosts=HOSTS, **per_host):
+    """Local-connection hosts, each with its own config file (and whatever per_host sets, formatted with the host)."""
+    lines = []
+    for host in hosts:
+        extra = {'docker_auth_config_path': str(tmp_path / host / 'config.json')}
+        extra.update(dict((k, v.format(host=host)) for k, v in per_host.items()))
+        lines.append('%s ansible_connection=local ansible_python_interpreter=%s %s'
+                     % (host, sys.executable, ' '.join('%s=%s' % kv for kv in sorted(extra.items()))))
+    path = tmp_path / 'inventory.ini'
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path.write_text('\n'.join(lines) + '\n')
+    return str(path)
+
+
+def play(tmp_path, key, role_vars, hosts=HOSTS, env=None, args=(), **per_host):
+    run_env = dict(NO_ENV)
+    # Where a file would land if docker_auth_config_path were dropped: never the real home of the tests' user.
+    run_env.update(DOCKER_CONFIG=str(tmp_path / 'default-docker'),
+                   REGISTRY_AUTH_FILE=str(tmp_path / 'default-containers' / 'auth.json'))
+    run_env.update(env or {})
+    return run_play(tmp_path, [role_task(**role_vars)], secret_vars={'docker_auth_api_key': key}, env=run_env,
+                    inventory=inventory(tmp_path, hosts, **per_host), hosts='all', args=args)
+
+
+def login_results(run):
+    found = dict((r['host'], r) for r in run.records if r['task'].endswith(LOGIN))
+    return found
+
+
+def config(tmp_path, host):
+    return json.loads((tmp_path / host / 'config.json').read_text())
+
+
+def file_state(tmp_path, hosts=HOSTS):
+    return dict((h, (os.stat(str(tmp_path / h / 'config.json')).st_ino, os.stat(str(tmp_path / h / 'config.json')).st_mtime_ns))
+                for h in hosts)
+
+
+# -------------------------------------------------------------------------------------- one play, three hosts
+
+
+@pytest.mark.parametrize('forks', ['1', '3'])
+def test_one_iam_call_per_play_even_with_forks_1(emu, tmp_path, forks):
+    """Each host has its own controller cache directory, so a cache cannot hide a second exchange: only run_once can."""
+    key = emu.apikey('svc-reader')
+    run = play(tmp_path, key, {'docker_auth_registries': [emu_host(emu)], 'docker_auth_username_type': 'iambearer',
+                               'docker_auth_iam_endpoint': emu.url},
+               args=['-f', forks], docker_auth_cache_dir=str(tmp_path / 'cache-{host}'))
+    assert run.rc == 0, run.text[-3000:]
+    assert iam_calls(emu) == 1, emu.counters()
+    assert sorted(login_results(run)) == list(HOSTS)
+    tokens = set(config(tmp_path, h)['auths'][emu_host(emu)]['auth'] for h in HOSTS)
+    assert len(tokens) == 1  # one credential for the whole play
+    assert_no_secret([key], run.text)
+
+
+def test_a_rerun_rewrites_no_file(emu, tmp_path):
+    """Play level, no root: the second run changes nothing, and no config file is written again (inode and mtime)."""
+    key = emu.apikey('svc-reader')
+    role_vars = {'docker_auth_registries': [emu_host(emu)], 'docker_auth_username_type': 'iambearer',
+                 'docker_auth_iam_endpoint': emu.url, 'docker_auth_format': 'docker'}
+    first = play(tmp_path, key, role_vars)
+    assert first.rc == 0, first.text[-3000:]
+    assert all(r['result']['changed'] for r in login_results(first).values())
+    before = file_state(tmp_path)
+    second = play(tmp_path, key, role_vars)
+    assert second.rc == 0, second.text[-3000:]
+    assert [h for h, r in sorted(login_results(second).items()) if r['result']['changed']] == []
+    assert file_state(tmp_path) == before
+    assert iam_calls(emu) == 1  # the rerun used the controller's cache
+
+
+# ---------------------------------------------------------------------------------------- role variables
+
+
+def test_private_endpoint_reaches_icr_login(tmp_path):
+    run = play(tmp_path, 'RoleOptionKey0123456789abcdefghijklmnopqr',
+               {'docker_auth_regions': ['us-south', 'eu-de'], 'docker_auth_private_endpoint': True,
+                'docker_auth_validate': False}, hosts=('h1',))
+    assert run.rc == 0, run.text[-3000:]
+    assert sorted(config(tmp_path, 'h1')['auths']) == ['private.de.icr.io', 'private.us.icr.io']
+
+
+def test_private_endpoint_reaches_icr_credential(emu, tmp_path):
+    """The proof on the controller goes to the private host: a loopback proxy records the CONNECT, and ends it."""
+    with CountingProxy(connect='close') as proxy:
+        run = play(tmp_path, emu.apikey('svc-reader'),
+                   {'docker_auth_regions': ['us-south'], 'docker_auth_private_endpoint': True,
+                    'docker_auth_iam_endpoint': emu.url}, hosts=('h1',), env={'HTTPS_PROXY': proxy.url, 'https_proxy': proxy.url})
+        assert run.rc != 0  # nothing answers for ICR here
+        assert proxy.targets() and set(proxy.targets()) == {'private.us.icr.io:443'}, (proxy.seen, run.text[-3000:])
+
+
+def test_credential_store_reaches_icr_login(tmp_path):
+    """A file naming a credsStore whose helper is not installed: credential_store file writes the file anyway."""
+    path = tmp_path / 'h1' / 'config.json'
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({'credsStore': 'icr-auth-test-no-such-helper'}))
+    os.chmod(str(path), 0o600)
+    key = 'RoleOptionKey0123456789abcdefghijklmnopqr'
+    run = play(tmp_path, key, {'docker_auth_regions': ['us-south'], 'docker_auth_validate': False,
+                               'docker_auth_credential_store': 'file'}, hosts=('h1',))
+    assert run.rc == 0, run.text[-3000:]
+    assert login_results(run)['h1']['result']['results'][0]['files'][0]['stored_in'] == {'us.icr.io': 'file'}
+    assert 'auth' in config(tmp_path, 'h1')['auths']['us.icr.io']
+
+
+@pytest.fixture(scope='module')
+def tls_emu(tmp_path_factory):
+    ca = trustme.CA()
+    base = tmp_path_factory.mktemp('role-tls')
+    cert = ca.issue_cert('127.0.0.1', 'localhost')
+    cert.cert_chain_pems[0].write_to_path(str(base / 'emu.crt'))
+    cert.private_key_pem.write_to_path(str(base / 'emu.key'))
+    os.chmod(str(base / 'emu.key'), 0o600)
+    ca.cert_pem.write_to_path(str(base / 'ca.pem'))
+    with Emulator(tls_cert=str(base / 'emu.crt'), tls_key=str(base / 'emu.key'), state_dir=str(base / 'state')) as started:
+        started.ca_pem = str(base / 'ca.pem')
+        yield started
+
+
+@pytest.mark.parametrize('setting', ['ca_path', 'validate_certs-false', 'neither'])
+def test_ca_path_and_validate_certs_reach_icr_credential(tls_emu, tmp_path, setting):
+    tls_emu.reset()
+    role_vars = {'docker_auth_registries': [emu_host(tls_emu)], 'docker_auth_iam_endpoint': tls_emu.url,
+                 'docker_auth_username_type': 'iambearer'}
+    if setting == 'ca_path':
+        role_vars['docker_auth_ca_path'] = tls_emu.ca_pem
+    elif setting == 'validate_certs-false':
+        role_vars['docker_auth_validate_certs'] = False
+    run = play(tmp_path, tls_emu.apikey('svc-reader'), role_vars, hosts=('h1',))
+    if setting == 'neither':
+        assert run.rc != 0 and 'TLS verification of IBM Cloud IAM' in run.text, run.text[-3000:]
+    else:
+        assert run.rc == 0, run.text[-3000:]
+        assert tls_emu.counters()['iam_token'] == 1
+        assert config(tmp_path, 'h1')['auths'][emu_host(tls_emu)]['auth']
+
+
+def test_cache_dir_reaches_icr_credential(emu, tmp_path):
+    cache_dir = tmp_path / 'chosen-cache'
+    run = play(tmp_path, emu.apikey('svc-reader'), {'docker_auth_registries': [emu_host(emu)],
+                                                    'docker_auth_iam_endpoint': emu.url,
+                                                    'docker_auth_cache_dir': str(cache_dir)}, hosts=('h1',))
+    assert run.rc == 0, run.text[-3000:]
+    assert len(list(cache_dir.iterdir())) == 1
+    assert not (tmp_path / 'cache' / 'icr.auth').exists()  # not the default (XDG_CACHE_HOME of the run)
+
+
+def test_min_validity_reaches_icr_login(emu, tmp_path):
+    """Tokens live 3600 s. With min_validity 3700 the stored token is never good enough: each run replaces it.
+
+    (icr_credential gets a fresh token each run, its cache never being good enough either; icr_login then keeps the
+    stored token only if it ignores min_validity, its own default being 600.)
+    """
+    key = emu.apikey('svc-reader')
+    role_vars = {'docker_auth_registries': [emu_host(emu)], 'docker_auth_iam_endpoint': emu.url,
+                 'docker_auth_username_type': 'iambearer', 'docker_auth_min_validity': 3700}
+    first = play(tmp_path, key, role_vars, hosts=('h1',))
+    assert first.rc == 0, first.text[-3000:]
+    stored = config(tmp_path, 'h1')['auths'][emu_host(emu)]['auth']
+    second = play(tmp_path, key, role_vars, hosts=('h1',))
+    assert second.rc == 0, second.text[-3000:]
+    assert iam_calls(emu) == 2
+    assert login_results(second)['h1']['result']['changed'] is True
+    assert config(tmp_path, 'h1')['auths'][emu_host(emu)]['auth'] != stored
+    # Control: with the default min_validity (900) the same rerun keeps the file.
+    role_vars.pop('docker_auth_min_validity')
+    third = play(tmp_path / 'default', key, role_vars, hosts=('h1',))
+    fourth = play(tmp_path / 'default', key, role_vars, hosts=('h1',))
+    assert third.rc == 0 and fourth.rc == 0 and login_results(fourth)['h1']['result']['changed'] is False
+
+
+def test_role_results_hold_no_key(emu, tmp_path):
+    key = emu.apikey('svc-reader')
+    run = play(tmp_path, key, {'docker_auth_registries': [emu_host(emu)], 'docker_auth_iam_endpoint': emu.url},
+               hosts=('h1',), args=['-vvv', '--diff'])
+    assert run.rc == 0, run.text[-3000:]
+    assert_no_secret([key], run.text)
+    assert pathlib.Path(tmp_path / 'h1' / 'config.json').exists()
+
+
+def test_validate_false_proves_nothing(emu, tmp_path):
+    """iambearer needs the exchange, but docker_auth_validate false must not prove the credential: nothing listens on
+    the registry given (loopback port 9), and the play still succeeds."""
+    run = play(tmp_path, emu.apikey('svc-reader'), {'docker_auth_registries': ['127.0.0.1:9'], 'docker_auth_validate': False,
+                                                    'docker_auth_username_type': 'iambearer',
+                                                    'docker_auth_iam_endpoint': emu.url}, hosts=('h1',))
+    assert run.rc == 0, run.text[-3000:]
+    assert iam_calls(emu) == 1 and emu.counters()['registry_v2'] == 0
+    assert config(tmp_path, 'h1')['auths']['127.0.0.1:9']['auth']
+
+
+def test_verify_access_reaches_icr_credential(emu, tmp_path):
+    """svc-reader may pull team-a, not team-b: asking for team-b must stop the play before any host is touched."""
+    role_vars = {'docker_auth_registries': [emu_host(emu)], 'docker_auth_iam_endpoint': emu.url}
+    run = play(tmp_path, emu.apikey('svc-reader'), dict(role_vars, docker_auth_verify_access=['team-b/app:pull']),
+               hosts=('h1',))
+    assert run.rc != 0 and 'do not grant pull on team-b/app' in run.text, run.text[-3000:]
+    assert not (tmp_path / 'h1' / 'config.json').exists()
+    ok = play(tmp_path / 'ok', emu.apikey('svc-reader'), dict(role_vars, docker_auth_verify_access=['team-a/app:pull']),
+              hosts=('h1',))
+    assert ok.rc == 0, ok.text[-3000:]
+
+
+def test_format_and_state_reach_icr_login(tmp_path):
+    key = 'RoleOptionKey0123456789abcdefghijklmnopqr'
+    role_vars = {'docker_auth_regions': ['us-south'], 'docker_auth_validate': False, 'docker_auth_format': 'containers'}
+    run = play(tmp_path, key, role_vars, hosts=('h1',))
+    assert run.rc == 0, run.text[-3000:]
+    assert login_results(run)['h1']['result']['results'][0]['files'][0]['format'] == 'containers'
+    assert 'us.icr.io' in config(tmp_path, 'h1')['auths']
+    gone = play(tmp_path, key, dict(role_vars, docker_auth_state='absent'), hosts=('h1',))
+    assert gone.rc == 0, gone.text[-3000:]
+    assert login_results(gone)['h1']['result']['results'][0]['registries'] == {'us.icr.io': 'removed'}
+    assert 'us.icr.io' not in config(tmp_path, 'h1').get('auths', {})
