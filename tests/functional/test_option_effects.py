@@ -188,9 +188,10 @@ def test_login_mode_is_applied_when_writing_and_to_an_unchanged_file(tmp_path):
     assert not failed and result['changed'] and stat.S_IMODE(path.stat().st_mode) == 0o660
 
 
+# Helpers get a minimal environment (PATH, HOME, USER, ...), so the store's path is written into the program itself.
 FAKE_HELPER = """#!%s
 import json, os, sys
-store = os.environ['ICR_TEST_HELPER_STORE']
+store = %r
 data = json.load(open(store)) if os.path.exists(store) else {}
 verb = sys.argv[1]
 payload = sys.stdin.read()
@@ -215,10 +216,9 @@ def fake_helper(tmp_path, monkeypatch):
     bindir = tmp_path / 'bin'
     bindir.mkdir()
     program = bindir / 'docker-credential-icrtest'
-    program.write_text(FAKE_HELPER % sys.executable)
+    program.write_text(FAKE_HELPER % (sys.executable, str(tmp_path / 'helper.json')))
     program.chmod(0o700)
     monkeypatch.setenv('PATH', str(bindir) + os.pathsep + os.environ.get('PATH', os.defpath))
-    monkeypatch.setenv('ICR_TEST_HELPER_STORE', str(tmp_path / 'helper.json'))
     return tmp_path / 'helper.json'
 
 
