@@ -43,3 +43,17 @@ def collections_dir(tmp_path_factory):
     link.parent.mkdir(parents=True)
     link.symlink_to(REPO, target_is_directory=True)
     return str(base)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """The reliability ledger takes a test's rows only once its outcome is known (rel_support.settle_ledger)."""
+    outcome = yield
+    report = outcome.get_result()
+    support = sys.modules.get('rel_support')
+    if support is None or report.when != 'call':
+        return
+    if hasattr(report, 'wasxfail'):
+        support.settle_ledger('xfailed')
+    else:
+        support.settle_ledger(report.outcome)

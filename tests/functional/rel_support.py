@@ -155,14 +155,33 @@ def as_user(entry, func, *args):
 
 # ------------------------------------------------------------------------------------------------ ledger
 
+_PENDING = []
+
+
 def record(attack, times, held, test):
-    """Append one row of the reliability table (attack, how many times it was tried, what held) to $ICR_REL_LEDGER."""
+    """One row of the reliability table (attack, how many times it was tried, what held), for $ICR_REL_LEDGER.
+
+    The row is kept back until the test's outcome is known (conftest.py calls settle_ledger): a test that records
+    what held and then fails an assertion must not leave "held" in the ledger.
+    """
+    if os.environ.get('ICR_REL_LEDGER'):
+        _PENDING.append({'attack': attack, 'times': times, 'held': held, 'test': test,
+                         'at': time.strftime('%Y-%m-%dT%H:%M:%S')})
+
+
+def settle_ledger(outcome):
+    """Write the rows the test that just ran recorded: as they are if it passed (or was an expected failure, whose
+    rows say NOT HELD themselves), else each marked as not held."""
+    rows = list(_PENDING)
+    del _PENDING[:]
     path = os.environ.get('ICR_REL_LEDGER')
-    if not path:
+    if not path or not rows:
         return
     with open(path, 'a') as handle:
-        handle.write(json.dumps({'attack': attack, 'times': times, 'held': held, 'test': test,
-                                 'at': time.strftime('%Y-%m-%dT%H:%M:%S')}) + '\n')
+        for row in rows:
+            if outcome not in ('passed', 'xfailed'):
+                row['held'] = 'NOT HELD: the test %s, so what it was about to claim is not recorded' % outcome
+            handle.write(json.dumps(row) + '\n')
 
 
 # ------------------------------------------------------------------------------------------------ driver

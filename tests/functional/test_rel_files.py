@@ -221,6 +221,16 @@ def _unknown_uid(d):
     return d / 'orphan' / 'config.json'
 
 
+def tree_of(directory):
+    """Every entry below directory, by relative path, with its type (what a failed run must not add or remove)."""
+    found = []
+    for root, dirs, files in os.walk(str(directory)):
+        for entry in dirs + files:
+            full = os.path.join(root, entry)
+            found.append((os.path.relpath(full, str(directory)), stat.S_IFMT(os.lstat(full).st_mode)))
+    return sorted(found)
+
+
 @pytest.fixture(scope='module')
 def batch(tmp_path_factory):
     """Prepare every case, run one play with one icr_login task per case, and keep what each left behind."""
@@ -235,8 +245,11 @@ def batch(tmp_path_factory):
         except pytest.skip.Exception as exc:
             prepared[name] = {'skip': str(exc)}
             continue
-        watched = [p for p in (path, pathlib.Path(os.path.realpath(str(path)))) if os.path.lexists(str(p))]
-        prepared[name] = {'path': path, 'dir': d, 'before': dict((str(p), snapshot_quick(p)) for p in watched)}
+        # The file, where its links lead, and the directory it would be written in (for a path that does not exist
+        # yet, that directory, or the file standing in its place, is what must stay untouched).
+        watched = [p for p in (path, pathlib.Path(os.path.realpath(str(path))), path.parent) if os.path.lexists(str(p))]
+        prepared[name] = {'path': path, 'dir': d, 'before': dict((str(p), snapshot_quick(p)) for p in watched),
+                          'tree_before': tree_of(d)}
         args = {'registries': [HOST], 'password': '{{ key }}', 'config_path': str(path)}
         tasks.append({'name': name, 'icr.auth.icr_login': args, 'ignore_errors': True})
     run = run_play(top / 'play', tasks, secret_vars={'key': KEY})
@@ -245,6 +258,7 @@ def batch(tmp_path_factory):
             continue
         info['result'] = run.result(name)
         info['after'] = dict((p, snapshot_quick(pathlib.Path(p))) for p in info['before'])
+        info['tree_after'] = tree_of(info['dir'])
     yield {'run': run, 'cases': prepared}
     for name in ('immutable-file', 'immutable-dir'):
         info = prepared.get(name) or {}
@@ -295,7 +309,10 @@ def test_hostile_file(batch, name):
             assert word in msg, msg
         named = (str(info['path'].parent), os.path.realpath(str(info['path'])))
         assert any(n in msg for n in named), msg   # names the file, its directory, or where its link leads
+        # Something was there to stay untouched: at least the file itself, or what stands at its path.
+        assert any(v is not None for v in info['before'].values()), info['before']
         assert info['after'] == info['before'], 'the file changed although the run failed'
+        assert info['tree_after'] == info['tree_before'], 'a failed run created or removed something'
         assert temp_leftovers(info['path'].parent) == []
         assert KEY not in json.dumps(res)
         if not spec['xfail']:
@@ -342,10 +359,12 @@ def _check_dangling(info, res):
 def _check_ten_mb(info, res):
     before = json.loads(info['before'][str(info['path'])][0])
     after = json.loads(info['path'].read_text())
-    assert after.pop('auths').pop(HOST) == {'auth': AUTH}
+    after_auths = after.pop('auths')
+    assert after_auths.pop(HOST) == {'auth': AUTH}
     before_auths = before.pop('auths')
+    # Every other registry's entry kept with its values, not only its name; every other key kept as it was.
+    assert len(before_auths) >= 40000 and after_auths == before_auths
     assert after == before
-    assert auths_of(info['path']).keys() - {HOST} == before_auths.keys()
 
 
 CHECKS = {
