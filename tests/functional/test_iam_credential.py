@@ -365,3 +365,31 @@ def test_the_guides_proofs_prove_something(emu, tmp_path):
         run = run_play(tmp_path / str(number), [{'name': 'credential', 'icr.auth.icr_credential': args, 'no_log': False}],
                        secret_vars={'key': 'MadeUpMadeUpMadeUpMadeUpMadeUpMadeUpMade_9'})
         assert run.rc != 0, (task['name'], run.text[-2000:])
+
+
+# The identity of svc-reader in tests/emulator/fixtures/default.json, written out: the test checks the stored token
+# against the fixture, not against what the emulator says of its own tokens.
+SVC_READER_IAM_ID = 'iam-ServiceId-98914559-1ee5-44c5-b7ff-6f7aa240de8e'
+SVC_READER_ACCOUNT = '0399f7d0bbd61ecb2ec14cc4d51098bb'  # account a1
+
+
+def test_the_stored_token_is_signed_by_iam_and_names_the_keys_identity(emu, tmp_path):
+    """What lands on a host is an IAM token of the key's own identity, checked with IAM's published keys."""
+    import jwt  # PyJWT, a test requirement
+    key = emu.apikey('svc-reader')
+    path = tmp_path / 'config.json'
+    run = run_play(tmp_path, [credential_task(emu, username_type='iambearer'), login_task(path)],
+                   play_vars={'registry': emu_host(emu)}, secret_vars={'key': key})
+    assert run.rc == 0, run.text[-3000:]
+    stored = base64.b64decode(json.loads(path.read_text())['auths'][emu_host(emu)]['auth']).decode()
+    username, token = stored.split(':', 1)
+    assert username == 'iambearer'
+    keys = requests.get(emu.url + '/identity/keys', timeout=10).json()['keys']
+    kid = jwt.get_unverified_header(token)['kid']
+    [jwk] = [k for k in keys if k['kid'] == kid]
+    public = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(jwk))
+    claims = jwt.decode(token, public, algorithms=['RS256'], options={'verify_aud': False})
+    assert claims['iam_id'] == SVC_READER_IAM_ID
+    assert claims['account']['bss'] == SVC_READER_ACCOUNT
+    assert claims['iss'] == emu.iam_issuer
+    assert iam_calls(emu) == 1
