@@ -696,3 +696,20 @@ def test_proxy_over_tls_is_a_connect_tunnel(tls, tmp_path):
         assert not failed, result.get('msg')
         assert proxy.methods() and set(proxy.methods()) == {'CONNECT'}, proxy.seen
         assert all(t == emu_host(tls) for t in proxy.targets()), proxy.seen
+
+
+@pytest.mark.parametrize('left,warned', [(900, False), (899, True)], ids=['exactly-min-validity', 'one-second-less'])
+def test_credential_warns_only_below_min_validity(emu, monkeypatch, left, warned):
+    """A token IAM issues with exactly min_validity seconds left is enough; one second less warns."""
+    from ansible_collections.icr.auth.plugins.module_utils import _obtain
+    expires_at = 2000000000.0
+
+    def exchange(client, api_key, username_type):
+        token = client.apikey_token(api_key)
+        return token.access_token, expires_at, token     # an expiry known to the second
+
+    monkeypatch.setattr(_obtain, 'exchange', exchange)
+    result, warnings = obtain(cred_params(emu, username_type='iambearer', cache=False, min_validity=900), {},
+                              now=expires_at - left)
+    assert result['password'] and result['expires_in'] == left
+    assert any('less than min_validity (900)' in w for w in warnings) is warned, warnings
