@@ -18,7 +18,9 @@ import os
 import stat
 import time
 
-from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
+from ansible_collections.icr.auth.plugins.module_utils._atomic_file import Attributes, read_at, write_atomic
+from ansible_collections.icr.auth.plugins.module_utils._auth_file import parse
+from ansible_collections.icr.auth.plugins.module_utils._dir_walk import open_dir
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError
 
 FIELDS = ('username', 'password', 'expires_at', 'iam_id', 'account_id')
@@ -46,7 +48,7 @@ def _open_cache_dir(directory, create):
     parent = os.path.dirname(directory) or os.sep
     name = os.path.basename(directory)
     try:
-        parent_fd = store.open_dir(parent, store.Target(parent, 'cache'), create=create)[0]
+        parent_fd = open_dir(parent, Attributes(), create=create)[0]
     except OSError as exc:
         if exc.errno == errno.ENOENT and not create:
             return None
@@ -85,7 +87,8 @@ def load(path, min_validity, now=None):
     if dir_fd is None:
         return None
     try:
-        data, st = store.read_at(dir_fd, os.path.basename(path), path)
+        raw, st = read_at(dir_fd, os.path.basename(path), path)
+        data = {} if raw is None else parse(raw, path)
     except ConfigFileError:
         return None
     finally:
@@ -110,12 +113,12 @@ def save(path, record):
     The entry is written through the fd of a directory that belongs to the caller and that nobody else can
     write; a link is never followed and no owner is copied from anything found there.
     """
-    target = store.Target(path, 'cache', mode=0o600)
+    attributes = Attributes(mode=0o600)
     dir_fd = None
     try:
         dir_fd = _open_cache_dir(os.path.dirname(path), create=True)
-        store.write_atomic(path, json.dumps(dict((k, record.get(k)) for k in FIELDS)).encode('utf-8'), target,
-                           dir_fd=dir_fd, current=None)
+        write_atomic(path, json.dumps(dict((k, record.get(k)) for k in FIELDS)).encode('utf-8'), attributes,
+                     dir_fd=dir_fd, current=None)
     except (OSError, ConfigFileError, _Unsafe) as exc:
         return 'Could not cache the credential in %s (%s); the next run will ask IAM again.' % (
             os.path.dirname(path), getattr(exc, 'msg', None) or getattr(exc, 'strerror', None) or exc)

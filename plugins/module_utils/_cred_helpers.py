@@ -18,8 +18,8 @@ import re
 import shutil
 import subprocess
 
-from ansible_collections.icr.auth.plugins.module_utils._config_store import user_groups
 from ansible_collections.icr.auth.plugins.module_utils._errors import CredentialHelperError, InputError
+from ansible_collections.icr.auth.plugins.module_utils._privilege import user_groups
 
 # What another user's helper gets as PATH; the module's own user keeps its PATH.
 SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'

@@ -8,10 +8,9 @@
 from __future__ import annotations
 
 import json
-import os
-import pwd
 import time
 
+from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
 from ansible_collections.icr.auth.plugins.module_utils._cred_helpers import CredentialHelper, check_name
 from ansible_collections.icr.auth.plugins.module_utils._credential import (
@@ -23,6 +22,7 @@ from ansible_collections.icr.auth.plugins.module_utils._credential import (
 )
 from ansible_collections.icr.auth.plugins.module_utils._errors import InputError, RegistryError
 from ansible_collections.icr.auth.plugins.module_utils._regions import resolve_registries
+from ansible_collections.icr.auth.plugins.module_utils._target import build_targets
 
 ACTION_RANK = {'unchanged': 0, 'removed': 1, 'added': 2, 'updated': 3}
 UNKNOWN_SECRET = None  # a token IAM would issue, not known in check mode
@@ -55,32 +55,6 @@ def check_password(username_type, password, now=None):
         raise InputError('password: the IAM access token expired at %s; get a fresh one (icr.auth.icr_credential).'
                          % iso8601(exp))
     return password, exp
-
-
-def build_targets(params):
-    """The files to change, as config_store.Target objects."""
-    fmt = params.get('format') or 'docker'
-    formats = list(store.FORMATS) if fmt == 'both' else [fmt]
-    user = params.get('user')
-    config_path = params.get('config_path')
-    if config_path is not None and len(formats) > 1:
-        raise InputError('config_path names one file, but format: both writes two; use format docker or containers '
-                         'with config_path, or give user instead.')
-    pw = store.lookup_user(user) if user is not None else pwd.getpwuid(os.geteuid())
-    owner = store.lookup_uid(params.get('owner'))
-    group = store.lookup_gid(params.get('group'))
-    mode = store.parse_mode(params.get('mode'))
-    targets = []
-    for one in formats:
-        if config_path is not None:
-            path = store.check_config_path(config_path)
-        else:
-            path = store.default_path(one, pw, use_env=user is None)
-        # Root acts as the user for their home (user given); for a path of its own choosing, config_store decides
-        # at the moment of use whom to act as, so that nobody can redirect root's write with a link.
-        target_pw = pw if user is not None else None
-        targets.append(store.Target(path, one, pw=target_pw, owner=owner, group=group, mode=mode))
-    return targets
 
 
 def _redact(cred, helper=None):
@@ -179,12 +153,12 @@ class Login(object):
 
         def plan(current):
             if state == 'present':
-                new, actions = store.plan_present(current, file_hosts, username, password, min_validity,
-                                                  self.params.get('reauthorize'))
+                new, actions = auth_file.plan_present(current, file_hosts, username, password, min_validity,
+                                                      self.params.get('reauthorize'))
                 new = self._reference_helpers(new, helpers, store_choice, target.format)
             else:
                 # Helper-held hosts lose their empty auths entry too, as with docker logout.
-                new, actions = store.plan_absent(current, hosts)
+                new, actions = auth_file.plan_absent(current, hosts)
                 for host in helpers:
                     actions.pop(host, None)
             return new, actions
@@ -203,8 +177,8 @@ class Login(object):
                  'registries': dict((h, actions[h]) for h in hosts),
                  'stored_in': dict((h, ('docker-credential-' + helpers[h]) if h in helpers else 'file') for h in hosts)}
         if self.want_diff:
-            before = store.summary(outcome['before'], file_hosts)
-            after = store.summary(outcome['after'], file_hosts)
+            before = auth_file.summary(outcome['before'], file_hosts)
+            after = auth_file.summary(outcome['after'], file_hosts)
             if password is UNKNOWN_SECRET and state == 'present':
                 after = dict((h, (username, None) if actions[h] != 'unchanged' else after[h]) for h in file_hosts)
             for host in helpers:
@@ -234,7 +208,7 @@ class Login(object):
             return store_choice
         if fmt == 'containers':
             return (data.get('credHelpers') or {}).get(host)
-        return store.helper_for(data, host)
+        return auth_file.helper_for(data, host)
 
     def _helper_apply(self, helper, host, state, username, password, min_validity):
         current = helper.get(host)
@@ -261,7 +235,7 @@ class Login(object):
         for host, name in helpers.items():
             if fmt == 'docker':
                 entry = auths.get(host)
-                kept = dict((k, v) for k, v in (entry or {}).items() if k not in store._SECRET_FIELDS) \
+                kept = dict((k, v) for k, v in (entry or {}).items() if k not in auth_file.SECRET_FIELDS) \
                     if isinstance(entry, dict) else {}
                 auths[host] = kept
             if store_choice not in ('auto', 'file'):

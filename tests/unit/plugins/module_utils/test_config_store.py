@@ -15,9 +15,12 @@ import threading
 
 import pytest
 
+from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
+from ansible_collections.icr.auth.plugins.module_utils import _privilege as privilege
 from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth, encode_auth
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError
+from ansible_collections.icr.auth.plugins.module_utils._target import Target, check_config_path, parse_mode
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import API_KEY, OTHER_KEY, iam_token
 
 HOSTS = ['us.icr.io', 'de.icr.io']
@@ -32,11 +35,11 @@ def request_cleanup():
 
 
 def present(key=API_KEY, username='iamapikey', hosts=None, **kw):
-    return lambda data: store.plan_present(data, hosts or HOSTS, username, key, **kw)
+    return lambda data: auth_file.plan_present(data, hosts or HOSTS, username, key, **kw)
 
 
 def target(path, **kw):
-    return store.Target(str(path), 'docker', **kw)
+    return Target(str(path), 'docker', **kw)
 
 
 def mode_of(path):
@@ -122,16 +125,16 @@ def test_existing_mode_is_kept_and_mode_option_applies(tmp_path):
 def test_absent_removes_only_named_hosts_and_reports_it(tmp_path):
     path = tmp_path / 'config.json'
     path.write_text(json.dumps({'auths': {'us.icr.io': {'auth': 'eA=='}, 'quay.io': {'auth': 'eQ=='}}}))
-    result = store.update(target(path), lambda d: store.plan_absent(d, HOSTS))
+    result = store.update(target(path), lambda d: auth_file.plan_absent(d, HOSTS))
     assert result['changed'] and result['actions'] == {'us.icr.io': 'removed', 'de.icr.io': 'unchanged'}
     assert json.loads(path.read_text()) == {'auths': {'quay.io': {'auth': 'eQ=='}}}
-    again = store.update(target(path), lambda d: store.plan_absent(d, HOSTS))
+    again = store.update(target(path), lambda d: auth_file.plan_absent(d, HOSTS))
     assert not again['changed']
 
 
 def test_absent_without_file_creates_nothing(tmp_path):
     path = tmp_path / 'sub' / 'config.json'
-    result = store.update(target(path), lambda d: store.plan_absent(d, HOSTS))
+    result = store.update(target(path), lambda d: auth_file.plan_absent(d, HOSTS))
     assert not result['changed'] and not (tmp_path / 'sub').exists()
 
 
@@ -220,38 +223,38 @@ def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
 ])
 def test_default_paths(fmt, env, expected):
     pw = pwd.struct_passwd(('u', 'x', 1000, 1000, '', '/home/u', '/bin/sh'))
-    assert store.default_path(fmt, pw, env=env) == expected
+    assert auth_file.default_path(fmt, pw, env=env) == expected
 
 
 def test_environment_is_ignored_for_another_users_home():
     pw = pwd.struct_passwd(('u', 'x', 1000, 1000, '', '/home/u', '/bin/sh'))
-    assert store.default_path('docker', pw, env={'DOCKER_CONFIG': '/root/.d'}, use_env=False) == '/home/u/.docker/config.json'
+    assert auth_file.default_path('docker', pw, env={'DOCKER_CONFIG': '/root/.d'}, use_env=False) == '/home/u/.docker/config.json'
 
 
 @pytest.mark.parametrize('value,words', [('relative/config.json', 'absolute'), ('/a/../etc/x', '".."'),
                                          ('/etc/docker/', 'directory'), ('', 'empty')])
 def test_config_path_checks(value, words):
     with pytest.raises(InputError) as err:
-        store.check_config_path(value)
+        check_config_path(value)
     assert err.value.msg.startswith('config_path:') and words in err.value.msg
 
 
 @pytest.mark.parametrize('value,expected', [('0600', 0o600), ('644', 0o644), (0o640, 0o640)])
 def test_parse_mode(value, expected):
-    assert store.parse_mode(value) == expected
+    assert parse_mode(value) == expected
 
 
 @pytest.mark.parametrize('value', ['rw', '0400', '99999'])
 def test_parse_mode_rejects(value):
     with pytest.raises(InputError):
-        store.parse_mode(value)
+        parse_mode(value)
 
 
 @pytest.mark.parametrize('value', ['u=rw,go=', 'u+rw', 'go-rwx', 'a=r'])
 def test_a_quoted_symbolic_mode_is_named_as_such(value):
     """A symbolic mode is already quoted: the message must not tell the user to quote it."""
     with pytest.raises(InputError) as err:
-        store.parse_mode(value)
+        parse_mode(value)
     assert 'symbolic mode' in err.value.msg and 'octal' in err.value.msg and 'quote' not in err.value.msg
 
 
@@ -266,7 +269,7 @@ def test_root_acts_as_the_user_in_their_home(tmp_path, request_cleanup):
     os.chown(str(home), nobody.pw_uid, nobody.pw_gid)
     os.chmod(str(tmp_path), 0o755)
     path = home / '.docker' / 'config.json'
-    store.update(store.Target(str(path), 'docker', pw=nobody), present())
+    store.update(Target(str(path), 'docker', pw=nobody), present())
     for p in (path, path.parent):
         st = os.stat(str(p))
         assert (st.st_uid, st.st_gid) == (nobody.pw_uid, nobody.pw_gid)
@@ -279,7 +282,7 @@ def test_root_acts_as_the_user_in_their_home(tmp_path, request_cleanup):
     path.unlink()
     path.symlink_to(secret)
     with pytest.raises(ConfigFileError) as err:
-        store.update(store.Target(str(path), 'docker', pw=nobody), present())
+        store.update(Target(str(path), 'docker', pw=nobody), present())
     assert 'permission denied' in err.value.msg.lower()
     assert secret.read_text() == 'root data' and os.stat(str(secret)).st_uid == 0
 
@@ -294,17 +297,17 @@ def test_secure_resolve_sees_the_user_behind_roots_symlink_and_refuses_shared_di
     users.mkdir()
     os.chown(str(users), nobody.pw_uid, nobody.pw_gid)
     (top / 'link').symlink_to(users)
-    controller, path = store.secure_resolve(str(top / 'link' / 'config.json'))
+    controller, path = privilege.secure_resolve(str(top / 'link' / 'config.json'))
     assert controller.pw_uid == nobody.pw_uid and path == str(users / 'config.json')
-    assert store.secure_resolve(str(top / 'new' / 'sub' / 'config.json')) == (None, str(top / 'new' / 'sub' / 'config.json'))
+    assert privilege.secure_resolve(str(top / 'new' / 'sub' / 'config.json')) == (None, str(top / 'new' / 'sub' / 'config.json'))
     shared = top / 'shared'
     shared.mkdir()
     os.chmod(str(shared), 0o777)
     with pytest.raises(ConfigFileError) as err:
-        store.secure_resolve(str(shared / 'config.json'))
+        privilege.secure_resolve(str(shared / 'config.json'))
     assert 'can be changed by users other than root' in err.value.msg
     os.chmod(str(shared), 0o1777)
-    assert store.secure_resolve(str(shared / 'config.json')) == (None, str(shared / 'config.json'))
+    assert privilege.secure_resolve(str(shared / 'config.json')) == (None, str(shared / 'config.json'))
 
 
 def test_the_next_writer_removes_temp_files_a_killed_writer_left(tmp_path):

@@ -13,7 +13,8 @@ import pwd
 
 import pytest
 
-from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
+from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file
+from ansible_collections.icr.auth.plugins.module_utils import _privilege as privilege
 from ansible_collections.icr.auth.plugins.module_utils._credential import fingerprint, token_expiry
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError
 from ansible_collections.icr.auth.plugins.module_utils._registry import mask, realm_refusal
@@ -68,30 +69,30 @@ def test_an_owner_uid_without_a_user_is_refused():
         except KeyError:
             break
     with pytest.raises(InputError) as err:
-        store.lookup_uid(str(free))
+        privilege.lookup_uid(str(free))
     assert 'password database' in err.value.msg
-    assert store.lookup_uid(str(os.getuid())) == os.getuid()
+    assert privilege.lookup_uid(str(os.getuid())) == os.getuid()
 
 
 def test_relative_environment_paths_mean_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(str(tmp_path))
     pw = pwd.getpwuid(os.getuid())
-    assert store.default_path('containers', pw, {'REGISTRY_AUTH_FILE': 'a/auth.json'}) == str(tmp_path / 'a' / 'auth.json')
-    assert store.default_path('docker', pw, {'DOCKER_CONFIG': 'd'}) == str(tmp_path / 'd' / 'config.json')
-    assert store.default_path('containers', pw, {'XDG_CONFIG_HOME': 'x'}) == str(tmp_path / 'x' / 'containers' / 'auth.json')
+    assert auth_file.default_path('containers', pw, {'REGISTRY_AUTH_FILE': 'a/auth.json'}) == str(tmp_path / 'a' / 'auth.json')
+    assert auth_file.default_path('docker', pw, {'DOCKER_CONFIG': 'd'}) == str(tmp_path / 'd' / 'config.json')
+    assert auth_file.default_path('containers', pw, {'XDG_CONFIG_HOME': 'x'}) == str(tmp_path / 'x' / 'containers' / 'auth.json')
 
 
 def test_too_many_values_are_refused_before_parsing():
-    raw = ('{"x": [%s]}' % ','.join(['{}'] * (store.MAX_JSON_VALUES + 1))).encode()
+    raw = ('{"x": [%s]}' % ','.join(['{}'] * (auth_file.MAX_JSON_VALUES + 1))).encode()
     with pytest.raises(ConfigFileError) as err:
-        store.parse(raw, 'f.json')
+        auth_file.parse(raw, 'f.json')
     assert 'JSON values' in err.value.msg
     # Braces and commas inside strings do not count.
-    assert store.parse(('{"x": "%s"}' % ('{,[' * 400000)).encode(), 'f.json')['x'].startswith('{,[')
+    assert auth_file.parse(('{"x": "%s"}' % ('{,[' * 400000)).encode(), 'f.json')['x'].startswith('{,[')
 
 
 def test_serialize_is_compact_when_indenting_would_pass_the_limit(monkeypatch):
-    monkeypatch.setattr(store, 'MAX_FILE_SIZE', 1000)
+    monkeypatch.setattr(auth_file, 'MAX_FILE_SIZE', 1000)
     data = {'pad': [0] * 300}
-    assert len(store.serialize(data)) <= 1000 and b'\t' not in store.serialize(data)
-    assert store.serialize({'a': 1}).startswith(b'{\n\t')
+    assert len(auth_file.serialize(data)) <= 1000 and b'\t' not in auth_file.serialize(data)
+    assert auth_file.serialize({'a': 1}).startswith(b'{\n\t')

@@ -13,9 +13,11 @@ import tempfile
 
 import pytest
 
+from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
 from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth, encode_auth
 from ansible_collections.icr.auth.plugins.module_utils._registry import parse_www_authenticate
+from ansible_collections.icr.auth.plugins.module_utils._target import Target
 
 pytest.importorskip('hypothesis', reason='hypothesis is not installed: add it to tests/unit/requirements.txt')
 from hypothesis import HealthCheck, given, settings  # noqa: E402  pylint: disable=wrong-import-position
@@ -75,10 +77,10 @@ def plan_of(op):
     """The plan store.update() is given for one operation."""
     if op[0] == 'add':
         def plan(data):
-            return store.plan_present(data, op[1], op[2], op[3])
+            return auth_file.plan_present(data, op[1], op[2], op[3])
     else:
         def plan(data):
-            return store.plan_absent(data, op[1])
+            return auth_file.plan_absent(data, op[1])
     return plan
 
 
@@ -96,7 +98,7 @@ def test_any_add_remove_sequence_keeps_unknown_keys_and_ends_in_the_model(start,
                 json.dump(initial, handle)
             os.chmod(path, 0o600)
             unknown = dict((k, v) for k, v in initial.items() if k != 'auths')
-        target = store.Target(path, 'docker')
+        target = Target(path, 'docker')
         for op in ops:
             want = expected_actions(op, creds)
             result = store.update(target, plan_of(op))
@@ -135,12 +137,12 @@ def test_a_second_identical_run_changes_nothing_and_does_not_rewrite(start, host
         if initial is not None:
             with open(path, 'w') as handle:
                 json.dump(initial, handle)
-        target = store.Target(path, 'docker')
-        store.update(target, lambda data: store.plan_present(data, hosts, user, password))
+        target = Target(path, 'docker')
+        store.update(target, lambda data: auth_file.plan_present(data, hosts, user, password))
         before = os.stat(path)
         with open(path, 'rb') as handle:
             content = handle.read()
-        again = store.update(target, lambda data: store.plan_present(data, hosts, user, password))
+        again = store.update(target, lambda data: auth_file.plan_present(data, hosts, user, password))
         assert again['changed'] is False and set(again['actions'].values()) == {'unchanged'}
         after = os.stat(path)
         assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)   # not even rewritten
