@@ -14,6 +14,11 @@ Standard library only: this file is shipped to every managed host.
 - New files are 0600 in 0700 directories; an existing file keeps its owner and mode.
 - Root acts as whoever controls the path (see _privilege), and the whole write happens relative to directory
   file descriptors (see _dir_walk).
+
+The plan flows one way: the caller reads a Snapshot (inspect), computes the new data and the actions from it with
+the pure plans of _auth_file, and asks write() to make the file hold them. write() takes the lock and reads the
+file again; if it changed since the snapshot, nothing is written and write() returns a Snapshot of what is there
+now, for the caller to plan again from.
 """
 
 from __future__ import annotations
@@ -36,98 +41,133 @@ from ansible_collections.icr.auth.plugins.module_utils._atomic_file import (
 from ansible_collections.icr.auth.plugins.module_utils._dir_walk import open_dir
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError
 from ansible_collections.icr.auth.plugins.module_utils._privilege import identity, locate, name_of
+from ansible_collections.icr.auth.plugins.module_utils._target import Target
+
+# How often write() may find the file changed by another writer before the caller gives up; every writer writes
+# once, so this bounds a run only when more than this many others write the same file meanwhile.
+MAX_REPLANS = 100
 
 
-def _planned(plan, data, path):
+class Snapshot(object):
+    """What was read of a file: its data and bytes (None when missing), its stat, where it is and who acts on it."""
+
+    def __init__(self, target: Target, acting: Target, path: str, raw: bytes | None, st: os.stat_result | None):
+        self.target = target    # the Target asked for
+        self.acting = acting    # the Target acted as (see _privilege.locate)
+        self.path = path        # where the file is (a symlinked file resolved)
+        self.raw = raw
+        self.stat = st
+        self.data = {} if raw is None else auth_file.parse(raw, path)
+
+    @property
+    def exists(self) -> bool:
+        return self.stat is not None
+
+
+@contextlib.contextmanager
+def about(path: str):
+    """A ConfigFileError raised inside (by a plan) names the file."""
     try:
-        return plan(data)
+        yield
     except ConfigFileError as exc:
-        raise ConfigFileError('%s: %s' % (path, exc.msg))
+        raise ConfigFileError(f'{path}: {exc.msg}')
 
 
-def _parsed(dir_fd, name, path):
-    """(data, stat or None) of the file name in dir_fd; a missing file is ({}, None)."""
-    raw, st = read_at(dir_fd, name, path)
-    return ({} if raw is None else auth_file.parse(raw, path)), st
-
-
-def _read_file(target, path):
-    """(data, stat or None) of path as target: through the walked directory's fd when it exists."""
+def _read_file(target: Target, path: str) -> tuple[bytes | None, os.stat_result | None]:
+    """(bytes or None, stat or None) of path as target: through the walked directory's fd when it exists."""
     try:
         dir_fd = open_dir(os.path.dirname(path), target, protected=target.protected)[0]
     except OSError as exc:
         if exc.errno == errno.ENOENT:
-            return {}, None
+            return None, None
         if exc.errno in (errno.EACCES, errno.EPERM):
-            raise ConfigFileError('Cannot read %s: permission denied. Run as its owner (become) or fix its permissions.'
-                                  % path)
-        raise ConfigFileError('Cannot read %s: %s.' % (path, exc.strerror))
+            raise ConfigFileError(f'Cannot read {path}: permission denied. Run as its owner (become) or fix its '
+                                  'permissions.')
+        raise ConfigFileError(f'Cannot read {path}: {exc.strerror}.')
     try:
-        return _parsed(dir_fd, os.path.basename(path), path)
+        return read_at(dir_fd, os.path.basename(path), path)
     finally:
         os.close(dir_fd)
 
 
-def inspect(target):
-    """What update() would start from: {'data', 'stat' (of the file or None), 'acting' (the Target acted as)}."""
+def inspect(target: Target) -> Snapshot:
+    """The file of target as it is now (read once), resolved and read the way write() will act on it."""
     acting, path = _locate(target)
     with identity(acting):
-        data, st = _read_file(acting, path)
-    return {'data': data, 'stat': st, 'acting': acting, 'path': path}
+        raw, st = _read_file(acting, path)
+        return Snapshot(target, acting, path, raw, st)
 
 
-def check_file_helpers(seen, helpers):
+def check_file_helpers(seen: Snapshot, helpers: dict[str, str]) -> None:
     """Refuse credential helpers named in a file that another user controls while root acts as itself.
 
     ``seen`` is what inspect() returned; ``helpers`` maps host to the helper the file names."""
-    if not helpers or os.geteuid() != 0 or seen['acting'].pw is not None:
+    if not helpers or os.geteuid() != 0 or seen.acting.pw is not None:
         return
-    st = seen['stat']
+    st = seen.stat
     if st is None or (st.st_uid == 0 and not st.st_mode & 0o022):
         return
-    raise ConfigFileError('%s names the credential helper %s, but the file can be changed by %s; root does not run a '
-                          'helper that another user chose with root\'s own identity and store. Set credential_store: file '
-                          '(or a helper name), or give user: or owner: for that user.'
-                          % (seen['path'], ', '.join('docker-credential-' + n for n in sorted(set(helpers.values()))),
-                             name_of(st.st_uid) if st.st_uid != 0 else 'users other than root'))
+    names = ', '.join('docker-credential-' + n for n in sorted(set(helpers.values())))
+    who = name_of(st.st_uid) if st.st_uid != 0 else 'users other than root'
+    raise ConfigFileError(f'{seen.path} names the credential helper {names}, but the file can be changed by {who}; root '
+                          'does not run a helper that another user chose with root\'s own identity and store. Set '
+                          'credential_store: file (or a helper name), or give user: or owner: for that user.')
 
 
-def _locate(target):
+def _locate(target: Target) -> tuple[Target, str]:
     try:
         return locate(target)
     except OSError as exc:
-        raise ConfigFileError('Cannot resolve %s: %s. Nothing was written.' % (target.path, exc.strerror))
+        raise ConfigFileError(f'Cannot resolve {target.path}: {exc.strerror}. Nothing was written.')
 
 
-def update(target, plan, check_mode=False):
-    """Read target's file, let ``plan(data) -> (new_data, actions)`` decide, write if the meaning changed.
+def update(target: Target, plan, check_mode: bool = False) -> dict:
+    """inspect(), then ``plan(data) -> (new_data, actions)`` and write(), planned again while the file changes."""
+    seen = inspect(target)
+    for _attempt in range(MAX_REPLANS):
+        with about(seen.path):
+            new, actions = plan(seen.data)
+        outcome = write(seen, new, actions, check_mode)
+        if not isinstance(outcome, Snapshot):
+            return outcome
+        seen = outcome
+    raise busy(seen)
+
+
+def busy(seen: Snapshot) -> ConfigFileError:
+    """The error for a file that other writers kept changing while this one planned (MAX_REPLANS times)."""
+    return ConfigFileError(f'{seen.path} was changed by other writers {MAX_REPLANS} times while this run planned its '
+                           'change; nothing was written. Run again.')
+
+
+def write(seen: Snapshot, new: dict, actions: dict[str, str], check_mode: bool = False) -> dict | Snapshot:
+    """Make the file of ``seen`` hold ``new`` (planned from seen.data), if its meaning changes.
 
     Returns a dict: changed, actions, before (data), after (data), path (where it landed), created_dirs, and
-    mode (the file's mode afterwards; None when there is no file).
+    mode (the file's mode afterwards; None when there is no file). If the file changed since ``seen`` was read,
+    nothing is written and the Snapshot read under the lock is returned instead: plan again from it.
     """
-    acting, path = _locate(target)
+    acting, path = seen.acting, seen.path
     try:
         with identity(acting):
-            return _update(acting, path, plan, check_mode)
+            return _write(seen, new, actions, check_mode)
     except OSError as exc:
         why = ''
         if acting.acts_as_user:
-            why = (' Root acted as %s here, because that user controls this path; the file can only be what that user '
-                   'may make it (its owner, group and mode included).' % acting.pw.pw_name)
-        raise ConfigFileError('Cannot write %s: %s%s. The file was left unchanged.%s'
-                              % (path, exc.strerror or exc, (' (%s)' % exc.filename) if exc.filename else '', why))
+            why = (f' Root acted as {acting.pw.pw_name} here, because that user controls this path; the file can only be '
+                   'what that user may make it (its owner, group and mode included).')
+        where = f' ({exc.filename})' if exc.filename else ''
+        raise ConfigFileError(f'Cannot write {path}: {exc.strerror or exc}{where}. The file was left unchanged.{why}')
 
 
-def _update(target, path, plan, check_mode):
-    data, st = _read_file(target, path)
-    exists = st is not None
-    new, actions = _planned(plan, data, path)
+def _write(seen: Snapshot, new: dict, actions: dict[str, str], check_mode: bool) -> dict | Snapshot:
+    target, path, st = seen.acting, seen.path, seen.stat
     # An action other than 'unchanged' writes even when the bytes would be equal (reauthorize).
-    content_changed = new != data or any(a != 'unchanged' for a in actions.values())
-    result = {'path': path, 'before': data, 'after': new, 'actions': actions, 'created_dirs': [],
-              'changed': False, 'exists': exists, 'mode': stat.S_IMODE(st.st_mode) if exists else None}
+    content_changed = new != seen.data or any(a != 'unchanged' for a in actions.values())
+    result = {'path': path, 'before': seen.data, 'after': new, 'actions': actions, 'created_dirs': [],
+              'changed': False, 'exists': seen.exists, 'mode': stat.S_IMODE(st.st_mode) if seen.exists else None}
     if not content_changed:
-        if exists and attributes_differ(st, target):
+        if seen.exists and attributes_differ(st, target):
             result['changed'] = True
             result['mode'] = final_mode(target, st)
             if not check_mode:
@@ -143,30 +183,22 @@ def _update(target, path, plan, check_mode):
         result['created_dirs'] = created
         with locked(os.path.dirname(path), dir_fd=dir_fd):
             remove_stale_temps(path, dir_fd)
-            # Read again under the lock: another writer may have landed since.
-            data, st = _parsed(dir_fd, name, path)
-            exists = st is not None
-            new, actions = _planned(plan, data, path)
-            result.update(before=data, after=new, actions=actions, exists=exists)
-            if new == data and exists and all(a == 'unchanged' for a in actions.values()):
-                result['changed'] = attributes_differ(st, target)
-                result['mode'] = stat.S_IMODE(st.st_mode)
-                if result['changed']:
-                    result['mode'] = apply_attributes(dir_fd, name, path, target)
-                return result
+            # Read again under the lock: another writer may have landed since the snapshot.
+            raw, st = read_at(dir_fd, name, path)
+            if raw != seen.raw:
+                return Snapshot(seen.target, target, path, raw, st)
             content = auth_file.serialize(new)
             if len(content) > auth_file.MAX_FILE_SIZE:
-                raise ConfigFileError('%s would be %d bytes, larger than the %d bytes a registry auth file can sensibly '
-                                      'be; it was left unchanged.' % (path, len(content), auth_file.MAX_FILE_SIZE))
+                raise ConfigFileError(f'{path} would be {len(content)} bytes, larger than the {auth_file.MAX_FILE_SIZE} '
+                                      'bytes a registry auth file can sensibly be; it was left unchanged.')
             result['mode'] = write_atomic(path, content, target, dir_fd=dir_fd, current=st)
     return result
 
 
 @contextlib.contextmanager
-def _dir(target, path, create):
+def _dir(target: Target, path: str, create: bool):
     """The walked directory of path (see open_dir), created if asked; directories made get owner/group asked."""
-    directory = os.path.dirname(path)
-    dir_fd, created = open_dir(directory, target, create=create, protected=target.protected)
+    dir_fd, created = open_dir(os.path.dirname(path), target, create=create, protected=target.protected)
     try:
         yield dir_fd, created
     finally:

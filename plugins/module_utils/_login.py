@@ -134,7 +134,7 @@ class Login(object):
 
     def _apply(self, target, hosts, state, username, password, min_validity, store_choice):
         seen = store.inspect(target)
-        data = seen['data']
+        data = seen.data
         helpers = {}
         for host in hosts:
             name = self._helper_name(data, host, target.format, store_choice)
@@ -147,23 +147,27 @@ class Login(object):
         for host, name in helpers.items():
             # The helper runs as the identity the file is written with, never as root for a user's file.
             helper_actions[host], helper_before[host] = self._helper_apply(
-                CredentialHelper(name, seen['acting'].pw),
+                CredentialHelper(name, seen.acting.pw),
                 host, state, username, password, min_validity)
         file_hosts = [h for h in hosts if h not in helpers]
-
-        def plan(current):
-            if state == 'present':
-                new, actions = auth_file.plan_present(current, file_hosts, username, password, min_validity,
-                                                      self.params.get('reauthorize'))
-                new = self._reference_helpers(new, helpers, store_choice, target.format)
-            else:
-                # Helper-held hosts lose their empty auths entry too, as with docker logout.
-                new, actions = auth_file.plan_absent(current, hosts)
-                for host in helpers:
-                    actions.pop(host, None)
-            return new, actions
-
-        outcome = store.update(target, plan, check_mode=self.check_mode)
+        # Plan from what was read; plan again from what is there if another writer changed the file meanwhile.
+        outcome = seen
+        for _attempt in range(store.MAX_REPLANS):
+            with store.about(outcome.path):
+                if state == 'present':
+                    new, file_actions = auth_file.plan_present(outcome.data, file_hosts, username, password, min_validity,
+                                                               self.params.get('reauthorize'))
+                    new = self._reference_helpers(new, helpers, store_choice, target.format)
+                else:
+                    # Helper-held hosts lose their empty auths entry too, as with docker logout.
+                    new, file_actions = auth_file.plan_absent(outcome.data, hosts)
+                    for host in helpers:
+                        file_actions.pop(host, None)
+            outcome = store.write(outcome, new, file_actions, check_mode=self.check_mode)
+            if not isinstance(outcome, store.Snapshot):
+                break
+        else:
+            raise store.busy(outcome)
         actions = dict(outcome['actions'])
         actions.update(helper_actions)
         if state == 'present' and store_choice == 'file' and target.format == 'docker' and data.get('credsStore'):

@@ -319,3 +319,81 @@ def test_the_next_writer_removes_temp_files_a_killed_writer_left(tmp_path):
     other.write_text('{}')
     store.update(target(path), present(hosts=['jp.icr.io']))
     assert sorted(os.listdir(str(tmp_path))) == ['.other.json.abc.tmp', 'config.json']
+
+
+def counting_reads(monkeypatch):
+    reads = []
+    real = store.read_at
+
+    def read_at(*args, **kwargs):
+        reads.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, 'read_at', read_at)
+    return reads
+
+
+def test_an_unchanged_run_reads_the_file_once_and_a_write_twice(tmp_path, monkeypatch):
+    path = tmp_path / 'config.json'
+    store.update(target(path), present())
+    reads = counting_reads(monkeypatch)
+    assert not store.update(target(path), present())['changed']
+    assert reads == [str(path)]
+    del reads[:]
+    assert store.update(target(path), present(OTHER_KEY))['changed']
+    assert reads == [str(path), str(path)]
+    del reads[:]
+    assert store.update(target(path, mode=0o640), present(OTHER_KEY))['changed'] and mode_of(path) == 0o640
+    assert reads == [str(path)]
+
+
+def test_write_returns_a_new_snapshot_when_another_writer_landed_and_writes_nothing(tmp_path):
+    path = tmp_path / 'config.json'
+    store.update(target(path), present(hosts=['us.icr.io']))
+    seen = store.inspect(target(path))
+    new, actions = auth_file.plan_present(seen.data, ['de.icr.io'], 'iamapikey', API_KEY)
+    store.update(target(path), present(OTHER_KEY, hosts=['jp.icr.io']))
+    other = path.read_bytes()
+    again = store.write(seen, new, actions)
+    assert isinstance(again, store.Snapshot) and again.raw == other and path.read_bytes() == other
+    assert sorted(again.data['auths']) == ['jp.icr.io', 'us.icr.io']
+    new, actions = auth_file.plan_present(again.data, ['de.icr.io'], 'iamapikey', API_KEY)
+    result = store.write(again, new, actions)
+    assert result['changed'] and result['actions'] == {'de.icr.io': 'added'}
+    assert sorted(json.loads(path.read_text())['auths']) == ['de.icr.io', 'jp.icr.io', 'us.icr.io']
+
+
+def test_update_plans_again_from_what_a_concurrent_writer_left(tmp_path):
+    path = tmp_path / 'config.json'
+    store.update(target(path), present(hosts=['us.icr.io']))
+    planned = []
+
+    def plan(data):
+        planned.append(sorted((data.get('auths') or {})))
+        if len(planned) == 1:   # another writer lands between the snapshot and the lock
+            store.update(target(path), present(OTHER_KEY, hosts=['jp.icr.io']))
+        return auth_file.plan_present(data, ['de.icr.io'], 'iamapikey', API_KEY)
+
+    result = store.update(target(path), plan)
+    assert planned == [['us.icr.io'], ['jp.icr.io', 'us.icr.io']]
+    assert result['changed'] and result['actions'] == {'de.icr.io': 'added'}
+    auths = json.loads(path.read_text())['auths']
+    assert decode_auth(auths['jp.icr.io']['auth']) == ('iamapikey', OTHER_KEY)
+    assert sorted(auths) == ['de.icr.io', 'jp.icr.io', 'us.icr.io']
+
+
+def test_a_file_that_keeps_changing_is_given_up_after_max_replans(tmp_path, monkeypatch):
+    path = tmp_path / 'config.json'
+    store.update(target(path), present(hosts=['us.icr.io']))
+    monkeypatch.setattr(store, 'MAX_REPLANS', 3)
+    count = [0]
+
+    def plan(data):
+        count[0] += 1
+        path.write_text(json.dumps({'auths': {}, 'n': count[0]}))
+        return auth_file.plan_present(data, ['de.icr.io'], 'iamapikey', API_KEY)
+
+    with pytest.raises(ConfigFileError) as err:
+        store.update(target(path), plan)
+    assert count[0] == 3 and 'changed by other writers 3 times' in err.value.msg
+    assert json.loads(path.read_text()) == {'auths': {}, 'n': 3}

@@ -14,6 +14,7 @@ import tempfile
 
 import pytest
 
+from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
 from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError, RegistryError
 from ansible_collections.icr.auth.plugins.module_utils._login import Login, check_password
@@ -206,3 +207,23 @@ def test_a_private_file_or_a_removal_is_not_warned_about(tmp_path):
     os.chmod(str(tmp_path / 'config.json'), 0o644)
     _result, login = run_with_login(params(tmp_path, state='absent'))
     assert not any('holds a registry secret' in w for w in login.warnings), login.warnings
+
+
+def test_a_file_changed_after_it_was_read_is_planned_again_not_overwritten(tmp_path, monkeypatch):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'auths': {'other.example.com': {'auth': 'eDp5'}}}))
+    real_inspect = store.inspect
+
+    def inspect(target):
+        seen = real_inspect(target)
+        # Another writer lands after the snapshot, before the lock.
+        path.write_text(json.dumps({'auths': {'other.example.com': {'auth': 'eDp5'}, 'late.example.com': {}},
+                                    'late': True}))
+        return seen
+
+    monkeypatch.setattr(store, 'inspect', inspect)
+    result = run(params(tmp_path))
+    assert result['changed'] and result['registries'] == {'us.icr.io': 'added'}
+    data = json.loads(path.read_text())
+    assert data['late'] is True and sorted(data['auths']) == ['late.example.com', 'other.example.com', 'us.icr.io']
+    assert decode_auth(data['auths']['us.icr.io']['auth']) == ('iamapikey', API_KEY)
