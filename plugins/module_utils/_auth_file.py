@@ -160,6 +160,33 @@ def plan_absent(data, hosts):
     return new, actions
 
 
+def plan_helpers(data, helpers, fmt, name_them):
+    """New data for hosts whose credential a helper holds ({host: helper name}).
+
+    Docker keeps an empty auths entry for helper-stored hosts; with name_them (a helper chosen by name, not found
+    in the file), the helper is named in credHelpers unless the file already sends the host to it."""
+    if not helpers:
+        return data
+    new = dict(data)
+    auths = dict(new.get('auths') or {})
+    cred_helpers = dict(new.get('credHelpers') or {})
+    for host, name in helpers.items():
+        if fmt == 'docker':
+            entry = auths.get(host)
+            kept = dict((k, v) for k, v in (entry or {}).items() if k not in SECRET_FIELDS) \
+                if isinstance(entry, dict) else {}
+            auths[host] = kept
+        if name_them:
+            via = cred_helpers.get(host) or (new.get('credsStore') if fmt == 'docker' else None)
+            if via != name:
+                cred_helpers[host] = name
+    if fmt == 'docker':
+        new['auths'] = auths
+    if cred_helpers:
+        new['credHelpers'] = cred_helpers
+    return new
+
+
 def summary(data, hosts):
     """{host: (username, secret) or None} for diffs."""
     auths = data.get('auths') or {}

@@ -66,20 +66,51 @@ def _redact(cred, helper=None):
     return view
 
 
-class Login(object):
-    """One icr_login run: the credential, the files, the helpers."""
+class _Callables(object):
+    """A network made of the two callables icr_login passed before it passed network= (exchange -> (password,
+    expires_at), verifier -> [Verification])."""
 
-    def __init__(self, params, check_mode=False, diff=False, exchange=None, verifier=None):
+    def __init__(self, exchange, verifier):
+        self._exchange = exchange
+        self._verifier = verifier
+
+    def exchange(self, api_key: str, username_type: str) -> _Exchanged:
+        password, expires_at = self._exchange(api_key, username_type)
+        return _Exchanged(password, expires_at)
+
+    def verify(self, hosts: list[str], username: str, password: str) -> list:
+        return self._verifier(hosts, username, password)
+
+
+class _Exchanged(object):
+    def __init__(self, password: str, expires_at: int | None, iam_id: str | None = None, account_id: str | None = None):
+        self.password = password
+        self.expires_at = expires_at
+        self.iam_id = iam_id
+        self.account_id = account_id
+
+
+class Login(object):
+    """One icr_login run: the credential, the files, the helpers.
+
+    ``network`` does what needs the network: ``exchange(api_key, username_type)`` returns an object with
+    ``password``, ``expires_at``, ``iam_id`` and ``account_id``; ``verify(hosts, username, password)`` returns a
+    list of _registry.Verification. It is used only outside check mode, and only when asked for.
+    """
+
+    def __init__(self, params: dict, check_mode: bool = False, diff: bool = False, network=None,
+                 exchange=None, verifier=None):
         self.params = params
         self.check_mode = check_mode
         self.want_diff = diff
-        self.exchange = exchange      # api_key, username_type -> (password, expires_at)
-        self.verifier = verifier      # hosts, username, password -> [Verification]
-        self.warnings = []
+        if network is None and (exchange is not None or verifier is not None):
+            network = _Callables(exchange, verifier)
+        self.network = network
+        self.warnings: list[str] = []
 
     # --- the credential
 
-    def credential(self):
+    def credential(self) -> tuple[str, str | None, int | None]:
         """(username, password or UNKNOWN_SECRET, expires_at)."""
         p = self.params
         username = p.get('username_type') or 'iamapikey'
@@ -93,8 +124,8 @@ class Login(object):
             return username, api_key, None
         if self.check_mode:
             return username, UNKNOWN_SECRET, None
-        password, exp = self.exchange(api_key, username)
-        return username, password, exp
+        exchanged = self.network.exchange(api_key, username)
+        return username, exchanged.password, exchanged.expires_at
 
     # --- the run
 
@@ -125,7 +156,7 @@ class Login(object):
         return self._result(files, hosts, expires_at, verification)
 
     def _validate(self, hosts, username, password):
-        results = self.verifier(hosts, username, password)
+        results = self.network.verify(hosts, username, password)
         refused = [v for v in results if not v.ok]
         if refused:
             raise RegistryError(' '.join(v.msg for v in refused) + ' Nothing was written.',
@@ -157,7 +188,7 @@ class Login(object):
                 if state == 'present':
                     new, file_actions = auth_file.plan_present(outcome.data, file_hosts, username, password, min_validity,
                                                                self.params.get('reauthorize'))
-                    new = self._reference_helpers(new, helpers, store_choice, target.format)
+                    new = auth_file.plan_helpers(new, helpers, target.format, store_choice not in ('auto', 'file'))
                 else:
                     # Helper-held hosts lose their empty auths entry too, as with docker logout.
                     new, file_actions = auth_file.plan_absent(outcome.data, hosts)
@@ -227,30 +258,6 @@ class Login(object):
         if not self.check_mode:
             helper.store(host, username, password)
         return ('added' if current is None else 'updated'), current
-
-    @staticmethod
-    def _reference_helpers(data, helpers, store_choice, fmt):
-        """Docker keeps an empty auths entry for helper-stored hosts; an explicit helper is named in credHelpers."""
-        if not helpers:
-            return data
-        new = dict(data)
-        auths = dict(new.get('auths') or {})
-        cred_helpers = dict(new.get('credHelpers') or {})
-        for host, name in helpers.items():
-            if fmt == 'docker':
-                entry = auths.get(host)
-                kept = dict((k, v) for k, v in (entry or {}).items() if k not in auth_file.SECRET_FIELDS) \
-                    if isinstance(entry, dict) else {}
-                auths[host] = kept
-            if store_choice not in ('auto', 'file'):
-                via = cred_helpers.get(host) or (new.get('credsStore') if fmt == 'docker' else None)
-                if via != name:
-                    cred_helpers[host] = name
-        if fmt == 'docker':
-            new['auths'] = auths
-        if cred_helpers:
-            new['credHelpers'] = cred_helpers
-        return new
 
     def _result(self, files, hosts, expires_at, verification):
         merged = {}
