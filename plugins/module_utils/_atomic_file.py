@@ -23,12 +23,14 @@ import fcntl
 import os
 import stat
 import time
+from collections.abc import Iterator
 
 from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file
 from ansible_collections.icr.auth.plugins.module_utils._dir_walk import (
     O_CLOEXEC,
     O_DIRECTORY,
     O_NOFOLLOW,
+    Attributes,
     dir_io_fd,
     fsync_dir,
     open_dir,
@@ -40,16 +42,8 @@ from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFile
 LOCK_TIMEOUT = 60.0
 
 
-class Attributes(object):
-    """Owner, group and mode to give a file: None keeps what the file has (a new file is 0600, of the writer)."""
-
-    def __init__(self, owner=None, group=None, mode=None):
-        self.owner = owner      # uid to give the file, or None
-        self.group = group      # gid to give the file, or None
-        self.mode = mode        # int mode to give the file, or None
-
-
-def read_at(dir_fd, name, path, nofollow=True):
+def read_at(dir_fd: int | None, name: str, path: str,
+            nofollow: bool = True) -> tuple[bytes | None, os.stat_result | None]:
     """(bytes, stat of what was read) of the file ``name`` in the directory ``dir_fd``; (None, None) when missing.
 
     At most MAX_FILE_SIZE + 1 bytes are read, whatever the file grows to meanwhile.
@@ -63,20 +57,20 @@ def read_at(dir_fd, name, path, nofollow=True):
         if exc.errno == errno.ENOENT:
             return None, None
         if exc.errno == errno.ELOOP:
-            raise ConfigFileError('%s turned into a symbolic link while it was being updated; refusing to follow it as '
-                                  'root. Nothing was written.' % path)
+            raise ConfigFileError(f'{path} turned into a symbolic link while it was being updated; refusing to follow it '
+                                  'as root. Nothing was written.')
         if exc.errno in (errno.EACCES, errno.EPERM):
-            raise ConfigFileError('Cannot read %s: permission denied. Run as its owner (become) or fix its permissions.'
-                                  % path)
-        raise ConfigFileError('Cannot read %s: %s.' % (path, exc.strerror))
+            raise ConfigFileError(f'Cannot read {path}: permission denied. Run as its owner (become) or fix its '
+                                  'permissions.')
+        raise ConfigFileError(f'Cannot read {path}: {exc.strerror}.')
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise ConfigFileError('%s is not a regular file; give the path of a JSON file.' % path)
+            raise ConfigFileError(f'{path} is not a regular file; give the path of a JSON file.')
         if st.st_size > auth_file.MAX_FILE_SIZE:
-            raise ConfigFileError('%s is %d bytes, larger than the %d bytes a registry auth file can sensibly be; '
-                                  'it was left unchanged.' % (path, st.st_size, auth_file.MAX_FILE_SIZE))
-        chunks = []
+            raise ConfigFileError(f'{path} is {st.st_size} bytes, larger than the {auth_file.MAX_FILE_SIZE} bytes a '
+                                  'registry auth file can sensibly be; it was left unchanged.')
+        chunks: list[bytes] = []
         left = auth_file.MAX_FILE_SIZE + 1
         while left > 0:
             chunk = os.read(fd, min(left, 1024 * 1024))
@@ -85,15 +79,15 @@ def read_at(dir_fd, name, path, nofollow=True):
             chunks.append(chunk)
             left -= len(chunk)
         if left <= 0:
-            raise ConfigFileError('%s grew past the %d bytes a registry auth file can sensibly be while it was read; '
-                                  'it was left unchanged.' % (path, auth_file.MAX_FILE_SIZE))
+            raise ConfigFileError(f'{path} grew past the {auth_file.MAX_FILE_SIZE} bytes a registry auth file can sensibly '
+                                  'be while it was read; it was left unchanged.')
     finally:
         os.close(fd)
     return b''.join(chunks), st
 
 
 @contextlib.contextmanager
-def locked(directory, timeout=LOCK_TIMEOUT, dir_fd=None):
+def locked(directory: str, timeout: float = LOCK_TIMEOUT, dir_fd: int | None = None) -> Iterator[int]:
     """An exclusive advisory lock on a directory, so that concurrent writers of one file take turns."""
     if dir_fd is not None:
         fd = dir_io_fd(dir_fd)
@@ -110,8 +104,8 @@ def locked(directory, timeout=LOCK_TIMEOUT, dir_fd=None):
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 if time.monotonic() >= deadline:
-                    raise ConfigFileError('Another process has held the lock on %s for %d seconds; try again when it is '
-                                          'done.' % (directory, timeout))
+                    raise ConfigFileError(f'Another process has held the lock on {directory} for {int(timeout)} seconds; '
+                                          'try again when it is done.')
                 time.sleep(delay)
                 delay = min(delay * 2, 0.2)
         yield fd
@@ -119,31 +113,32 @@ def locked(directory, timeout=LOCK_TIMEOUT, dir_fd=None):
         os.close(fd)
 
 
-def _temp_prefix(path):
-    return '.%s.' % os.path.basename(path)
+def _temp_prefix(path: str) -> str:
+    return f'.{os.path.basename(path)}.'
 
 
-def _create_temp(dir_fd, path):
+def _create_temp(dir_fd: int, path: str) -> tuple[int, str]:
     """(fd, name) of a new 0600 temp file beside path: O_EXCL|O_NOFOLLOW, so nothing planted is ever opened."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC
     for _attempt in range(100):
-        name = '%s%s.tmp' % (_temp_prefix(path), binascii.hexlify(os.urandom(6)).decode('ascii'))
+        name = f"{_temp_prefix(path)}{binascii.hexlify(os.urandom(6)).decode('ascii')}.tmp"
         try:
             return os.open(name, flags, 0o600, dir_fd=dir_fd), name
         except OSError as exc:
             if exc.errno != errno.EEXIST:
                 raise
-    raise ConfigFileError('Could not create a temp file beside %s: 100 names were taken.' % path)
+    raise ConfigFileError(f'Could not create a temp file beside {path}: 100 names were taken.')
 
 
-def final_mode(attributes, current):
+def final_mode(attributes: Attributes, current: os.stat_result | None) -> int:
     """The mode the file gets: the asked one, else the mode of the file that was read, else 0600."""
     if attributes.mode is not None:
         return attributes.mode
     return stat.S_IMODE(current.st_mode) if current is not None else 0o600
 
 
-def write_atomic(path, content, attributes, dir_fd=None, current=None):
+def write_atomic(path: str, content: bytes, attributes: Attributes, dir_fd: int | None = None,
+                 current: os.stat_result | None = None) -> int:
     """Replace path's content atomically, keeping the owner and mode of the file that was read (``current``).
 
     With dir_fd, everything happens in that directory: the temp file is created, written and renamed there,
@@ -158,11 +153,11 @@ def write_atomic(path, content, attributes, dir_fd=None, current=None):
         except OSError as exc:
             if exc.errno != errno.ENOENT:
                 os.close(dir_fd)
-                raise ConfigFileError('Cannot inspect %s: %s.' % (path, exc.strerror))
+                raise ConfigFileError(f'Cannot inspect {path}: {exc.strerror}.')
             current = None
     try:
         if current is not None and not stat.S_ISREG(current.st_mode):
-            raise ConfigFileError('%s is not a regular file; it was left unchanged.' % path)
+            raise ConfigFileError(f'{path} is not a regular file; it was left unchanged.')
         mode = final_mode(attributes, current)
         uid = attributes.owner if attributes.owner is not None else (current.st_uid if current else -1)
         gid = attributes.group if attributes.group is not None else (current.st_gid if current else -1)
@@ -185,8 +180,8 @@ def write_atomic(path, content, attributes, dir_fd=None, current=None):
             if tmp is not None:
                 _unlink_quietly(tmp, dir_fd)
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise ConfigFileError('Cannot write %s: %s. The file was left unchanged.' % (path, exc.strerror))
-            raise ConfigFileError('Writing %s failed: %s. The file was left unchanged.' % (path, exc.strerror))
+                raise ConfigFileError(f'Cannot write {path}: {exc.strerror}. The file was left unchanged.')
+            raise ConfigFileError(f'Writing {path} failed: {exc.strerror}. The file was left unchanged.')
         except BaseException:
             if tmp is not None:
                 _unlink_quietly(tmp, dir_fd)
@@ -198,7 +193,7 @@ def write_atomic(path, content, attributes, dir_fd=None, current=None):
             os.close(dir_fd)
 
 
-def remove_stale_temps(path, dir_fd=None):
+def remove_stale_temps(path: str, dir_fd: int | None = None) -> None:
     """Remove temp files a killed writer left beside path. Only called under the lock, when no writer of ours is
     between creating its temp file and renaming it; only regular files of this identity are touched."""
     prefix = _temp_prefix(path)
@@ -230,7 +225,7 @@ def remove_stale_temps(path, dir_fd=None):
                 _unlink_quietly(name, dir_fd)
 
 
-def _unlink_quietly(path, dir_fd=None):
+def _unlink_quietly(path: str, dir_fd: int | None = None) -> None:
     try:
         if dir_fd is None:
             os.unlink(path)
@@ -240,7 +235,7 @@ def _unlink_quietly(path, dir_fd=None):
         pass
 
 
-def _open_existing(dir_fd, name, path):
+def _open_existing(dir_fd: int, name: str, path: str) -> int | None:
     """A read-only fd of the regular file name in dir_fd (never through a link), or None if it is gone."""
     try:
         fd = os.open(name, os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC | getattr(os, 'O_NONBLOCK', 0), dir_fd=dir_fd)
@@ -252,11 +247,11 @@ def _open_existing(dir_fd, name, path):
         raise
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise ConfigFileError('%s is not a regular file; it was left unchanged.' % path)
+        raise ConfigFileError(f'{path} is not a regular file; it was left unchanged.')
     return fd
 
 
-def apply_attributes(dir_fd, name, path, attributes):
+def apply_attributes(dir_fd: int, name: str, path: str, attributes: Attributes) -> int | None:
     """Owner, group and mode asked for on a file whose content did not change (through an fd of the file itself).
     Returns the file's mode, or None if it is gone."""
     fd = _open_existing(dir_fd, name, path)
@@ -277,7 +272,7 @@ def apply_attributes(dir_fd, name, path, attributes):
     return mode
 
 
-def attributes_differ(st, attributes):
+def attributes_differ(st: os.stat_result | None, attributes: Attributes) -> bool:
     """True if an existing file's owner, group or mode (its stat) differs from what the attributes ask."""
     if st is None:
         return False

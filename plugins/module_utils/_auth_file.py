@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import re
+from collections.abc import Mapping, Sequence
 
 from ansible_collections.icr.auth.plugins.module_utils._credential import (
     decode_auth,
@@ -32,14 +34,14 @@ MAX_JSON_VALUES = 1000000
 SECRET_FIELDS = ('auth', 'username', 'password', 'identitytoken', 'registrytoken')
 
 
-def default_path(fmt, pw, env=None, use_env=True):
-    """Where Docker or the containers tools read credentials for the user ``pw``.
+def default_path(fmt: str, account: pwd.struct_passwd, env: Mapping[str, str] | None = None, use_env: bool = True) -> str:
+    """Where Docker or the containers tools read credentials for the user of the passwd entry ``account``.
 
     The environment (DOCKER_CONFIG, REGISTRY_AUTH_FILE, XDG_CONFIG_HOME) is honoured only for the user
     the module runs as (``use_env``), never for another user's home.
     """
     env = os.environ if env is None else env
-    home = pw.pw_dir
+    home = account.pw_dir
     # A relative value means the working directory, as for Docker and podman.
     if fmt == 'docker':
         if use_env and env.get('DOCKER_CONFIG'):
@@ -56,13 +58,13 @@ def default_path(fmt, pw, env=None, use_env=True):
 _STRING_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
-def _count_values(text):
+def _count_values(text: str) -> int:
     """About how many JSON values text holds (objects and arrays, and the items their commas separate)."""
     bare = _STRING_RE.sub('', text)
     return bare.count('{') + bare.count('[') + bare.count(',') + 1
 
 
-def parse(raw, path):
+def parse(raw: bytes, path: str) -> dict:
     """The JSON object of an auth file's bytes, or ConfigFileError."""
     # Only built-in codecs here: this may run with another user's identity, which may not be able to import more.
     if raw.startswith(b'\xef\xbb\xbf'):
@@ -70,37 +72,39 @@ def parse(raw, path):
     try:
         text = raw.decode('utf-8')
     except UnicodeDecodeError:
-        raise ConfigFileError('%s is not UTF-8 text; it was left unchanged. Fix or remove it.' % path)
+        raise ConfigFileError(f'{path} is not UTF-8 text; it was left unchanged. Fix or remove it.')
     if not text.strip():
         return {}
     if _count_values(text) > MAX_JSON_VALUES:
-        raise ConfigFileError('%s holds more than %d JSON values, more than a registry auth file can sensibly hold; it '
-                              'was left unchanged.' % (path, MAX_JSON_VALUES))
+        raise ConfigFileError(f'{path} holds more than {MAX_JSON_VALUES} JSON values, more than a registry auth file can '
+                              'sensibly hold; it was left unchanged.')
     try:
         data = json.loads(text)
     except RecursionError:
-        raise ConfigFileError('%s is not valid JSON for a registry auth file (nested too deeply); it was left unchanged.' % path)
+        raise ConfigFileError(f'{path} is not valid JSON for a registry auth file (nested too deeply); it was left '
+                              'unchanged.')
     except ValueError as exc:
-        raise ConfigFileError('%s is not valid JSON (%s); it was left unchanged. Fix or remove the file, then run again.'
-                              % (path, exc))
+        raise ConfigFileError(f'{path} is not valid JSON ({exc}); it was left unchanged. Fix or remove the file, then run '
+                              'again.')
     if not isinstance(data, dict):
-        raise ConfigFileError('%s holds a JSON %s, but a registry auth file must be a JSON object; it was left unchanged.'
-                              % (path, _json_type(data)))
+        raise ConfigFileError(f'{path} holds a JSON {_json_type(data)}, but a registry auth file must be a JSON object; it '
+                              'was left unchanged.')
     for key, kind in (('auths', dict), ('credHelpers', dict), ('credsStore', str)):
         if key in data and data[key] is not None and not isinstance(data[key], kind):
-            raise ConfigFileError('%s: "%s" is a JSON %s where a JSON %s is expected; it was left unchanged.'
-                                  % (path, key, _json_type(data[key]), 'object' if kind is dict else 'string'))
+            expected = 'object' if kind is dict else 'string'
+            raise ConfigFileError(f'{path}: "{key}" is a JSON {_json_type(data[key])} where a JSON {expected} is expected; '
+                                  'it was left unchanged.')
     return data
 
 
-def _json_type(value):
+def _json_type(value: object) -> str:
     if value is None:
         return 'null'
     return {dict: 'object', list: 'array', str: 'string', bool: 'boolean', int: 'number', float: 'number'}.get(
         type(value), type(value).__name__)
 
 
-def stored_credential(entry):
+def stored_credential(entry: object) -> tuple[str, str] | None:
     """(username, secret) held by an auths entry, or None when it holds none we can read."""
     if not isinstance(entry, dict):
         return None
@@ -113,7 +117,7 @@ def stored_credential(entry):
     return None
 
 
-def helper_for(data, host):
+def helper_for(data: dict, host: str) -> str | None:
     """The credential helper Docker would use for host: credHelpers[host], then credsStore; or None."""
     helpers = data.get('credHelpers') or {}
     if helpers.get(host):
@@ -121,7 +125,8 @@ def helper_for(data, host):
     return data.get('credsStore') or None
 
 
-def plan_present(data, hosts, username, password, min_validity=0, reauthorize=False, now=None):
+def plan_present(data: dict, hosts: Sequence[str], username: str, password: str | None, min_validity: int = 0,
+                 reauthorize: bool = False, now: float | None = None) -> tuple[dict, dict[str, str]]:
     """New data with an entry for every host; and {host: action} (added / updated / unchanged)."""
     new = dict(data)
     auths = dict(data.get('auths') or {})
@@ -129,8 +134,8 @@ def plan_present(data, hosts, username, password, min_validity=0, reauthorize=Fa
     for host in hosts:
         entry = auths.get(host)
         if entry is not None and not isinstance(entry, dict):
-            raise ConfigFileError('The entry for %s in "auths" is a JSON %s, not an object; the file was left unchanged.'
-                                  % (host, _json_type(entry)))
+            raise ConfigFileError(f'The entry for {host} in "auths" is a JSON {_json_type(entry)}, not an object; the file '
+                                  'was left unchanged.')
         current = stored_credential(entry)
         if not reauthorize and still_current(current, username, password, min_validity, now):
             actions[host] = 'unchanged'
@@ -144,7 +149,7 @@ def plan_present(data, hosts, username, password, min_validity=0, reauthorize=Fa
     return new, actions
 
 
-def plan_absent(data, hosts):
+def plan_absent(data: dict, hosts: Sequence[str]) -> tuple[dict, dict[str, str]]:
     """New data without the hosts' entries; and {host: action} (removed / unchanged)."""
     new = dict(data)
     auths = dict(data.get('auths') or {})
@@ -160,7 +165,7 @@ def plan_absent(data, hosts):
     return new, actions
 
 
-def plan_helpers(data, helpers, fmt, name_them):
+def plan_helpers(data: dict, helpers: dict[str, str], fmt: str, name_them: bool) -> dict:
     """New data for hosts whose credential a helper holds ({host: helper name}).
 
     Docker keeps an empty auths entry for helper-stored hosts; with name_them (a helper chosen by name, not found
@@ -187,13 +192,13 @@ def plan_helpers(data, helpers, fmt, name_them):
     return new
 
 
-def summary(data, hosts):
+def summary(data: dict, hosts: Sequence[str]) -> dict[str, tuple[str, str] | None]:
     """{host: (username, secret) or None} for diffs."""
     auths = data.get('auths') or {}
     return dict((host, stored_credential(auths.get(host))) for host in hosts)
 
 
-def serialize(data):
+def serialize(data: dict) -> bytes:
     """The bytes Docker itself would write: tab-indented JSON; compact when indenting would pass MAX_FILE_SIZE."""
     raw = json.dumps(data, indent='\t').encode('utf-8')
     if len(raw) > MAX_FILE_SIZE:

@@ -27,6 +27,7 @@ import contextlib
 import errno
 import os
 import stat
+from collections.abc import Callable, Iterator
 
 from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file
 from ansible_collections.icr.auth.plugins.module_utils._atomic_file import (
@@ -65,7 +66,7 @@ class Snapshot(object):
 
 
 @contextlib.contextmanager
-def about(path: str):
+def about(path: str) -> Iterator[None]:
     """A ConfigFileError raised inside (by a plan) names the file."""
     try:
         yield
@@ -93,7 +94,7 @@ def _read_file(target: Target, path: str) -> tuple[bytes | None, os.stat_result 
 def inspect(target: Target) -> Snapshot:
     """The file of target as it is now (read once), resolved and read the way write() will act on it."""
     acting, path = _locate(target)
-    with identity(acting):
+    with identity(acting.account):
         raw, st = _read_file(acting, path)
         return Snapshot(target, acting, path, raw, st)
 
@@ -102,26 +103,28 @@ def check_file_helpers(seen: Snapshot, helpers: dict[str, str]) -> None:
     """Refuse credential helpers named in a file that another user controls while root acts as itself.
 
     ``seen`` is what inspect() returned; ``helpers`` maps host to the helper the file names."""
-    if not helpers or os.geteuid() != 0 or seen.acting.pw is not None:
+    if not helpers or os.geteuid() != 0 or seen.acting.account is not None:
         return
     st = seen.stat
     if st is None or (st.st_uid == 0 and not st.st_mode & 0o022):
         return
     names = ', '.join('docker-credential-' + n for n in sorted(set(helpers.values())))
     who = name_of(st.st_uid) if st.st_uid != 0 else 'users other than root'
-    raise ConfigFileError(f'{seen.path} names the credential helper {names}, but the file can be changed by {who}; root '
-                          'does not run a helper that another user chose with root\'s own identity and store. Set '
-                          'credential_store: file (or a helper name), or give user: or owner: for that user.')
+    raise ConfigFileError(f'{seen.path} names the credential helper {names}, but the file can be changed by {who}; '
+                          'root does not run a helper that another user chose with root\'s own identity and store. '
+                          'Set credential_store: file (or a helper name), or give user: or owner: for that user.')
 
 
 def _locate(target: Target) -> tuple[Target, str]:
+    """(the Target to act as, the path to use): see _privilege.locate."""
     try:
-        return locate(target)
+        account, path, protected = locate(target.path, target.account, target.owner)
     except OSError as exc:
         raise ConfigFileError(f'Cannot resolve {target.path}: {exc.strerror}. Nothing was written.')
+    return (target.acting(path, account) if protected else target), path
 
 
-def update(target: Target, plan, check_mode: bool = False) -> dict:
+def update(target: Target, plan: Callable[[dict], tuple[dict, dict[str, str]]], check_mode: bool = False) -> dict:
     """inspect(), then ``plan(data) -> (new_data, actions)`` and write(), planned again while the file changes."""
     seen = inspect(target)
     for _attempt in range(MAX_REPLANS):
@@ -149,13 +152,13 @@ def write(seen: Snapshot, new: dict, actions: dict[str, str], check_mode: bool =
     """
     acting, path = seen.acting, seen.path
     try:
-        with identity(acting):
+        with identity(acting.account):
             return _write(seen, new, actions, check_mode)
     except OSError as exc:
         why = ''
         if acting.acts_as_user:
-            why = (f' Root acted as {acting.pw.pw_name} here, because that user controls this path; the file can only be '
-                   'what that user may make it (its owner, group and mode included).')
+            why = (f' Root acted as {acting.account.pw_name} here, because that user controls this path; the file can '
+                   'only be what that user may make it (its owner, group and mode included).')
         where = f' ({exc.filename})' if exc.filename else ''
         raise ConfigFileError(f'Cannot write {path}: {exc.strerror or exc}{where}. The file was left unchanged.{why}')
 
@@ -189,14 +192,15 @@ def _write(seen: Snapshot, new: dict, actions: dict[str, str], check_mode: bool)
                 return Snapshot(seen.target, target, path, raw, st)
             content = auth_file.serialize(new)
             if len(content) > auth_file.MAX_FILE_SIZE:
-                raise ConfigFileError(f'{path} would be {len(content)} bytes, larger than the {auth_file.MAX_FILE_SIZE} '
-                                      'bytes a registry auth file can sensibly be; it was left unchanged.')
+                limit = auth_file.MAX_FILE_SIZE
+                raise ConfigFileError(f'{path} would be {len(content)} bytes, larger than the {limit} bytes a registry '
+                                      'auth file can sensibly be; it was left unchanged.')
             result['mode'] = write_atomic(path, content, target, dir_fd=dir_fd, current=st)
     return result
 
 
 @contextlib.contextmanager
-def _dir(target: Target, path: str, create: bool):
+def _dir(target: Target, path: str, create: bool) -> Iterator[tuple[int, list[str]]]:
     """The walked directory of path (see open_dir), created if asked; directories made get owner/group asked."""
     dir_fd, created = open_dir(os.path.dirname(path), target, create=create, protected=target.protected)
     try:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from typing import NoReturn
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError
-from ansible_collections.icr.auth.plugins.module_utils._privilege import check_entry, name_of
+from ansible_collections.icr.auth.plugins.module_utils._privilege import check_entry, name_of, others_can_change
 
 
 O_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
@@ -28,12 +29,21 @@ O_PATH = getattr(os, 'O_PATH', 0)
 DIR_FLAGS = (O_PATH or os.O_RDONLY) | O_DIRECTORY | O_CLOEXEC
 
 
-def refuse_changed(path, why):
-    raise ConfigFileError('%s changed while it was being written (%s); nothing was written there. Run again.'
-                          % (path, why))
+class Attributes(object):
+    """Owner, group and mode to give a file: None keeps what the file has (a new file is 0600, of the writer)."""
+
+    def __init__(self, owner: int | None = None, group: int | None = None, mode: int | None = None):
+        self.owner = owner      # uid to give the file, or None
+        self.group = group      # gid to give the file, or None
+        self.mode = mode        # int mode to give the file, or None
 
 
-def open_dir(directory, attributes, create=False, protected=False):
+def refuse_changed(path: str, why: str) -> NoReturn:
+    raise ConfigFileError(f'{path} changed while it was being written ({why}); nothing was written there. Run again.')
+
+
+def open_dir(directory: str, attributes: Attributes, create: bool = False,
+             protected: bool = False) -> tuple[int, list[str]]:
     """(fd of directory, [directories created]): the directory walked from / one component at a time.
 
     When protected (root acting as itself or as the path's controller) no component may be a symlink
@@ -75,11 +85,9 @@ def open_dir(directory, attributes, create=False, protected=False):
                 if protected:
                     check_entry(parent_st, st, here, named)
                     if st.st_uid not in (0, acting_uid) and st.st_uid not in named:
-                        refuse_changed(here, 'it belongs to %s' % name_of(st.st_uid))
+                        refuse_changed(here, f'it belongs to {name_of(st.st_uid)}')
                     if acting_uid == 0 and st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
-                        raise ConfigFileError('%s can be changed by users other than root (mode %04o, not sticky); '
-                                              'refusing to write a registry credential below it as root. Tighten its '
-                                              'mode, or give user.' % (here, stat.S_IMODE(st.st_mode)))
+                        raise others_can_change(here, st)
             except BaseException:
                 os.close(child)
                 raise
@@ -92,21 +100,21 @@ def open_dir(directory, attributes, create=False, protected=False):
     return fd, created
 
 
-def _is_link(dir_fd, name):
+def _is_link(dir_fd: int, name: str) -> bool:
     try:
         return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
     except OSError:
         return False
 
 
-def _make_dir(parent_fd, name, path):
+def _make_dir(parent_fd: int, name: str, path: str) -> tuple[int, bool]:
     """(fd, True) of a directory made 0700 in parent_fd; (fd, False) if one appeared meanwhile."""
     made = True
     try:
         os.mkdir(name, 0o700, dir_fd=parent_fd)
     except OSError as exc:
         if exc.errno != errno.EEXIST:
-            raise ConfigFileError('Cannot create directory %s: %s.' % (path, exc.strerror))
+            raise ConfigFileError(f'Cannot create directory {path}: {exc.strerror}.')
         made = False
     try:
         return os.open(name, DIR_FLAGS | O_NOFOLLOW, dir_fd=parent_fd), made
@@ -114,14 +122,14 @@ def _make_dir(parent_fd, name, path):
         refuse_changed(path, exc.strerror)
 
 
-def dir_io_fd(dir_fd):
+def dir_io_fd(dir_fd: int) -> int:
     """A read-only fd of the directory behind dir_fd (an O_PATH fd cannot be locked, listed or fsynced)."""
     if not O_PATH:
         return os.dup(dir_fd)
     return os.open('.', os.O_RDONLY | O_DIRECTORY | O_CLOEXEC, dir_fd=dir_fd)
 
 
-def fsync_dir(dir_fd):
+def fsync_dir(dir_fd: int) -> None:
     try:
         fd = dir_io_fd(dir_fd)
     except OSError:

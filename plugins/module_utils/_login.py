@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
@@ -22,13 +23,13 @@ from ansible_collections.icr.auth.plugins.module_utils._credential import (
 )
 from ansible_collections.icr.auth.plugins.module_utils._errors import InputError, RegistryError
 from ansible_collections.icr.auth.plugins.module_utils._regions import resolve_registries
-from ansible_collections.icr.auth.plugins.module_utils._target import build_targets
+from ansible_collections.icr.auth.plugins.module_utils._target import Target, build_targets
 
 ACTION_RANK = {'unchanged': 0, 'removed': 1, 'added': 2, 'updated': 3}
 UNKNOWN_SECRET = None  # a token IAM would issue, not known in check mode
 
 
-def check_password(username_type, password, now=None):
+def check_password(username_type: str, password: object, now: float | None = None) -> tuple[str, int | None]:
     """The password to store (a 'Bearer ' prefix dropped) and its expiry (epoch or None); InputError if unusable."""
     if not isinstance(password, str) or not password:
         raise InputError('password: it is empty. Pass the API key or token (from a vault), or use api_key.')
@@ -52,12 +53,12 @@ def check_password(username_type, password, now=None):
     exp = token_expiry(claims)
     now = time.time() if now is None else now
     if exp is not None and exp <= now:
-        raise InputError('password: the IAM access token expired at %s; get a fresh one (icr.auth.icr_credential).'
-                         % iso8601(exp))
+        raise InputError(f'password: the IAM access token expired at {iso8601(exp)}; get a fresh one '
+                         '(icr.auth.icr_credential).')
     return password, exp
 
 
-def _redact(cred, helper=None):
+def _redact(cred: tuple[str, str | None] | None, helper: str | None = None) -> dict | None:
     if cred is None:
         return None
     view = {'username': cred[0], 'secret': fingerprint(cred[1]) if cred[1] is not None else '(new token from IAM)'}
@@ -70,7 +71,7 @@ class _Callables(object):
     """A network made of the two callables icr_login passed before it passed network= (exchange -> (password,
     expires_at), verifier -> [Verification])."""
 
-    def __init__(self, exchange, verifier):
+    def __init__(self, exchange: Callable, verifier: Callable):
         self._exchange = exchange
         self._verifier = verifier
 
@@ -98,8 +99,8 @@ class Login(object):
     list of _registry.Verification. It is used only outside check mode, and only when asked for.
     """
 
-    def __init__(self, params: dict, check_mode: bool = False, diff: bool = False, network=None,
-                 exchange=None, verifier=None):
+    def __init__(self, params: dict, check_mode: bool = False, diff: bool = False, network: object | None = None,
+                 exchange: Callable | None = None, verifier: Callable | None = None):
         self.params = params
         self.check_mode = check_mode
         self.want_diff = diff
@@ -129,7 +130,7 @@ class Login(object):
 
     # --- the run
 
-    def run(self):
+    def run(self) -> dict:
         p = self.params
         hosts, warnings = resolve_registries(p.get('regions'), p.get('registries'), p.get('private_endpoint'))
         self.warnings.extend(warnings)
@@ -155,7 +156,7 @@ class Login(object):
         files = [self._apply(t, hosts, state, username, password, min_validity, store_choice) for t in targets]
         return self._result(files, hosts, expires_at, verification)
 
-    def _validate(self, hosts, username, password):
+    def _validate(self, hosts: list[str], username: str, password: str) -> dict:
         results = self.network.verify(hosts, username, password)
         refused = [v for v in results if not v.ok]
         if refused:
@@ -163,7 +164,8 @@ class Login(object):
                                 verification=dict((v.host, v.as_dict()) for v in results))
         return dict((v.host, v.as_dict()) for v in results)
 
-    def _apply(self, target, hosts, state, username, password, min_validity, store_choice):
+    def _apply(self, target: Target, hosts: list[str], state: str, username: str | None, password: str | None,
+               min_validity: int, store_choice: str) -> dict:
         seen = store.inspect(target)
         data = seen.data
         helpers = {}
@@ -178,7 +180,7 @@ class Login(object):
         for host, name in helpers.items():
             # The helper runs as the identity the file is written with, never as root for a user's file.
             helper_actions[host], helper_before[host] = self._helper_apply(
-                CredentialHelper(name, seen.acting.pw),
+                CredentialHelper(name, seen.acting.account),
                 host, state, username, password, min_validity)
         file_hosts = [h for h in hosts if h not in helpers]
         # Plan from what was read; plan again from what is there if another writer changed the file meanwhile.
@@ -202,9 +204,9 @@ class Login(object):
         actions = dict(outcome['actions'])
         actions.update(helper_actions)
         if state == 'present' and store_choice == 'file' and target.format == 'docker' and data.get('credsStore'):
-            self.warnings.append('%s names the credential store "%s": Docker looks there and ignores the credential written '
-                                 'to the file (skopeo and podman do use it). For Docker to use the file, remove "credsStore" '
-                                 'from it.' % (outcome['path'], data['credsStore']))
+            self.warnings.append(f'{outcome["path"]} names the credential store "{data["credsStore"]}": Docker looks there '
+                                 'and ignores the credential written to the file (skopeo and podman do use it). For Docker '
+                                 'to use the file, remove "credsStore" from it.')
         if state == 'present' and file_hosts:
             self._warn_if_shared(outcome['path'], outcome.get('mode'))
         changed = outcome['changed'] or any(a != 'unchanged' for a in helper_actions.values())
@@ -226,17 +228,17 @@ class Login(object):
             }
         return entry
 
-    def _warn_if_shared(self, path, mode):
+    def _warn_if_shared(self, path: str, mode: int | None) -> None:
         """A file that holds a registry secret and that others can read or change is kept as it is, but said."""
         if mode is None or not mode & 0o066:
             return
         who = ' and '.join(w for bit, w in ((0o060, 'its group'), (0o006, 'every user on the host')) if mode & bit)
-        self.warnings.append('%s holds a registry secret and can be read or changed by %s (mode %04o). The mode was '
-                             "kept, as Docker keeps it; to make the file private, set mode: '0600' (or chmod 600 it)."
-                             % (path, who, mode))
+        self.warnings.append(f'{path} holds a registry secret and can be read or changed by {who} (mode {mode:04o}). The '
+                             "mode was kept, as Docker keeps it; to make the file private, set mode: '0600' (or chmod 600 "
+                             "it).")
 
     @staticmethod
-    def _helper_name(data, host, fmt, store_choice):
+    def _helper_name(data: dict, host: str, fmt: str, store_choice: str) -> str | None:
         if store_choice == 'file':
             return None
         if store_choice != 'auto':
@@ -245,7 +247,8 @@ class Login(object):
             return (data.get('credHelpers') or {}).get(host)
         return auth_file.helper_for(data, host)
 
-    def _helper_apply(self, helper, host, state, username, password, min_validity):
+    def _helper_apply(self, helper: CredentialHelper, host: str, state: str, username: str | None, password: str | None,
+                      min_validity: int) -> tuple[str, tuple[str, str] | None]:
         current = helper.get(host)
         if state == 'absent':
             if current is None:
@@ -259,7 +262,7 @@ class Login(object):
             helper.store(host, username, password)
         return ('added' if current is None else 'updated'), current
 
-    def _result(self, files, hosts, expires_at, verification):
+    def _result(self, files: list[dict], hosts: list[str], expires_at: int | None, verification: dict | None) -> dict:
         merged = {}
         for entry in files:
             for host, action in entry['registries'].items():
@@ -281,6 +284,6 @@ class Login(object):
         return result
 
 
-def _diff_text(view):
+def _diff_text(view: dict[str, dict | None]) -> str:
     """The diff side of a {host: redacted credential or None}: a host with no credential is left out, not null."""
     return json.dumps(dict((h, v) for h, v in view.items() if v is not None), indent=2, sort_keys=True) + '\n'

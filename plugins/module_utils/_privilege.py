@@ -21,6 +21,7 @@ import grp
 import os
 import pwd
 import stat
+from collections.abc import Collection, Iterator
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError
 
@@ -28,17 +29,17 @@ from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFile
 MAX_LINKS = 16
 
 
-def lookup_user(user):
+def lookup_user(user: str | int) -> pwd.struct_passwd:
     """The password-database entry of a user name or uid."""
     try:
         if isinstance(user, int) or (isinstance(user, str) and user.isdigit()):
             return pwd.getpwuid(int(user))
         return pwd.getpwnam(user)
     except (KeyError, TypeError):
-        raise InputError('user: no user %r in the password database of this host.' % (user,))
+        raise InputError(f'user: no user {user!r} in the password database of this host.')
 
 
-def lookup_uid(owner):
+def lookup_uid(owner: str | int | None) -> int | None:
     """uid of an owner name or number."""
     if owner is None:
         return None
@@ -47,15 +48,15 @@ def lookup_uid(owner):
         try:
             return pwd.getpwuid(int(owner)).pw_uid
         except KeyError:
-            raise InputError('owner: uid %s has no entry in the password database of this host; give an existing user.'
-                             % (owner,))
+            raise InputError(f'owner: uid {owner} has no entry in the password database of this host; give an existing '
+                             'user.')
     try:
         return pwd.getpwnam(owner).pw_uid
     except KeyError:
-        raise InputError('owner: no user %r in the password database of this host.' % (owner,))
+        raise InputError(f'owner: no user {owner!r} in the password database of this host.')
 
 
-def lookup_gid(group):
+def lookup_gid(group: str | int | None) -> int | None:
     """gid of a group name or number."""
     if group is None:
         return None
@@ -64,28 +65,32 @@ def lookup_gid(group):
     try:
         return grp.getgrnam(group).gr_gid
     except KeyError:
-        raise InputError('group: no group %r on this host.' % (group,))
+        raise InputError(f'group: no group {group!r} on this host.')
 
 
-def user_groups(pw):
+def user_groups(account: pwd.struct_passwd) -> list[int]:
     """The group ids a user has when logged in: primary and supplementary."""
     try:
-        return os.getgrouplist(pw.pw_name, pw.pw_gid)
+        return os.getgrouplist(account.pw_name, account.pw_gid)
     except OSError:
-        return [pw.pw_gid]
+        return [account.pw_gid]
+
+
+def acts_as(account: pwd.struct_passwd | None) -> bool:
+    """True when root must take the identity of ``account`` (a passwd entry) to act for it."""
+    return account is not None and os.geteuid() == 0 and account.pw_uid != 0
 
 
 @contextlib.contextmanager
-def identity(target):
-    """Act with the identity of the home's owner while inside (only when root acts for another user)."""
-    if not target.acts_as_user:
+def identity(account: pwd.struct_passwd | None) -> Iterator[None]:
+    """Act with the identity of ``account`` while inside (only when root acts for another user; see acts_as)."""
+    if not acts_as(account):
         yield
         return
-    pw = target.pw
     saved_groups = os.getgroups()
-    os.setgroups(user_groups(pw))
-    os.setegid(pw.pw_gid)
-    os.seteuid(pw.pw_uid)
+    os.setgroups(user_groups(account))
+    os.setegid(account.pw_gid)
+    os.seteuid(account.pw_uid)
     try:
         yield
     finally:
@@ -94,38 +99,49 @@ def identity(target):
         os.setgroups(saved_groups)
 
 
-def _owner(uid, where):
+def _owner(uid: int, where: str) -> pwd.struct_passwd:
     try:
         return pwd.getpwuid(uid)
     except KeyError:
-        raise ConfigFileError('%s belongs to uid %d, which has no entry in the password database; refusing to write '
-                              'below it as root.' % (where, uid))
+        raise ConfigFileError(f'{where} belongs to uid {uid}, which has no entry in the password database; refusing to '
+                              'write below it as root.')
 
 
-def _shared(st):
+def _shared(st: os.stat_result) -> bool:
     """True for a directory that users other than its owner may add entries to (sticky, group- or world-writable)."""
     return bool(st.st_mode & (0o022 | stat.S_ISVTX))
 
 
-def check_entry(parent_st, st, candidate, named):
+def check_entry(parent_st: os.stat_result | None, st: os.stat_result, candidate: str, named: Collection[int]) -> None:
     """Refuse an entry that another user planted in a shared directory, unless the play named that user."""
     if parent_st is not None and _shared(parent_st) and st.st_uid not in (0, parent_st.st_uid) \
             and st.st_uid not in named:
         who = name_of(st.st_uid)
-        raise ConfigFileError('%s belongs to %s and sits in %s, a directory other users can add to (mode %04o); root '
-                              'refuses to write a registry credential there on behalf of a user the play did not name. '
-                              'Remove it, choose another path, or name that user with user: or owner:.'
-                              % (candidate, who, os.path.dirname(candidate), stat.S_IMODE(parent_st.st_mode)))
+        raise ConfigFileError(f'{candidate} belongs to {who} and sits in {os.path.dirname(candidate)}, a directory other '
+                              f'users can add to (mode {stat.S_IMODE(parent_st.st_mode):04o}); root refuses to write a '
+                              'registry credential there on behalf of a user the play did not name. Remove it, choose '
+                              'another path, or name that user with user: or owner:.')
 
 
-def name_of(uid):
+def others_can_change(path: str, st: os.stat_result) -> ConfigFileError:
+    """The error for a directory that users other than root can rewrite, met while root acts as itself."""
+    return ConfigFileError(f'{path} can be changed by users other than root (mode {stat.S_IMODE(st.st_mode):04o}, not '
+                           'sticky); refusing to write a registry credential below it as root. Tighten its mode, or give '
+                           'user.')
+
+
+def _changed_while_resolved(path: str, exc: OSError) -> ConfigFileError:
+    return ConfigFileError(f'{path} changed while it was being resolved ({exc.strerror}); nothing was written. Run again.')
+
+
+def name_of(uid: int) -> str:
     try:
-        return 'user %s (uid %d)' % (pwd.getpwuid(uid).pw_name, uid)
+        return f'user {pwd.getpwuid(uid).pw_name} (uid {uid})'
     except KeyError:
-        return 'uid %d' % uid
+        return f'uid {uid}'
 
 
-def secure_resolve(path, named=()):
+def secure_resolve(path: str, named: Collection[int] = ()) -> tuple[pwd.struct_passwd | None, str]:
     """Follow path as the kernel would, and say who controls what it means.
 
     Returns (controller, resolved path). The controller is the password entry of the first user other than root
@@ -158,7 +174,7 @@ def secure_resolve(path, named=()):
         except OSError as exc:
             if exc.errno in (errno.ENOENT, errno.ENOTDIR):
                 return controller, os.path.join(candidate, *parts) if parts else candidate
-            raise ConfigFileError('Cannot inspect %s: %s.' % (candidate, exc.strerror))
+            raise ConfigFileError(f'Cannot inspect {candidate}: {exc.strerror}.')
         check_entry(parent_st, st, candidate, named)
         last = not parts
         if controller is None and st.st_uid != 0 and not (last and stat.S_ISREG(st.st_mode)):
@@ -166,52 +182,48 @@ def secure_resolve(path, named=()):
         if stat.S_ISLNK(st.st_mode):
             links += 1
             if links > MAX_LINKS:
-                raise ConfigFileError('%s: too many levels of symbolic links.' % path)
+                raise ConfigFileError(f'{path}: too many levels of symbolic links.')
             try:
-                target = os.readlink(candidate)
+                link = os.readlink(candidate)
             except OSError as exc:
-                raise ConfigFileError('%s changed while it was being resolved (%s); nothing was written. Run again.'
-                                      % (candidate, exc.strerror))
-            if os.path.isabs(target):
+                raise _changed_while_resolved(candidate, exc)
+            if os.path.isabs(link):
                 current = os.sep
-            parts = [p for p in target.split(os.sep) if p] + parts
+            parts = [p for p in link.split(os.sep) if p] + parts
             parent_st = None
             continue
         if stat.S_ISDIR(st.st_mode) and controller is None and st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
-            raise ConfigFileError('%s can be changed by users other than root (mode %04o, not sticky); refusing to write '
-                                  'a registry credential below it as root. Tighten its mode, or give user.'
-                                  % (candidate, stat.S_IMODE(st.st_mode)))
+            raise others_can_change(candidate, st)
         current = candidate
         parent_st = st
     return controller, current
 
 
-def resolve_link(path):
+def resolve_link(path: str) -> str:
     """Where a write to path lands: Docker follows a symlinked config file, and so do we."""
     return os.path.realpath(path) if os.path.islink(path) else path
 
 
-def _resolve_as_caller(path):
+def _resolve_as_caller(path: str) -> str:
     """Where a path leads, for a caller that acts with its own rights (the kernel guards it)."""
     try:
         return resolve_link(path)
     except OSError as exc:
-        raise ConfigFileError('%s changed while it was being resolved (%s); nothing was written. Run again.'
-                              % (path, exc.strerror))
+        raise _changed_while_resolved(path, exc)
 
 
-def locate(target):
-    """(the Target to act as, the path to use).
+def locate(path: str, account: pwd.struct_passwd | None, owner: int | None) -> tuple[pwd.struct_passwd | None, str, bool]:
+    """(the passwd entry to act as or None, the path to use, whether the walk must be protected).
 
-    A target for another user's home acts as that user from the start. Otherwise, when root runs, the path is
-    resolved now, at the moment of use, and root acts as whoever controls it (see secure_resolve); root acting as
-    itself (user: root included) always gets that protected resolution.
+    A file in another user's home (``account``) is reached as that user from the start. Otherwise, when root
+    runs, the path is resolved now, at the moment of use, and root acts as whoever controls it (see
+    secure_resolve), protected; root acting as itself (user: root included) always gets that protected resolution.
+    ``owner`` is the uid the play named with owner:, or None.
     """
     if os.geteuid() != 0:
-        return target, _resolve_as_caller(target.path)
-    if target.pw is not None and target.pw.pw_uid != 0:
-        with identity(target):
-            return target, _resolve_as_caller(target.path)
-    named = set(uid for uid in (target.owner,) if uid is not None)
-    controller, path = secure_resolve(target.path, named)
-    return target.acting(path, controller), path
+        return account, _resolve_as_caller(path), False
+    if account is not None and account.pw_uid != 0:
+        with identity(account):
+            return account, _resolve_as_caller(path), False
+    controller, resolved = secure_resolve(path, set(uid for uid in (owner,) if uid is not None))
+    return controller, resolved, True

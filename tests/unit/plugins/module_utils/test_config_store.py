@@ -269,7 +269,7 @@ def test_root_acts_as_the_user_in_their_home(tmp_path, request_cleanup):
     os.chown(str(home), nobody.pw_uid, nobody.pw_gid)
     os.chmod(str(tmp_path), 0o755)
     path = home / '.docker' / 'config.json'
-    store.update(Target(str(path), 'docker', pw=nobody), present())
+    store.update(Target(str(path), 'docker', account=nobody), present())
     for p in (path, path.parent):
         st = os.stat(str(p))
         assert (st.st_uid, st.st_gid) == (nobody.pw_uid, nobody.pw_gid)
@@ -282,7 +282,7 @@ def test_root_acts_as_the_user_in_their_home(tmp_path, request_cleanup):
     path.unlink()
     path.symlink_to(secret)
     with pytest.raises(ConfigFileError) as err:
-        store.update(Target(str(path), 'docker', pw=nobody), present())
+        store.update(Target(str(path), 'docker', account=nobody), present())
     assert 'permission denied' in err.value.msg.lower()
     assert secret.read_text() == 'root data' and os.stat(str(secret)).st_uid == 0
 
