@@ -17,20 +17,23 @@ import json
 import os
 import stat
 import time
+from collections.abc import Mapping
 
-from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
+from ansible_collections.icr.auth.plugins.module_utils._atomic_file import read_at, write_atomic
+from ansible_collections.icr.auth.plugins.module_utils._auth_file import parse
+from ansible_collections.icr.auth.plugins.module_utils._dir_walk import Attributes, open_dir
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError
 
 FIELDS = ('username', 'password', 'expires_at', 'iam_id', 'account_id')
 
 
-def default_dir(env=None):
+def default_dir(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     base = env.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
     return os.path.join(base, 'icr.auth')
 
 
-def entry_path(cache_dir, url, username_type, api_key):
+def entry_path(cache_dir: str, url: str, username_type: str, api_key: str) -> str:
     digest = hashlib.sha256('\0'.join(('icr.auth/1', url, username_type, api_key)).encode('utf-8')).hexdigest()
     return os.path.join(cache_dir, digest + '.json')
 
@@ -39,14 +42,14 @@ class _Unsafe(Exception):
     """The cache directory is not one root (or the caller) may trust."""
 
 
-def _open_cache_dir(directory, create):
+def _open_cache_dir(directory: str, create: bool) -> int | None:
     """A read-only fd of the cache directory, which must be a real directory (never a link) of the caller that
     nobody else can write. Made 0700 when missing (create). None if it is missing and not to be made."""
     directory = os.path.abspath(directory)
     parent = os.path.dirname(directory) or os.sep
     name = os.path.basename(directory)
     try:
-        parent_fd = store.open_dir(parent, store.Target(parent, 'cache'), create=create)[0]
+        parent_fd = open_dir(parent, Attributes(), create=create)[0]
     except OSError as exc:
         if exc.errno == errno.ENOENT and not create:
             return None
@@ -58,7 +61,7 @@ def _open_cache_dir(directory, create):
             fd = os.open(name, flags, dir_fd=parent_fd)
         except OSError as exc:
             if exc.errno != errno.ENOENT:
-                raise _Unsafe('%s is not a directory of ours (%s)' % (directory, exc.strerror))
+                raise _Unsafe(f'{directory} is not a directory of ours ({exc.strerror})')
             if not create:
                 return None
             os.mkdir(name, 0o700, dir_fd=parent_fd)
@@ -69,14 +72,14 @@ def _open_cache_dir(directory, create):
     st = os.fstat(fd)
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
         os.close(fd)
-        raise _Unsafe('%s belongs to uid %d with mode %04o; a cache directory must belong to uid %d and be writable by '
-                      'nobody else' % (directory, st.st_uid, stat.S_IMODE(st.st_mode), os.geteuid()))
+        raise _Unsafe(f'{directory} belongs to uid {st.st_uid} with mode {stat.S_IMODE(st.st_mode):04o}; a cache directory '
+                      f'must belong to uid {os.geteuid()} and be writable by nobody else')
     if made or st.st_mode & 0o077:
         os.fchmod(fd, 0o700)
     return fd
 
 
-def load(path, min_validity, now=None):
+def load(path: str, min_validity: int, now: float | None = None) -> dict | None:
     """The cached credential if present, well-formed and valid for min_validity seconds; else None."""
     try:
         dir_fd = _open_cache_dir(os.path.dirname(path), create=False)
@@ -85,7 +88,8 @@ def load(path, min_validity, now=None):
     if dir_fd is None:
         return None
     try:
-        data, st = store.read_at(dir_fd, os.path.basename(path), path)
+        raw, st = read_at(dir_fd, os.path.basename(path), path)
+        data = {} if raw is None else parse(raw, path)
     except ConfigFileError:
         return None
     finally:
@@ -104,28 +108,28 @@ def load(path, min_validity, now=None):
     return data
 
 
-def save(path, record):
+def save(path: str, record: Mapping[str, object]) -> str | None:
     """Write a cache entry (0600, directory 0700); failures to cache are not fatal, so they return a warning.
 
     The entry is written through the fd of a directory that belongs to the caller and that nobody else can
     write; a link is never followed and no owner is copied from anything found there.
     """
-    target = store.Target(path, 'cache', mode=0o600)
+    attributes = Attributes(mode=0o600)
     dir_fd = None
     try:
         dir_fd = _open_cache_dir(os.path.dirname(path), create=True)
-        store.write_atomic(path, json.dumps(dict((k, record.get(k)) for k in FIELDS)).encode('utf-8'), target,
-                           dir_fd=dir_fd, current=None)
+        write_atomic(path, json.dumps(dict((k, record.get(k)) for k in FIELDS)).encode('utf-8'), attributes,
+                     dir_fd=dir_fd, current=None)
     except (OSError, ConfigFileError, _Unsafe) as exc:
-        return 'Could not cache the credential in %s (%s); the next run will ask IAM again.' % (
-            os.path.dirname(path), getattr(exc, 'msg', None) or getattr(exc, 'strerror', None) or exc)
+        why = getattr(exc, 'msg', None) or getattr(exc, 'strerror', None) or exc
+        return f'Could not cache the credential in {os.path.dirname(path)} ({why}); the next run will ask IAM again.'
     finally:
         if dir_fd is not None:
             os.close(dir_fd)
     return None
 
 
-def drop(path):
+def drop(path: str) -> None:
     try:
         dir_fd = _open_cache_dir(os.path.dirname(path), create=False)
     except (OSError, _Unsafe, ConfigFileError):

@@ -8,10 +8,10 @@
 from __future__ import annotations
 
 import json
-import os
-import pwd
 import time
+from collections.abc import Callable
 
+from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
 from ansible_collections.icr.auth.plugins.module_utils._cred_helpers import CredentialHelper, check_name
 from ansible_collections.icr.auth.plugins.module_utils._credential import (
@@ -23,12 +23,13 @@ from ansible_collections.icr.auth.plugins.module_utils._credential import (
 )
 from ansible_collections.icr.auth.plugins.module_utils._errors import InputError, RegistryError
 from ansible_collections.icr.auth.plugins.module_utils._regions import resolve_registries
+from ansible_collections.icr.auth.plugins.module_utils._target import Target, build_targets
 
 ACTION_RANK = {'unchanged': 0, 'removed': 1, 'added': 2, 'updated': 3}
 UNKNOWN_SECRET = None  # a token IAM would issue, not known in check mode
 
 
-def check_password(username_type, password, now=None):
+def check_password(username_type: str, password: object, now: float | None = None) -> tuple[str, int | None]:
     """The password to store (a 'Bearer ' prefix dropped) and its expiry (epoch or None); InputError if unusable."""
     if not isinstance(password, str) or not password:
         raise InputError('password: it is empty. Pass the API key or token (from a vault), or use api_key.')
@@ -52,38 +53,12 @@ def check_password(username_type, password, now=None):
     exp = token_expiry(claims)
     now = time.time() if now is None else now
     if exp is not None and exp <= now:
-        raise InputError('password: the IAM access token expired at %s; get a fresh one (icr.auth.icr_credential).'
-                         % iso8601(exp))
+        raise InputError(f'password: the IAM access token expired at {iso8601(exp)}; get a fresh one '
+                         '(icr.auth.icr_credential).')
     return password, exp
 
 
-def build_targets(params):
-    """The files to change, as config_store.Target objects."""
-    fmt = params.get('format') or 'docker'
-    formats = list(store.FORMATS) if fmt == 'both' else [fmt]
-    user = params.get('user')
-    config_path = params.get('config_path')
-    if config_path is not None and len(formats) > 1:
-        raise InputError('config_path names one file, but format: both writes two; use format docker or containers '
-                         'with config_path, or give user instead.')
-    pw = store.lookup_user(user) if user is not None else pwd.getpwuid(os.geteuid())
-    owner = store.lookup_uid(params.get('owner'))
-    group = store.lookup_gid(params.get('group'))
-    mode = store.parse_mode(params.get('mode'))
-    targets = []
-    for one in formats:
-        if config_path is not None:
-            path = store.check_config_path(config_path)
-        else:
-            path = store.default_path(one, pw, use_env=user is None)
-        # Root acts as the user for their home (user given); for a path of its own choosing, config_store decides
-        # at the moment of use whom to act as, so that nobody can redirect root's write with a link.
-        target_pw = pw if user is not None else None
-        targets.append(store.Target(path, one, pw=target_pw, owner=owner, group=group, mode=mode))
-    return targets
-
-
-def _redact(cred, helper=None):
+def _redact(cred: tuple[str, str | None] | None, helper: str | None = None) -> dict | None:
     if cred is None:
         return None
     view = {'username': cred[0], 'secret': fingerprint(cred[1]) if cred[1] is not None else '(new token from IAM)'}
@@ -92,20 +67,51 @@ def _redact(cred, helper=None):
     return view
 
 
-class Login(object):
-    """One icr_login run: the credential, the files, the helpers."""
+class _Callables(object):
+    """A network made of the two callables icr_login passed before it passed network= (exchange -> (password,
+    expires_at), verifier -> [Verification])."""
 
-    def __init__(self, params, check_mode=False, diff=False, exchange=None, verifier=None):
+    def __init__(self, exchange: Callable, verifier: Callable):
+        self._exchange = exchange
+        self._verifier = verifier
+
+    def exchange(self, api_key: str, username_type: str) -> _Exchanged:
+        password, expires_at = self._exchange(api_key, username_type)
+        return _Exchanged(password, expires_at)
+
+    def verify(self, hosts: list[str], username: str, password: str) -> list:
+        return self._verifier(hosts, username, password)
+
+
+class _Exchanged(object):
+    def __init__(self, password: str, expires_at: int | None, iam_id: str | None = None, account_id: str | None = None):
+        self.password = password
+        self.expires_at = expires_at
+        self.iam_id = iam_id
+        self.account_id = account_id
+
+
+class Login(object):
+    """One icr_login run: the credential, the files, the helpers.
+
+    ``network`` does what needs the network: ``exchange(api_key, username_type)`` returns an object with
+    ``password``, ``expires_at``, ``iam_id`` and ``account_id``; ``verify(hosts, username, password)`` returns a
+    list of _registry.Verification. It is used only outside check mode, and only when asked for.
+    """
+
+    def __init__(self, params: dict, check_mode: bool = False, diff: bool = False, network: object | None = None,
+                 exchange: Callable | None = None, verifier: Callable | None = None):
         self.params = params
         self.check_mode = check_mode
         self.want_diff = diff
-        self.exchange = exchange      # api_key, username_type -> (password, expires_at)
-        self.verifier = verifier      # hosts, username, password -> [Verification]
-        self.warnings = []
+        if network is None and (exchange is not None or verifier is not None):
+            network = _Callables(exchange, verifier)
+        self.network = network
+        self.warnings: list[str] = []
 
     # --- the credential
 
-    def credential(self):
+    def credential(self) -> tuple[str, str | None, int | None]:
         """(username, password or UNKNOWN_SECRET, expires_at)."""
         p = self.params
         username = p.get('username_type') or 'iamapikey'
@@ -119,12 +125,12 @@ class Login(object):
             return username, api_key, None
         if self.check_mode:
             return username, UNKNOWN_SECRET, None
-        password, exp = self.exchange(api_key, username)
-        return username, password, exp
+        exchanged = self.network.exchange(api_key, username)
+        return username, exchanged.password, exchanged.expires_at
 
     # --- the run
 
-    def run(self):
+    def run(self) -> dict:
         p = self.params
         hosts, warnings = resolve_registries(p.get('regions'), p.get('registries'), p.get('private_endpoint'))
         self.warnings.extend(warnings)
@@ -150,17 +156,18 @@ class Login(object):
         files = [self._apply(t, hosts, state, username, password, min_validity, store_choice) for t in targets]
         return self._result(files, hosts, expires_at, verification)
 
-    def _validate(self, hosts, username, password):
-        results = self.verifier(hosts, username, password)
+    def _validate(self, hosts: list[str], username: str, password: str) -> dict:
+        results = self.network.verify(hosts, username, password)
         refused = [v for v in results if not v.ok]
         if refused:
             raise RegistryError(' '.join(v.msg for v in refused) + ' Nothing was written.',
                                 verification=dict((v.host, v.as_dict()) for v in results))
         return dict((v.host, v.as_dict()) for v in results)
 
-    def _apply(self, target, hosts, state, username, password, min_validity, store_choice):
+    def _apply(self, target: Target, hosts: list[str], state: str, username: str | None, password: str | None,
+               min_validity: int, store_choice: str) -> dict:
         seen = store.inspect(target)
-        data = seen['data']
+        data = seen.data
         helpers = {}
         for host in hosts:
             name = self._helper_name(data, host, target.format, store_choice)
@@ -173,29 +180,33 @@ class Login(object):
         for host, name in helpers.items():
             # The helper runs as the identity the file is written with, never as root for a user's file.
             helper_actions[host], helper_before[host] = self._helper_apply(
-                CredentialHelper(name, seen['acting'].pw),
+                CredentialHelper(name, seen.acting.account),
                 host, state, username, password, min_validity)
         file_hosts = [h for h in hosts if h not in helpers]
-
-        def plan(current):
-            if state == 'present':
-                new, actions = store.plan_present(current, file_hosts, username, password, min_validity,
-                                                  self.params.get('reauthorize'))
-                new = self._reference_helpers(new, helpers, store_choice, target.format)
-            else:
-                # Helper-held hosts lose their empty auths entry too, as with docker logout.
-                new, actions = store.plan_absent(current, hosts)
-                for host in helpers:
-                    actions.pop(host, None)
-            return new, actions
-
-        outcome = store.update(target, plan, check_mode=self.check_mode)
+        # Plan from what was read; plan again from what is there if another writer changed the file meanwhile.
+        outcome = seen
+        for _attempt in range(store.MAX_REPLANS):
+            with store.about(outcome.path):
+                if state == 'present':
+                    new, file_actions = auth_file.plan_present(outcome.data, file_hosts, username, password, min_validity,
+                                                               self.params.get('reauthorize'))
+                    new = auth_file.plan_helpers(new, helpers, target.format, store_choice not in ('auto', 'file'))
+                else:
+                    # Helper-held hosts lose their empty auths entry too, as with docker logout.
+                    new, file_actions = auth_file.plan_absent(outcome.data, hosts)
+                    for host in helpers:
+                        file_actions.pop(host, None)
+            outcome = store.write(outcome, new, file_actions, check_mode=self.check_mode)
+            if not isinstance(outcome, store.Snapshot):
+                break
+        else:
+            raise store.busy(outcome)
         actions = dict(outcome['actions'])
         actions.update(helper_actions)
         if state == 'present' and store_choice == 'file' and target.format == 'docker' and data.get('credsStore'):
-            self.warnings.append('%s names the credential store "%s": Docker looks there and ignores the credential written '
-                                 'to the file (skopeo and podman do use it). For Docker to use the file, remove "credsStore" '
-                                 'from it.' % (outcome['path'], data['credsStore']))
+            self.warnings.append(f'{outcome["path"]} names the credential store "{data["credsStore"]}": Docker looks there '
+                                 'and ignores the credential written to the file (skopeo and podman do use it). For Docker '
+                                 'to use the file, remove "credsStore" from it.')
         if state == 'present' and file_hosts:
             self._warn_if_shared(outcome['path'], outcome.get('mode'))
         changed = outcome['changed'] or any(a != 'unchanged' for a in helper_actions.values())
@@ -203,8 +214,8 @@ class Login(object):
                  'registries': dict((h, actions[h]) for h in hosts),
                  'stored_in': dict((h, ('docker-credential-' + helpers[h]) if h in helpers else 'file') for h in hosts)}
         if self.want_diff:
-            before = store.summary(outcome['before'], file_hosts)
-            after = store.summary(outcome['after'], file_hosts)
+            before = auth_file.summary(outcome['before'], file_hosts)
+            after = auth_file.summary(outcome['after'], file_hosts)
             if password is UNKNOWN_SECRET and state == 'present':
                 after = dict((h, (username, None) if actions[h] != 'unchanged' else after[h]) for h in file_hosts)
             for host in helpers:
@@ -217,26 +228,27 @@ class Login(object):
             }
         return entry
 
-    def _warn_if_shared(self, path, mode):
+    def _warn_if_shared(self, path: str, mode: int | None) -> None:
         """A file that holds a registry secret and that others can read or change is kept as it is, but said."""
         if mode is None or not mode & 0o066:
             return
         who = ' and '.join(w for bit, w in ((0o060, 'its group'), (0o006, 'every user on the host')) if mode & bit)
-        self.warnings.append('%s holds a registry secret and can be read or changed by %s (mode %04o). The mode was '
-                             "kept, as Docker keeps it; to make the file private, set mode: '0600' (or chmod 600 it)."
-                             % (path, who, mode))
+        self.warnings.append(f'{path} holds a registry secret and can be read or changed by {who} (mode {mode:04o}). The '
+                             "mode was kept, as Docker keeps it; to make the file private, set mode: '0600' (or chmod 600 "
+                             "it).")
 
     @staticmethod
-    def _helper_name(data, host, fmt, store_choice):
+    def _helper_name(data: dict, host: str, fmt: str, store_choice: str) -> str | None:
         if store_choice == 'file':
             return None
         if store_choice != 'auto':
             return store_choice
         if fmt == 'containers':
             return (data.get('credHelpers') or {}).get(host)
-        return store.helper_for(data, host)
+        return auth_file.helper_for(data, host)
 
-    def _helper_apply(self, helper, host, state, username, password, min_validity):
+    def _helper_apply(self, helper: CredentialHelper, host: str, state: str, username: str | None, password: str | None,
+                      min_validity: int) -> tuple[str, tuple[str, str] | None]:
         current = helper.get(host)
         if state == 'absent':
             if current is None:
@@ -250,31 +262,7 @@ class Login(object):
             helper.store(host, username, password)
         return ('added' if current is None else 'updated'), current
 
-    @staticmethod
-    def _reference_helpers(data, helpers, store_choice, fmt):
-        """Docker keeps an empty auths entry for helper-stored hosts; an explicit helper is named in credHelpers."""
-        if not helpers:
-            return data
-        new = dict(data)
-        auths = dict(new.get('auths') or {})
-        cred_helpers = dict(new.get('credHelpers') or {})
-        for host, name in helpers.items():
-            if fmt == 'docker':
-                entry = auths.get(host)
-                kept = dict((k, v) for k, v in (entry or {}).items() if k not in store._SECRET_FIELDS) \
-                    if isinstance(entry, dict) else {}
-                auths[host] = kept
-            if store_choice not in ('auto', 'file'):
-                via = cred_helpers.get(host) or (new.get('credsStore') if fmt == 'docker' else None)
-                if via != name:
-                    cred_helpers[host] = name
-        if fmt == 'docker':
-            new['auths'] = auths
-        if cred_helpers:
-            new['credHelpers'] = cred_helpers
-        return new
-
-    def _result(self, files, hosts, expires_at, verification):
+    def _result(self, files: list[dict], hosts: list[str], expires_at: int | None, verification: dict | None) -> dict:
         merged = {}
         for entry in files:
             for host, action in entry['registries'].items():
@@ -296,6 +284,6 @@ class Login(object):
         return result
 
 
-def _diff_text(view):
+def _diff_text(view: dict[str, dict | None]) -> str:
     """The diff side of a {host: redacted credential or None}: a host with no credential is left out, not null."""
     return json.dumps(dict((h, v) for h, v in view.items() if v is not None), indent=2, sort_keys=True) + '\n'

@@ -35,7 +35,7 @@ except ImportError:
     sys.path.insert(0, collections_path())
 
 # pylint: disable=wrong-import-position,wrong-import-order
-from ansible_collections.icr.auth.plugins.module_utils import _config_store as store  # noqa: E402
+from ansible_collections.icr.auth.plugins.module_utils import _atomic_file as atomic_file  # noqa: E402
 from ansible_collections.icr.auth.plugins.module_utils._login import Login  # noqa: E402
 from ansible_collections.icr.auth.plugins.module_utils._obtain import obtain  # noqa: E402
 from ansible_collections.icr.auth.plugins.modules import icr_credential, icr_login  # noqa: E402
@@ -276,7 +276,7 @@ def test_the_temp_file_is_private_while_the_secret_is_written(tmp_path, monkeypa
             seen.append(stat.S_IMODE(os.fstat(fd).st_mode))
         return real_write(fd, data)
 
-    monkeypatch.setattr(store.os, 'write', watching_write)
+    monkeypatch.setattr(atomic_file.os, 'write', watching_write)
     result = Login(login_params(tmp_path, mode=mode)).run()
     monkeypatch.undo()
     assert result['changed'] and seen, 'no write of the credential was seen'

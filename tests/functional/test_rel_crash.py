@@ -26,7 +26,10 @@ import time
 import pytest
 
 from rel_support import mode_of, record, temp_leftovers  # first: puts the collection on sys.path
+from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file  # noqa: E402  pylint: disable=wrong-import-order
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store  # noqa: E402  pylint: disable=wrong-import-order
+from ansible_collections.icr.auth.plugins.module_utils._atomic_file import write_atomic  # noqa: E402  pylint: disable=wrong-import-order
+from ansible_collections.icr.auth.plugins.module_utils._target import Target  # noqa: E402  pylint: disable=wrong-import-order
 
 KILLS = 200
 HOST = 'gen.example.com'
@@ -40,11 +43,11 @@ def base_config():
 
 
 def plan_for(generation):
-    return lambda data: store.plan_present(data, [HOST], 'iamapikey', 'secret-generation-%06d' % generation)
+    return lambda data: auth_file.plan_present(data, [HOST], 'iamapikey', 'secret-generation-%06d' % generation)
 
 
 def expected_bytes(base, generation):
-    return store.serialize(plan_for(generation)(base)[0])
+    return auth_file.serialize(plan_for(generation)(base)[0])
 
 
 def writer(path, first_generation, out_fd):  # pragma: no cover - runs in the forked child
@@ -60,7 +63,7 @@ def writer(path, first_generation, out_fd):  # pragma: no cover - runs in the fo
         return real_write_atomic(*args, **kwargs)
 
     store.write_atomic = traced   # this forked child's copy only: update() still runs the real code
-    target = store.Target(str(path), 'docker')
+    target = Target(str(path), 'docker')
     while True:
         os.write(out_fd, b'B%d\n' % current[0])
         store.update(target, plan_for(current[0]))
@@ -123,17 +126,17 @@ def killed_writers(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('crash')
     path = tmp / 'config.json'
     base = base_config()
-    path.write_bytes(store.serialize(base))
+    path.write_bytes(auth_file.serialize(base))
     os.chmod(str(path), 0o600)
     # How long one write_atomic and one update take here, to spread the kills over them.
-    content = store.serialize(base)
+    content = auth_file.serialize(base)
     started = time.monotonic()
     for _round in range(3):
-        store.write_atomic(str(path), content, store.Target(str(path), 'docker'))
+        write_atomic(str(path), content, Target(str(path), 'docker'))
     one_write = (time.monotonic() - started) / 3
     started = time.monotonic()
     for generation in range(3):
-        store.update(store.Target(str(path), 'docker'), plan_for(generation))
+        store.update(Target(str(path), 'docker'), plan_for(generation))
     one_update = (time.monotonic() - started) / 3
     generation = 3
     seen = {'kills': 0, 'old': 0, 'new': 0, 'bad': [], 'wrote_between': 0, 'temp_after_kill': 0, 'delays': [],
@@ -193,7 +196,7 @@ def killed_writers(tmp_path_factory):
         generation = found + 1
     # A writer after all those kills gets the lock at once and writes.
     started = time.monotonic()
-    store.update(store.Target(str(path), 'docker'), plan_for(generation))
+    store.update(Target(str(path), 'docker'), plan_for(generation))
     seen['next_write_seconds'] = time.monotonic() - started
     seen['final_generation'] = generation_in(path)
     seen['generation'] = generation

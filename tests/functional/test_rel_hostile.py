@@ -38,8 +38,8 @@ from rel_support import (
     snapshot,
     temp_leftovers,
 )
+from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file  # noqa: E402  pylint: disable=wrong-import-order
 from ansible_collections.icr.auth.plugins.module_utils import _cache as cache  # noqa: E402  pylint: disable=wrong-import-order
-from ansible_collections.icr.auth.plugins.module_utils import _config_store as store  # noqa: E402  pylint: disable=wrong-import-order
 from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError  # noqa: E402  pylint: disable=wrong-import-order
 from ansible_collections.icr.auth.plugins.module_utils._login import Login  # noqa: E402  pylint: disable=wrong-import-order
 from ansible_collections.icr.auth.plugins.module_utils._registry import verify  # noqa: E402  pylint: disable=wrong-import-order
@@ -468,8 +468,10 @@ def test_5_a_helper_gets_a_minimal_environment(world, spy):
 CHILD = textwrap.dedent('''\
     import json, os, sys
     sys.path.insert(0, %(collections)r)
+    from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file
     from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
     from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError
+    from ansible_collections.icr.auth.plugins.module_utils._target import Target
     path, fake_size = sys.argv[1], int(sys.argv[2])
     if fake_size:
         real_fstat = os.fstat
@@ -480,7 +482,7 @@ CHILD = textwrap.dedent('''\
                 return fake_size if name == "st_size" else getattr(self._st, name)
         os.fstat = lambda fd: Fake(real_fstat(fd))     # as if the file grew right after the size check
     try:
-        store.update(store.Target(path, "docker"), lambda d: store.plan_present(d, ["h.example.com"], "iamapikey", "k"))
+        store.update(Target(path, "docker"), lambda d: auth_file.plan_present(d, ["h.example.com"], "iamapikey", "k"))
         print("written")
     except IcrAuthError as exc:
         print("refused: " + exc.msg[:300])
@@ -523,10 +525,10 @@ def test_6_memory_is_bounded_for_many_empty_objects_and_a_file_that_grows(tmp_pa
 
 def test_11_a_rewrite_never_passes_the_size_limit(tmp_path, monkeypatch):
     """Tab indentation can make a file longer than the limit: the module must not write what it then refuses."""
-    monkeypatch.setattr(store, 'MAX_FILE_SIZE', 1024 * 1024)
+    monkeypatch.setattr(auth_file, 'MAX_FILE_SIZE', 1024 * 1024)
     path = tmp_path / 'config.json'
     path.write_text(json.dumps({'auths': {}, 'pad': [0] * 330000}, separators=(',', ':')))
-    assert path.stat().st_size < store.MAX_FILE_SIZE
+    assert path.stat().st_size < auth_file.MAX_FILE_SIZE
     first, why1 = login({'registries': [HOST], 'password': KEY, 'config_path': str(path)})
     size = path.stat().st_size
     second, why2 = login({'registries': [HOST], 'password': KEY + 'x', 'config_path': str(path)})
@@ -534,7 +536,7 @@ def test_11_a_rewrite_never_passes_the_size_limit(tmp_path, monkeypatch):
            'first: %s (%d bytes); second: %s' % (why1 or 'written', size, why2 or 'written'),
            'test_rel_hostile::test_11_a_rewrite_never_passes_the_size_limit')
     assert why1 is None and why2 is None, (why1, why2)
-    assert size <= store.MAX_FILE_SIZE
+    assert size <= auth_file.MAX_FILE_SIZE
 
 
 # ------------------------------------------------------------------------------------------------ finding 7

@@ -6,37 +6,30 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
-import pwd
-import shutil
 import stat
 import tempfile
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
 from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth, encode_auth
-from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError
+from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError
+from ansible_collections.icr.auth.plugins.module_utils._target import Target
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import API_KEY, OTHER_KEY, iam_token
 
 HOSTS = ['us.icr.io', 'de.icr.io']
 
 
-@pytest.fixture
-def request_cleanup():
-    paths = []
-    yield paths
-    for path in paths:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 def present(key=API_KEY, username='iamapikey', hosts=None, **kw):
-    return lambda data: store.plan_present(data, hosts or HOSTS, username, key, **kw)
+    return lambda data: auth_file.plan_present(data, hosts or HOSTS, username, key, **kw)
 
 
 def target(path, **kw):
-    return store.Target(str(path), 'docker', **kw)
+    return Target(str(path), 'docker', **kw)
 
 
 def mode_of(path):
@@ -122,16 +115,16 @@ def test_existing_mode_is_kept_and_mode_option_applies(tmp_path):
 def test_absent_removes_only_named_hosts_and_reports_it(tmp_path):
     path = tmp_path / 'config.json'
     path.write_text(json.dumps({'auths': {'us.icr.io': {'auth': 'eA=='}, 'quay.io': {'auth': 'eQ=='}}}))
-    result = store.update(target(path), lambda d: store.plan_absent(d, HOSTS))
+    result = store.update(target(path), lambda d: auth_file.plan_absent(d, HOSTS))
     assert result['changed'] and result['actions'] == {'us.icr.io': 'removed', 'de.icr.io': 'unchanged'}
     assert json.loads(path.read_text()) == {'auths': {'quay.io': {'auth': 'eQ=='}}}
-    again = store.update(target(path), lambda d: store.plan_absent(d, HOSTS))
+    again = store.update(target(path), lambda d: auth_file.plan_absent(d, HOSTS))
     assert not again['changed']
 
 
 def test_absent_without_file_creates_nothing(tmp_path):
     path = tmp_path / 'sub' / 'config.json'
-    result = store.update(target(path), lambda d: store.plan_absent(d, HOSTS))
+    result = store.update(target(path), lambda d: auth_file.plan_absent(d, HOSTS))
     assert not result['changed'] and not (tmp_path / 'sub').exists()
 
 
@@ -211,102 +204,6 @@ def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
     assert path.read_text() == '{"auths": {}}' and os.listdir(str(tmp_path)) == ['config.json']
 
 
-@pytest.mark.parametrize('fmt,env,expected', [
-    ('docker', {}, '/home/u/.docker/config.json'),
-    ('docker', {'DOCKER_CONFIG': '/etc/dc'}, '/etc/dc/config.json'),
-    ('containers', {}, '/home/u/.config/containers/auth.json'),
-    ('containers', {'XDG_CONFIG_HOME': '/x'}, '/x/containers/auth.json'),
-    ('containers', {'REGISTRY_AUTH_FILE': '/r/auth.json'}, '/r/auth.json'),
-])
-def test_default_paths(fmt, env, expected):
-    pw = pwd.struct_passwd(('u', 'x', 1000, 1000, '', '/home/u', '/bin/sh'))
-    assert store.default_path(fmt, pw, env=env) == expected
-
-
-def test_environment_is_ignored_for_another_users_home():
-    pw = pwd.struct_passwd(('u', 'x', 1000, 1000, '', '/home/u', '/bin/sh'))
-    assert store.default_path('docker', pw, env={'DOCKER_CONFIG': '/root/.d'}, use_env=False) == '/home/u/.docker/config.json'
-
-
-@pytest.mark.parametrize('value,words', [('relative/config.json', 'absolute'), ('/a/../etc/x', '".."'),
-                                         ('/etc/docker/', 'directory'), ('', 'empty')])
-def test_config_path_checks(value, words):
-    with pytest.raises(InputError) as err:
-        store.check_config_path(value)
-    assert err.value.msg.startswith('config_path:') and words in err.value.msg
-
-
-@pytest.mark.parametrize('value,expected', [('0600', 0o600), ('644', 0o644), (0o640, 0o640)])
-def test_parse_mode(value, expected):
-    assert store.parse_mode(value) == expected
-
-
-@pytest.mark.parametrize('value', ['rw', '0400', '99999'])
-def test_parse_mode_rejects(value):
-    with pytest.raises(InputError):
-        store.parse_mode(value)
-
-
-@pytest.mark.parametrize('value', ['u=rw,go=', 'u+rw', 'go-rwx', 'a=r'])
-def test_a_quoted_symbolic_mode_is_named_as_such(value):
-    """A symbolic mode is already quoted: the message must not tell the user to quote it."""
-    with pytest.raises(InputError) as err:
-        store.parse_mode(value)
-    assert 'symbolic mode' in err.value.msg and 'octal' in err.value.msg and 'quote' not in err.value.msg
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason='acting as another user needs root')
-def test_root_acts_as_the_user_in_their_home(tmp_path, request_cleanup):
-    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix='icr-auth-unit-'))
-    os.chmod(str(tmp_path), 0o755)
-    request_cleanup.append(str(tmp_path))
-    nobody = pwd.getpwnam('nobody')
-    home = tmp_path / 'home'
-    home.mkdir()
-    os.chown(str(home), nobody.pw_uid, nobody.pw_gid)
-    os.chmod(str(tmp_path), 0o755)
-    path = home / '.docker' / 'config.json'
-    store.update(store.Target(str(path), 'docker', pw=nobody), present())
-    for p in (path, path.parent):
-        st = os.stat(str(p))
-        assert (st.st_uid, st.st_gid) == (nobody.pw_uid, nobody.pw_gid)
-    assert os.geteuid() == 0 and os.getegid() == 0
-    # A link planted by the user to a root-only file does not make root write it.
-    secret = tmp_path / 'root-only'
-    secret.write_text('root data')
-    os.chmod(str(secret), 0o600)
-    os.chmod(str(tmp_path), 0o700)
-    path.unlink()
-    path.symlink_to(secret)
-    with pytest.raises(ConfigFileError) as err:
-        store.update(store.Target(str(path), 'docker', pw=nobody), present())
-    assert 'permission denied' in err.value.msg.lower()
-    assert secret.read_text() == 'root data' and os.stat(str(secret)).st_uid == 0
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason='needs root')
-def test_secure_resolve_sees_the_user_behind_roots_symlink_and_refuses_shared_dirs(request_cleanup):
-    nobody = pwd.getpwnam('nobody')
-    top = pathlib.Path(tempfile.mkdtemp(prefix='icr-auth-unit-'))
-    request_cleanup.append(str(top))
-    os.chmod(str(top), 0o755)
-    users = top / 'users'
-    users.mkdir()
-    os.chown(str(users), nobody.pw_uid, nobody.pw_gid)
-    (top / 'link').symlink_to(users)
-    controller, path = store.secure_resolve(str(top / 'link' / 'config.json'))
-    assert controller.pw_uid == nobody.pw_uid and path == str(users / 'config.json')
-    assert store.secure_resolve(str(top / 'new' / 'sub' / 'config.json')) == (None, str(top / 'new' / 'sub' / 'config.json'))
-    shared = top / 'shared'
-    shared.mkdir()
-    os.chmod(str(shared), 0o777)
-    with pytest.raises(ConfigFileError) as err:
-        store.secure_resolve(str(shared / 'config.json'))
-    assert 'can be changed by users other than root' in err.value.msg
-    os.chmod(str(shared), 0o1777)
-    assert store.secure_resolve(str(shared / 'config.json')) == (None, str(shared / 'config.json'))
-
-
 def test_the_next_writer_removes_temp_files_a_killed_writer_left(tmp_path):
     path = tmp_path / 'config.json'
     store.update(target(path), present())
@@ -316,3 +213,209 @@ def test_the_next_writer_removes_temp_files_a_killed_writer_left(tmp_path):
     other.write_text('{}')
     store.update(target(path), present(hosts=['jp.icr.io']))
     assert sorted(os.listdir(str(tmp_path))) == ['.other.json.abc.tmp', 'config.json']
+
+
+def counting_reads(monkeypatch):
+    reads = []
+    real = store.read_at
+
+    def read_at(*args, **kwargs):
+        reads.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, 'read_at', read_at)
+    return reads
+
+
+def test_an_unchanged_run_reads_the_file_once_and_a_write_twice(tmp_path, monkeypatch):
+    path = tmp_path / 'config.json'
+    store.update(target(path), present())
+    reads = counting_reads(monkeypatch)
+    assert not store.update(target(path), present())['changed']
+    assert reads == [str(path)]
+    del reads[:]
+    assert store.update(target(path), present(OTHER_KEY))['changed']
+    assert reads == [str(path), str(path)]
+    del reads[:]
+    assert store.update(target(path, mode=0o640), present(OTHER_KEY))['changed'] and mode_of(path) == 0o640
+    assert reads == [str(path)]
+
+
+def test_write_returns_a_new_snapshot_when_another_writer_landed_and_writes_nothing(tmp_path):
+    path = tmp_path / 'config.json'
+    store.update(target(path), present(hosts=['us.icr.io']))
+    seen = store.inspect(target(path))
+    new, actions = auth_file.plan_present(seen.data, ['de.icr.io'], 'iamapikey', API_KEY)
+    store.update(target(path), present(OTHER_KEY, hosts=['jp.icr.io']))
+    other = path.read_bytes()
+    again = store.write(seen, new, actions)
+    assert isinstance(again, store.Snapshot) and again.raw == other and path.read_bytes() == other
+    assert sorted(again.data['auths']) == ['jp.icr.io', 'us.icr.io']
+    new, actions = auth_file.plan_present(again.data, ['de.icr.io'], 'iamapikey', API_KEY)
+    result = store.write(again, new, actions)
+    assert result['changed'] and result['actions'] == {'de.icr.io': 'added'}
+    assert sorted(json.loads(path.read_text())['auths']) == ['de.icr.io', 'jp.icr.io', 'us.icr.io']
+
+
+def test_update_plans_again_from_what_a_concurrent_writer_left(tmp_path):
+    path = tmp_path / 'config.json'
+    store.update(target(path), present(hosts=['us.icr.io']))
+    planned = []
+
+    def plan(data):
+        planned.append(sorted((data.get('auths') or {})))
+        if len(planned) == 1:   # another writer lands between the snapshot and the lock
+            store.update(target(path), present(OTHER_KEY, hosts=['jp.icr.io']))
+        return auth_file.plan_present(data, ['de.icr.io'], 'iamapikey', API_KEY)
+
+    result = store.update(target(path), plan)
+    assert planned == [['us.icr.io'], ['jp.icr.io', 'us.icr.io']]
+    assert result['changed'] and result['actions'] == {'de.icr.io': 'added'}
+    auths = json.loads(path.read_text())['auths']
+    assert decode_auth(auths['jp.icr.io']['auth']) == ('iamapikey', OTHER_KEY)
+    assert sorted(auths) == ['de.icr.io', 'jp.icr.io', 'us.icr.io']
+
+
+def test_a_file_that_keeps_changing_is_given_up_after_max_replans(tmp_path, monkeypatch):
+    path = tmp_path / 'config.json'
+    store.update(target(path), present(hosts=['us.icr.io']))
+    monkeypatch.setattr(store, 'MAX_REPLANS', 3)
+    count = [0]
+
+    def plan(data):
+        count[0] += 1
+        path.write_text(json.dumps({'auths': {}, 'n': count[0]}))
+        return auth_file.plan_present(data, ['de.icr.io'], 'iamapikey', API_KEY)
+
+    with pytest.raises(ConfigFileError) as err:
+        store.update(target(path), plan)
+    assert count[0] == 3 and 'changed by other writers 3 times' in err.value.msg
+    assert json.loads(path.read_text()) == {'auths': {}, 'n': 3}
+
+
+# No example database (nothing written into the tree), no deadline (real files are fsynced).
+PROPS = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+
+# --------------------------------------------------------------------------------------------
+# Property tests (hypothesis): any sequence of add / remove on random hosts keeps every unknown key and ends in the
+# model's set.
+
+PROP_HOSTS = ['us.icr.io', 'de.icr.io', 'private.jp.icr.io', 'icr.io', 'registry.example.com:5000', '127.0.0.1:5000',
+              '[::1]:5000', 'xn--bcher-kva.example']
+RESERVED = ('auths', 'credHelpers', 'credsStore')
+
+json_scalars = st.none() | st.booleans() | st.integers(min_value=-2 ** 63, max_value=2 ** 63) \
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+unknown_top = st.dictionaries(st.text(min_size=1, max_size=12).filter(lambda k: k not in RESERVED), json_values, max_size=5)
+entry_extras = st.dictionaries(st.sampled_from(['email', 'serveraddress', 'x-note']), st.text(max_size=10), max_size=2)
+usernames = st.sampled_from(['iamapikey', 'iambearer', 'iamrefresh'])
+passwords = st.text(min_size=1, max_size=40)     # anything, colons and non-ASCII included
+hosts_subset = st.lists(st.sampled_from(PROP_HOSTS), min_size=1, max_size=4, unique=True)
+operation = st.one_of(
+    st.tuples(st.just('add'), hosts_subset, usernames, passwords),
+    st.tuples(st.just('remove'), hosts_subset),
+)
+
+
+@st.composite
+def starting_files(draw):
+    """(initial JSON object or None for no file, {host: (user, password)}, {host: extras})."""
+    if draw(st.booleans()):
+        return None, {}, {}
+    data = dict(draw(unknown_top))
+    creds, extras = {}, {}
+    auths = {}
+    for host in draw(st.lists(st.sampled_from(PROP_HOSTS), max_size=4, unique=True)):
+        user, password, extra = draw(usernames), draw(passwords), draw(entry_extras)
+        auths[host] = dict(extra, auth=encode_auth(user, password))
+        creds[host], extras[host] = (user, password), extra
+    data['auths'] = auths
+    if draw(st.booleans()):
+        data['credHelpers'] = {}
+    return data, creds, extras
+
+
+def expected_actions(op, creds):
+    if op[0] == 'add':
+        return dict((h, 'added' if h not in creds else ('unchanged' if creds[h] == (op[2], op[3]) else 'updated'))
+                    for h in op[1])
+    return dict((h, 'removed' if h in creds else 'unchanged') for h in op[1])
+
+
+def plan_of(op):
+    """The plan store.update() is given for one operation."""
+    if op[0] == 'add':
+        def plan(data):
+            return auth_file.plan_present(data, op[1], op[2], op[3])
+    else:
+        def plan(data):
+            return auth_file.plan_absent(data, op[1])
+    return plan
+
+
+@PROPS
+@given(start=starting_files(), ops=st.lists(operation, min_size=1, max_size=8))
+def test_any_add_remove_sequence_keeps_unknown_keys_and_ends_in_the_model(start, ops):
+    initial, creds, extras = start
+    creds, extras = dict(creds), dict(extras)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'docker', 'config.json')
+        unknown = {}
+        if initial is not None:
+            os.mkdir(os.path.dirname(path), 0o700)
+            with open(path, 'w') as handle:
+                json.dump(initial, handle)
+            os.chmod(path, 0o600)
+            unknown = dict((k, v) for k, v in initial.items() if k != 'auths')
+        target = Target(path, 'docker')
+        for op in ops:
+            want = expected_actions(op, creds)
+            result = store.update(target, plan_of(op))
+            assert result['actions'] == want
+            assert result['changed'] == any(a != 'unchanged' for a in want.values())
+            for host, action in want.items():
+                if action == 'removed':
+                    del creds[host]
+                    extras.pop(host, None)
+                elif action == 'added':
+                    creds[host] = (op[2], op[3])
+                    extras[host] = {}
+                elif action == 'updated':
+                    creds[host] = (op[2], op[3])
+            if not os.path.exists(path):
+                assert not creds and initial is None      # only a run that had something to write creates the file
+                continue
+            with open(path, 'rb') as handle:
+                data = json.loads(handle.read().decode('utf-8'))
+            assert dict((k, v) for k, v in data.items() if k != 'auths') == unknown
+            assert set(data.get('auths') or {}) == set(creds)
+            for host, cred in creds.items():
+                entry = data['auths'][host]
+                assert decode_auth(entry['auth']) == cred
+                assert dict((k, v) for k, v in entry.items() if k != 'auth') == extras[host]
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+            assert sorted(os.listdir(os.path.dirname(path))) == ['config.json']   # no temp file left
+
+
+@PROPS
+@given(start=starting_files(), hosts=hosts_subset, user=usernames, password=passwords)
+def test_a_second_identical_run_changes_nothing_and_does_not_rewrite(start, hosts, user, password):
+    initial, _creds, _extras = start
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'config.json')
+        if initial is not None:
+            with open(path, 'w') as handle:
+                json.dump(initial, handle)
+        target = Target(path, 'docker')
+        store.update(target, lambda data: auth_file.plan_present(data, hosts, user, password))
+        before = os.stat(path)
+        with open(path, 'rb') as handle:
+            content = handle.read()
+        again = store.update(target, lambda data: auth_file.plan_present(data, hosts, user, password))
+        assert again['changed'] is False and set(again['actions'].values()) == {'unchanged'}
+        after = os.stat(path)
+        assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)   # not even rewritten
+        with open(path, 'rb') as handle:
+            assert handle.read() == content

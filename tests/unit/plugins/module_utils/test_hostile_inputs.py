@@ -2,20 +2,18 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Pure pieces of the hostile-user and hostile-registry fixes: realms, masking, expiries, fingerprints, limits."""
+"""Pure pieces of the hostile-user and hostile-registry fixes: realms, masking, expiries, fingerprints.
+
+The config-store pieces (limits, lookups, paths) are in test_auth_file.py and test_privilege.py."""
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-import pwd
 
 import pytest
 
-from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
 from ansible_collections.icr.auth.plugins.module_utils._credential import fingerprint, token_expiry
-from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError
 from ansible_collections.icr.auth.plugins.module_utils._registry import mask, realm_refusal
 
 KEY = 'UnitHostileKey0123456789'
@@ -57,41 +55,3 @@ def test_fingerprint_of_odd_secrets():
     assert fingerprint(5).startswith('sha256:')
     assert fingerprint(['x']).startswith('sha256:')
     assert fingerprint(json.loads('"\\ud800"')).startswith('sha256:')
-
-
-def test_an_owner_uid_without_a_user_is_refused():
-    free = 99999
-    while True:
-        try:
-            pwd.getpwuid(free)
-            free += 1
-        except KeyError:
-            break
-    with pytest.raises(InputError) as err:
-        store.lookup_uid(str(free))
-    assert 'password database' in err.value.msg
-    assert store.lookup_uid(str(os.getuid())) == os.getuid()
-
-
-def test_relative_environment_paths_mean_the_working_directory(tmp_path, monkeypatch):
-    monkeypatch.chdir(str(tmp_path))
-    pw = pwd.getpwuid(os.getuid())
-    assert store.default_path('containers', pw, {'REGISTRY_AUTH_FILE': 'a/auth.json'}) == str(tmp_path / 'a' / 'auth.json')
-    assert store.default_path('docker', pw, {'DOCKER_CONFIG': 'd'}) == str(tmp_path / 'd' / 'config.json')
-    assert store.default_path('containers', pw, {'XDG_CONFIG_HOME': 'x'}) == str(tmp_path / 'x' / 'containers' / 'auth.json')
-
-
-def test_too_many_values_are_refused_before_parsing():
-    raw = ('{"x": [%s]}' % ','.join(['{}'] * (store.MAX_JSON_VALUES + 1))).encode()
-    with pytest.raises(ConfigFileError) as err:
-        store.parse(raw, 'f.json')
-    assert 'JSON values' in err.value.msg
-    # Braces and commas inside strings do not count.
-    assert store.parse(('{"x": "%s"}' % ('{,[' * 400000)).encode(), 'f.json')['x'].startswith('{,[')
-
-
-def test_serialize_is_compact_when_indenting_would_pass_the_limit(monkeypatch):
-    monkeypatch.setattr(store, 'MAX_FILE_SIZE', 1000)
-    data = {'pad': [0] * 300}
-    assert len(store.serialize(data)) <= 1000 and b'\t' not in store.serialize(data)
-    assert store.serialize({'a': 1}).startswith(b'{\n\t')

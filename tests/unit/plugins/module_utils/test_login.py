@@ -11,9 +11,11 @@ import pwd
 import shutil
 import stat
 import tempfile
+import types
 
 import pytest
 
+from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
 from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError, RegistryError
 from ansible_collections.icr.auth.plugins.module_utils._login import Login, check_password
@@ -27,6 +29,27 @@ def params(tmp_path, **kw):
                 credential_store='auto', min_validity=600, validate=False, reauthorize=False, owner=None, group=None, mode=None)
     base.update(kw)
     return base
+
+
+class FakeNetwork(object):
+    """What Login asks of the network, answered from the test: exchange() returns a fixed token, verify() a list."""
+
+    def __init__(self, token=None, expires_at=None, verified=None):
+        self.token = token
+        self.expires_at = expires_at
+        self.verified = verified
+        self.calls = []
+
+    def exchange(self, api_key, username_type):
+        self.calls.append(('exchange', api_key, username_type))
+        if self.token is None:
+            raise AssertionError('no IAM call expected')
+        return types.SimpleNamespace(password=self.token, expires_at=self.expires_at, iam_id='IBMid-1',
+                                     account_id='acc')
+
+    def verify(self, hosts, username, password):
+        self.calls.append(('verify', tuple(hosts), username))
+        return self.verified(hosts)
 
 
 def run(p, **kw):
@@ -78,22 +101,18 @@ def test_config_path_with_both_is_refused(tmp_path):
 
 
 def test_check_mode_with_api_key_and_token_type_makes_no_exchange(tmp_path):
-    def exchange(*args):
-        raise AssertionError('no IAM call in check mode')
+    network = FakeNetwork()
     result = run(params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer'), check_mode=True,
-                 diff=True, exchange=exchange)
+                 diff=True, network=network)
     assert result['registries'] == {'us.icr.io': 'added'} and '(new token from IAM)' in result['diff']['after']
+    assert network.calls == []
 
 
 def test_api_key_exchanged_outside_check_mode(tmp_path):
     token = iam_token()
-    calls = []
-
-    def exchange(key, kind):
-        calls.append(kind)
-        return token, 4102444800
-    result = run(params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer'), exchange=exchange)
-    assert calls == ['iambearer'] and result['expires_at'] == '2100-01-01T00:00:00Z'
+    network = FakeNetwork(token, 4102444800)
+    result = run(params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer'), network=network)
+    assert network.calls == [('exchange', API_KEY, 'iambearer')] and result['expires_at'] == '2100-01-01T00:00:00Z'
     stored = json.loads((tmp_path / 'config.json').read_text())['auths']['us.icr.io']['auth']
     assert decode_auth(stored) == ('iambearer', token)
 
@@ -101,10 +120,11 @@ def test_api_key_exchanged_outside_check_mode(tmp_path):
 def test_validate_refusal_writes_nothing(tmp_path):
     (tmp_path / 'config.json').write_text('{"auths": {"us.icr.io": {"auth": "b2xkOm9sZA=="}}}')
 
-    def verifier(hosts, username, password):
-        return [Verification(h, False, 'The registry at %s refused it.' % h, 400, 'credential') for h in hosts]
+    network = FakeNetwork(verified=lambda hosts: [Verification(h, False, f'The registry at {h} refused it.', 400, 'credential')
+                                                  for h in hosts])
     with pytest.raises(RegistryError) as err:
-        run(params(tmp_path, validate=True), verifier=verifier)
+        run(params(tmp_path, validate=True), network=network)
+    assert network.calls == [('verify', ('us.icr.io',), 'iamapikey')]
     assert 'refused' in err.value.msg and 'Nothing was written' in err.value.msg
     assert (tmp_path / 'config.json').read_text() == '{"auths": {"us.icr.io": {"auth": "b2xkOm9sZA=="}}}'
 
@@ -206,3 +226,38 @@ def test_a_private_file_or_a_removal_is_not_warned_about(tmp_path):
     os.chmod(str(tmp_path / 'config.json'), 0o644)
     _result, login = run_with_login(params(tmp_path, state='absent'))
     assert not any('holds a registry secret' in w for w in login.warnings), login.warnings
+
+
+def test_a_file_changed_after_it_was_read_is_planned_again_not_overwritten(tmp_path, monkeypatch):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'auths': {'other.example.com': {'auth': 'eDp5'}}}))
+    real_inspect = store.inspect
+
+    def inspect(target):
+        seen = real_inspect(target)
+        # Another writer lands after the snapshot, before the lock.
+        path.write_text(json.dumps({'auths': {'other.example.com': {'auth': 'eDp5'}, 'late.example.com': {}},
+                                    'late': True}))
+        return seen
+
+    monkeypatch.setattr(store, 'inspect', inspect)
+    result = run(params(tmp_path))
+    assert result['changed'] and result['registries'] == {'us.icr.io': 'added'}
+    data = json.loads(path.read_text())
+    assert data['late'] is True and sorted(data['auths']) == ['late.example.com', 'other.example.com', 'us.icr.io']
+    assert decode_auth(data['auths']['us.icr.io']['auth']) == ('iamapikey', API_KEY)
+
+
+def test_the_two_callables_icr_login_passed_before_network_still_work(tmp_path):
+    token = iam_token()
+    verified = []
+
+    def exchange(key, kind):
+        return token, 4102444800
+
+    def verifier(hosts, username, password):
+        verified.append((tuple(hosts), username, password))
+        return [Verification(h, True, 'ok') for h in hosts]
+    result = run(params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer', validate=True),
+                 exchange=exchange, verifier=verifier)
+    assert result['expires_at'] == '2100-01-01T00:00:00Z' and verified == [(('us.icr.io',), 'iambearer', token)]

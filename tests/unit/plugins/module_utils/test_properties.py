@@ -2,18 +2,14 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Property tests (hypothesis): the config store against a model, and the WWW-Authenticate parser round trip."""
+"""Property tests (hypothesis): the auth field round trip and the WWW-Authenticate parser round trip.
+
+The config store's property tests are in test_config_store.py."""
 
 from __future__ import annotations
 
-import json
-import os
-import stat
-import tempfile
-
 import pytest
 
-from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
 from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth, encode_auth
 from ansible_collections.icr.auth.plugins.module_utils._registry import parse_www_authenticate
 
@@ -25,127 +21,10 @@ from hypothesis import strategies as st  # noqa: E402  pylint: disable=wrong-imp
 PROPS = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --------------------------------------------------------------------------------------------
-# The config store: any sequence of add / remove on random hosts keeps every unknown key and ends in the model's set.
+# The auth field of a config entry: any username and password, colons and non-ASCII included, round-trip.
 
-HOSTS = ['us.icr.io', 'de.icr.io', 'private.jp.icr.io', 'icr.io', 'registry.example.com:5000', '127.0.0.1:5000',
-         '[::1]:5000', 'xn--bcher-kva.example']
-RESERVED = ('auths', 'credHelpers', 'credsStore')
-
-json_scalars = st.none() | st.booleans() | st.integers(min_value=-2 ** 63, max_value=2 ** 63) \
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
-unknown_top = st.dictionaries(st.text(min_size=1, max_size=12).filter(lambda k: k not in RESERVED), json_values, max_size=5)
-entry_extras = st.dictionaries(st.sampled_from(['email', 'serveraddress', 'x-note']), st.text(max_size=10), max_size=2)
 usernames = st.sampled_from(['iamapikey', 'iambearer', 'iamrefresh'])
 passwords = st.text(min_size=1, max_size=40)     # anything, colons and non-ASCII included
-hosts_subset = st.lists(st.sampled_from(HOSTS), min_size=1, max_size=4, unique=True)
-operation = st.one_of(
-    st.tuples(st.just('add'), hosts_subset, usernames, passwords),
-    st.tuples(st.just('remove'), hosts_subset),
-)
-
-
-@st.composite
-def starting_files(draw):
-    """(initial JSON object or None for no file, {host: (user, password)}, {host: extras})."""
-    if draw(st.booleans()):
-        return None, {}, {}
-    data = dict(draw(unknown_top))
-    creds, extras = {}, {}
-    auths = {}
-    for host in draw(st.lists(st.sampled_from(HOSTS), max_size=4, unique=True)):
-        user, password, extra = draw(usernames), draw(passwords), draw(entry_extras)
-        auths[host] = dict(extra, auth=encode_auth(user, password))
-        creds[host], extras[host] = (user, password), extra
-    data['auths'] = auths
-    if draw(st.booleans()):
-        data['credHelpers'] = {}
-    return data, creds, extras
-
-
-def expected_actions(op, creds):
-    if op[0] == 'add':
-        return dict((h, 'added' if h not in creds else ('unchanged' if creds[h] == (op[2], op[3]) else 'updated'))
-                    for h in op[1])
-    return dict((h, 'removed' if h in creds else 'unchanged') for h in op[1])
-
-
-def plan_of(op):
-    """The plan store.update() is given for one operation."""
-    if op[0] == 'add':
-        def plan(data):
-            return store.plan_present(data, op[1], op[2], op[3])
-    else:
-        def plan(data):
-            return store.plan_absent(data, op[1])
-    return plan
-
-
-@PROPS
-@given(start=starting_files(), ops=st.lists(operation, min_size=1, max_size=8))
-def test_any_add_remove_sequence_keeps_unknown_keys_and_ends_in_the_model(start, ops):
-    initial, creds, extras = start
-    creds, extras = dict(creds), dict(extras)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, 'docker', 'config.json')
-        unknown = {}
-        if initial is not None:
-            os.mkdir(os.path.dirname(path), 0o700)
-            with open(path, 'w') as handle:
-                json.dump(initial, handle)
-            os.chmod(path, 0o600)
-            unknown = dict((k, v) for k, v in initial.items() if k != 'auths')
-        target = store.Target(path, 'docker')
-        for op in ops:
-            want = expected_actions(op, creds)
-            result = store.update(target, plan_of(op))
-            assert result['actions'] == want
-            assert result['changed'] == any(a != 'unchanged' for a in want.values())
-            for host, action in want.items():
-                if action == 'removed':
-                    del creds[host]
-                    extras.pop(host, None)
-                elif action == 'added':
-                    creds[host] = (op[2], op[3])
-                    extras[host] = {}
-                elif action == 'updated':
-                    creds[host] = (op[2], op[3])
-            if not os.path.exists(path):
-                assert not creds and initial is None      # only a run that had something to write creates the file
-                continue
-            with open(path, 'rb') as handle:
-                data = json.loads(handle.read().decode('utf-8'))
-            assert dict((k, v) for k, v in data.items() if k != 'auths') == unknown
-            assert set(data.get('auths') or {}) == set(creds)
-            for host, cred in creds.items():
-                entry = data['auths'][host]
-                assert decode_auth(entry['auth']) == cred
-                assert dict((k, v) for k, v in entry.items() if k != 'auth') == extras[host]
-            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-            assert sorted(os.listdir(os.path.dirname(path))) == ['config.json']   # no temp file left
-
-
-@PROPS
-@given(start=starting_files(), hosts=hosts_subset, user=usernames, password=passwords)
-def test_a_second_identical_run_changes_nothing_and_does_not_rewrite(start, hosts, user, password):
-    initial, _creds, _extras = start
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, 'config.json')
-        if initial is not None:
-            with open(path, 'w') as handle:
-                json.dump(initial, handle)
-        target = store.Target(path, 'docker')
-        store.update(target, lambda data: store.plan_present(data, hosts, user, password))
-        before = os.stat(path)
-        with open(path, 'rb') as handle:
-            content = handle.read()
-        again = store.update(target, lambda data: store.plan_present(data, hosts, user, password))
-        assert again['changed'] is False and set(again['actions'].values()) == {'unchanged'}
-        after = os.stat(path)
-        assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)   # not even rewritten
-        with open(path, 'rb') as handle:
-            assert handle.read() == content
 
 
 @PROPS
