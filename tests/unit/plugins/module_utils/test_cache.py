@@ -210,4 +210,4 @@ def test_save_replaces_an_entry(cache_dir):
     cache.save(path, record(expires_at=NOW + 10))
     cache.save(path, record(expires_at=NOW + 7200))
     assert cache.load(path, 3600, now=NOW)['expires_at'] == NOW + 7200
-    assert [n for n in os.listdir(cache_dir)] == [os.path.basename(path)]
+    assert os.listdir(cache_dir) == [os.path.basename(path)]

@@ -18,7 +18,7 @@ KINDS = (errors.InputError, errors.ConfigFileError, errors.CredentialHelperError
 def test_every_kind_is_an_icr_auth_error_with_its_message_and_details(kind):
     with pytest.raises(errors.IcrAuthError) as caught:
         raise kind('what is wrong; how to fix it', helper='pass', status=401)
-    assert type(caught.value) is kind
+    assert caught.value.__class__ is kind
     assert caught.value.msg == 'what is wrong; how to fix it' == str(caught.value)
     assert caught.value.details == {'helper': 'pass', 'status': 401}
 
@@ -32,13 +32,9 @@ def test_details_default_to_empty_and_are_not_shared():
 
 @pytest.mark.parametrize('kind', KINDS)
 def test_the_kinds_are_told_apart(kind):
-    others = tuple(k for k in KINDS if k is not kind)
-    assert not issubclass(kind, others)
-    with pytest.raises(kind):
-        try:
-            raise kind('x')
-        except others:  # pragma: no cover - must not catch
-            pytest.fail('%s caught as another kind' % kind.__name__)
+    others = [k for k in KINDS if k is not kind]
+    assert not [k.__name__ for k in others if issubclass(kind, k)]
+    assert not [k.__name__ for k in others if isinstance(kind('x'), k)]
 
 
 def test_the_base_is_an_exception_not_a_base_exception_only():
