@@ -136,12 +136,22 @@ def test_an_entry_others_can_read_is_a_miss(cache_dir):
     assert cache.load(path, 0, now=NOW) == record()
 
 
-def test_a_missing_entry_or_directory_is_a_miss_and_creates_nothing(cache_dir):
+@pytest.mark.parametrize('parent_exists', [False, True])
+def test_a_missing_entry_or_directory_is_a_miss_and_creates_nothing(cache_dir, parent_exists):
+    if parent_exists:
+        os.makedirs(os.path.dirname(cache_dir))
     path = cache.entry_path(cache_dir, URL, 'iambearer', API_KEY)
     assert cache.load(path, 0, now=NOW) is None
     assert not os.path.exists(cache_dir)
     cache.drop(path)
     assert not os.path.exists(cache_dir)
+
+
+def test_a_boolean_expiry_is_a_miss_even_when_true_would_count_as_a_valid_second(cache_dir):
+    """True is an int in Python: at now=0 it would be one second of validity."""
+    path = write_raw(cache_dir, json.dumps(record(expires_at=True)))
+    assert cache.load(path, 0, now=0) is None
+    assert cache.load(write_raw(cache_dir, json.dumps(record(expires_at=1))), 0, now=0) is not None
 
 
 def unsafe(kind, cache_dir, tmp_path):

@@ -186,9 +186,12 @@ def test_describe_a_proxy_and_a_connection_failure():
                     'firewall.' % URL)
 
 
-def test_describe_anything_else():
+def test_describe_anything_else_with_the_innermost_reason():
     text = http.describe_exception(requests.exceptions.InvalidURL('bad url'), 'IAM', URL, http.HttpOptions())
     assert text == 'The request to IAM at %s failed: bad url.' % URL
+    text = http.describe_exception(wrapped(requests.exceptions.ChunkedEncodingError, ValueError('bad chunk')), 'IAM',
+                                   URL, http.HttpOptions())
+    assert text == 'The request to IAM at %s failed: bad chunk.' % URL
 
 
 def test_requests_missing_error_says_how_to_get_it():
