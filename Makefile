@@ -15,7 +15,8 @@
 #   make functional   pytest tests/emulator/tests, tests/infra/tests, tests/functional
 #   make integration-floor, make functional-floor   the same two with the floor, ansible-core 2.19 (.venv-2.19)
 #   make lint         ansible-lint (roles/, playbooks/, the docs' examples), ansible-doc of every
-#                     module and role, antsibull-changelog lint, ansible-builder introspect
+#                     module and role, antsibull-changelog lint, ansible-builder introspect, and the
+#                     share of typed functions in plugins/ (scripts/typed-functions.py, TYPED_MIN=80)
 #   make docs         docsite with antsibull-docs + Sphinx in build/docsite (fails on any warning)
 #   make dist         ansible-galaxy collection build into build/dist
 #   make bench        the role against Ansible's floor and against community.docker / containers.podman
@@ -189,6 +190,10 @@ MODULES = $(sort $(basename $(notdir $(filter-out %/__init__.py,$(wildcard $(ROO
 ROLES = $(sort $(patsubst $(ROOT)/roles/%/,%,$(wildcard $(ROOT)/roles/*/)))
 LINT_DIRS = $(notdir $(wildcard $(ROOT)/roles $(ROOT)/playbooks))
 
+# Lowest share of plugins/ functions (module_utils, modules, filter) with every parameter and the return annotated
+# (scripts/typed-functions.py), in percent.
+TYPED_MIN ?= 80
+
 # ansible-doc's warnings fail lint, except one that ansible-core 2.21 prints about its own internal collection
 # ansible._protomatter when it documents a role (ansible/ansible#85689, fixed after 2.21.5): it says nothing of icr.auth.
 DOC_WARNINGS = grep -E '\[(WARNING|DEPRECATION WARNING)\]' $(1) | grep -vF "ansible_collections/ansible/_protomatter' does not have a MANIFEST.json"
@@ -217,6 +222,8 @@ lint: venv collection
 		else echo "lint: ansible-doc -t role icr.auth.$$r ok"; fi; \
 	done; \
 	$(ROOT)/scripts/lint-extra.sh || rc=1; \
+	echo "lint: type hints of plugins/ (at least $(TYPED_MIN)% of functions)"; \
+	$(VBIN)/python $(ROOT)/scripts/typed-functions.py --min $(TYPED_MIN) || rc=1; \
 	exit $$rc
 
 # ---------------------------------------------------------------- release artifact

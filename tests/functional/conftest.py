@@ -2,7 +2,16 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Shared set-up of the functional tests: import paths of the test harnesses, markers, the collection path."""
+"""Shared set-up of the functional tests: import paths, markers, the collection path.
+
+Import paths are set up here and nowhere else in tests/functional (pytest loads this file before any test module):
+- tests/emulator (icr_emulator) and tests/infra (icr_infra), plain directories of test harnesses;
+- tests/functional itself (pytest puts it first, as this file's directory: playrunner, rel_support, emu_fixture, ...);
+- the collection as ``ansible_collections.icr.auth``: a collections path whose ansible_collections/icr/auth links to
+  this tree (playrunner.collections_path), unless it is importable already (under mutmut, whose mutants/ directory
+  comes first, or with a collections path on PYTHONPATH).
+Child processes get the collection with ``PYTHONPATH`` (rel_support.driver_env) or ``ANSIBLE_COLLECTIONS_PATH``.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +28,12 @@ REPO = HERE.parent.parent
 for _harness in (REPO / 'tests' / 'emulator', REPO / 'tests' / 'infra'):
     if str(_harness) not in sys.path:
         sys.path.insert(0, str(_harness))
+
+try:
+    import ansible_collections.icr.auth.plugins.module_utils  # noqa: F401  pylint: disable=unused-import
+except ImportError:
+    from playrunner import collections_path  # pylint: disable=wrong-import-position
+    sys.path.insert(0, collections_path())
 
 
 def pytest_configure(config):

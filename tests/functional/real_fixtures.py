@@ -22,24 +22,16 @@ import json
 import os
 import pathlib
 import secrets
-import sys
 import threading
 import uuid
 
 import pytest
 
-HERE = pathlib.Path(__file__).resolve().parent
-for _harness in (HERE.parent / 'emulator', HERE.parent / 'infra'):
-    if str(_harness) not in sys.path:
-        sys.path.insert(0, str(_harness))
-
-# pylint: disable=wrong-import-position
-from icr_emulator import Emulator  # noqa: E402
-from icr_emulator.fixture import DEFAULT_FIXTURE  # noqa: E402
-from icr_infra import Dockerd, Podman, Registry, skopeo_push, write_oci_layout  # noqa: E402
-
-from playrunner import run_play  # noqa: E402
-from secret_scan import assert_no_secret  # noqa: E402
+from emu_fixture import started_emulator
+from icr_emulator.fixture import DEFAULT_FIXTURE
+from icr_infra import Dockerd, Podman, Registry, skopeo_push, write_oci_layout
+from playrunner import run_play
+from secret_scan import assert_no_secret
 
 TYPES = ('iamapikey', 'iambearer', 'iamrefresh')
 FORMATS = ('docker', 'containers')
@@ -92,7 +84,7 @@ def build_fixture():
 @pytest.fixture(scope='module')
 def realm(tmp_path_factory):
     """The emulator (IAM + ICR token realm), plain HTTP."""
-    with Emulator(fixture=build_fixture(), state_dir=str(tmp_path_factory.mktemp('emu-state'))) as started:
+    with started_emulator(tmp_path_factory.mktemp('emu'), fixture=build_fixture()) as started:
         yield started
 
 

@@ -25,17 +25,14 @@ import sys
 import tempfile
 import time
 
+from playrunner import collections_path
+
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
 
-from playrunner import collections_path  # noqa: E402  pylint: disable=wrong-import-position
-
-# The collection's own code is imported by some tests (crash writers, in-process attacks) as Ansible ships it.
+# The collection as Ansible ships it, for child processes (driver_env's PYTHONPATH); in the tests' own process
+# conftest.py has put it on sys.path.
 COLLECTIONS = collections_path()
-if COLLECTIONS not in sys.path:
-    sys.path.insert(0, COLLECTIONS)
 
 USER_A = 'icrrela'
 USER_B = 'icrrelb'

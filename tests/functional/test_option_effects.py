@@ -21,20 +21,12 @@ import stat
 import sys
 
 import pytest
-import trustme
 
-from emu_fixture import emu, emu_host, iam_calls, module_emu  # noqa: F401  pylint: disable=unused-import
-from icr_emulator import Emulator
+from emu_fixture import emu, emu_host, iam_calls, module_emu, module_tls_emu, tls_ca, tls_emu  # noqa: F401  pylint: disable=unused-import
 from loopback_proxy import CountingProxy
-from playrunner import collections_path
 from secret_scan import assert_no_secret, find_secrets
 
-try:  # already importable under mutmut (its mutants/ directory) or a collections path
-    import ansible_collections.icr.auth.plugins.module_utils  # noqa: F401  pylint: disable=unused-import
-except ImportError:
-    sys.path.insert(0, collections_path())
-
-# pylint: disable=wrong-import-position,wrong-import-order
+# pylint: disable=wrong-import-order
 from ansible_collections.icr.auth.plugins.module_utils import _atomic_file as atomic_file  # noqa: E402
 from ansible_collections.icr.auth.plugins.module_utils._login import Login  # noqa: E402
 from ansible_collections.icr.auth.plugins.module_utils._obtain import obtain  # noqa: E402
@@ -600,59 +592,34 @@ def test_credential_dockerconfigjson_is_a_pull_secret_for_each_host(emu):
 # --------------------------------------------------------------------------------- validate_certs, ca_path: TLS
 
 
-@pytest.fixture(scope='module')
-def tls_ca():
-    return trustme.CA()
-
-
-@pytest.fixture(scope='module')
-def tls_emu(tls_ca, tmp_path_factory):
-    """The emulator over HTTPS, its certificate from a CA nobody trusts by default."""
-    base = tmp_path_factory.mktemp('emu-tls')
-    cert = tls_ca.issue_cert('127.0.0.1', 'localhost')
-    cert.cert_chain_pems[0].write_to_path(str(base / 'emu.crt'))
-    cert.private_key_pem.write_to_path(str(base / 'emu.key'))
-    os.chmod(str(base / 'emu.key'), 0o600)
-    tls_ca.cert_pem.write_to_path(str(base / 'ca.pem'))
-    with Emulator(tls_cert=str(base / 'emu.crt'), tls_key=str(base / 'emu.key'), state_dir=str(base / 'state')) as started:
-        started.ca_pem = str(base / 'ca.pem')
-        yield started
-
-
-@pytest.fixture()
-def tls(tls_emu):
-    tls_emu.reset()
-    return tls_emu
-
-
 @pytest.mark.parametrize('setting', ['validate_certs-false', 'ca_path', 'neither'])
-def test_credential_validate_certs_and_ca_path_over_tls(tls, tmp_path, setting):
+def test_credential_validate_certs_and_ca_path_over_tls(tls_emu, tmp_path, setting):
     extra = {'validate_certs': False} if setting == 'validate_certs-false' else \
-        {'ca_path': tls.ca_pem} if setting == 'ca_path' else {}
-    args = module_args(cred_params(tls, username_type='iambearer', cache_dir=str(tmp_path / 'c'), **extra),
+        {'ca_path': tls_emu.ca_pem} if setting == 'ca_path' else {}
+    args = module_args(cred_params(tls_emu, username_type='iambearer', cache_dir=str(tmp_path / 'c'), **extra),
                        _ansible_no_log=True)
     failed, result, _raw = run_module(icr_credential, args)
     if setting == 'neither':
-        assert failed and 'TLS verification of IBM Cloud IAM' in result['msg'] and tls.counters()['iam_token'] == 0
+        assert failed and 'TLS verification of IBM Cloud IAM' in result['msg'] and tls_emu.counters()['iam_token'] == 0
     else:
         assert not failed, result.get('msg')
-        assert result['verification'][emu_host(tls)]['ok'] is True and tls.counters()['iam_token'] == 1
+        assert result['verification'][emu_host(tls_emu)]['ok'] is True and tls_emu.counters()['iam_token'] == 1
 
 
 @pytest.mark.parametrize('setting', ['validate_certs-false', 'ca_path', 'neither'])
-def test_login_validate_certs_and_ca_path_over_tls(tls, tmp_path, setting):
+def test_login_validate_certs_and_ca_path_over_tls(tls_emu, tmp_path, setting):
     extra = {'validate_certs': False} if setting == 'validate_certs-false' else \
-        {'ca_path': tls.ca_pem} if setting == 'ca_path' else {}
+        {'ca_path': tls_emu.ca_pem} if setting == 'ca_path' else {}
     path = tmp_path / 'config.json'
-    args = module_args(login_params(tmp_path, regions=None, registries=[emu_host(tls)], password=None,
-                                    api_key=tls.apikey('svc-reader'), username_type='iambearer', iam_endpoint=tls.url,
+    args = module_args(login_params(tmp_path, regions=None, registries=[emu_host(tls_emu)], password=None,
+                                    api_key=tls_emu.apikey('svc-reader'), username_type='iambearer', iam_endpoint=tls_emu.url,
                                     validate=True, retries=1, timeout=5, **extra))
     failed, result, _raw = run_module(icr_login, args)
     if setting == 'neither':
         assert failed and 'TLS verification of IBM Cloud IAM' in result['msg'] and not path.exists()
     else:
         assert not failed, result.get('msg')
-        assert result['verification'][emu_host(tls)]['ok'] is True and stored(path, emu_host(tls))[0] == 'iambearer'
+        assert result['verification'][emu_host(tls_emu)]['ok'] is True and stored(path, emu_host(tls_emu))[0] == 'iambearer'
 
 
 # ------------------------------------------------------------------------------------------------------ proxy
@@ -688,14 +655,14 @@ def test_login_proxy_carries_iam_and_the_registry(emu, tmp_path):
         assert any(t.endswith('/v2/') for t in targets) and any('/oauth/token' in t for t in targets), proxy.seen
 
 
-def test_proxy_over_tls_is_a_connect_tunnel(tls, tmp_path):
+def test_proxy_over_tls_is_a_connect_tunnel(tls_emu, tmp_path):
     with CountingProxy() as proxy:
-        args = module_args(cred_params(tls, username_type='iambearer', cache=False, ca_path=tls.ca_pem, proxy=proxy.url),
+        args = module_args(cred_params(tls_emu, username_type='iambearer', cache=False, ca_path=tls_emu.ca_pem, proxy=proxy.url),
                            _ansible_no_log=True)
         failed, result, _raw = run_module(icr_credential, args)
         assert not failed, result.get('msg')
         assert proxy.methods() and set(proxy.methods()) == {'CONNECT'}, proxy.seen
-        assert all(t == emu_host(tls) for t in proxy.targets()), proxy.seen
+        assert all(t == emu_host(tls_emu) for t in proxy.targets()), proxy.seen
 
 
 @pytest.mark.parametrize('left,warned', [(900, False), (899, True)], ids=['exactly-min-validity', 'one-second-less'])

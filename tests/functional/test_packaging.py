@@ -25,7 +25,7 @@ import tarfile
 import pytest
 import yaml
 
-from icr_emulator import Emulator
+from emu_fixture import iam_calls, module_emu as emulator  # noqa: F401  pylint: disable=unused-import
 
 REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 BIN = pathlib.Path(sys.executable).parent
@@ -94,16 +94,6 @@ def installed(artifact, tmp_path_factory):
     proc = run([BIN / 'ansible-galaxy', 'collection', 'install', '--offline', '-p', collections, artifact], env, work)
     assert proc.returncode == 0, detail(proc)
     return work, collections
-
-
-@pytest.fixture(scope='module')
-def emulator(tmp_path_factory):
-    with Emulator(state_dir=str(tmp_path_factory.mktemp('emu-state'))) as emu:
-        yield emu
-
-
-def iam_calls(emu):
-    return emu.counters()['iam_token']
 
 
 def recap(text):

@@ -27,7 +27,7 @@ import sys
 import pytest
 import yaml
 
-from icr_emulator import Emulator
+from emu_fixture import module_emu as emulator  # noqa: F401  pylint: disable=unused-import
 
 REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 BIN = pathlib.Path(sys.executable).parent
@@ -59,12 +59,6 @@ def run(cmd, env, cwd, timeout=300):
 
 def detail(proc):
     return 'rc=%s\n--- stdout\n%s\n--- stderr\n%s' % (proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:])
-
-
-@pytest.fixture(scope='module')
-def emulator(tmp_path_factory):
-    with Emulator(state_dir=str(tmp_path_factory.mktemp('emu-state'))) as emu:
-        yield emu
 
 
 @pytest.fixture(scope='module')

@@ -12,7 +12,6 @@ REGISTRY_AUTH_FILE or --authfile): no client ever logs in.
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import stat
 
@@ -20,7 +19,7 @@ import pytest
 import trustme
 
 import emu_variants
-from icr_emulator import Emulator
+from emu_fixture import started_emulator, tls_ca  # noqa: F401  pylint: disable=unused-import
 from icr_infra import Registry, skopeo_inspect, skopeo_pull, skopeo_push, write_oci_layout
 from playrunner import run_play
 from secret_scan import assert_no_secret
@@ -253,20 +252,9 @@ def test_revoked_key_fails_validation_and_keeps_the_entry(emu, registry, dockerd
 
 
 @pytest.fixture(scope='module')
-def tls_ca():
-    return trustme.CA()
-
-
-@pytest.fixture(scope='module')
 def tls_realm(tls_ca, tmp_path_factory):
-    """The emulator over HTTPS (IAM and the token realm), its certificate from the test CA."""
-    base = tmp_path_factory.mktemp('emu-tls')
-    cert = tls_ca.issue_cert('127.0.0.1', 'localhost')
-    cert.cert_chain_pems[0].write_to_path(str(base / 'emu.crt'))
-    cert.private_key_pem.write_to_path(str(base / 'emu.key'))
-    os.chmod(str(base / 'emu.key'), 0o600)
-    with Emulator(fixture=build_fixture(), tls_cert=str(base / 'emu.crt'), tls_key=str(base / 'emu.key'),
-                  state_dir=str(base / 'state')) as started:
+    """The emulator over HTTPS (IAM and the token realm), its certificate from the test CA, this module's fixture."""
+    with started_emulator(tmp_path_factory.mktemp('emu-tls'), tls_ca, fixture=build_fixture()) as started:
         yield started
 
 

@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from rel_support import mode_of, record, temp_leftovers  # first: puts the collection on sys.path
+from rel_support import mode_of, record, temp_leftovers
 from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file  # noqa: E402  pylint: disable=wrong-import-order
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store  # noqa: E402  pylint: disable=wrong-import-order
 from ansible_collections.icr.auth.plugins.module_utils._atomic_file import write_atomic  # noqa: E402  pylint: disable=wrong-import-order

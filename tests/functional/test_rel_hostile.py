@@ -32,6 +32,7 @@ from playrunner import run_play
 from rel_support import (
     as_user,
     create_user,
+    driver_env,
     record,
     remove_user,
     shared_tmpdir,
@@ -467,7 +468,6 @@ def test_5_a_helper_gets_a_minimal_environment(world, spy):
 
 CHILD = textwrap.dedent('''\
     import json, os, sys
-    sys.path.insert(0, %(collections)r)
     from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file
     from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
     from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError
@@ -493,12 +493,11 @@ CHILD = textwrap.dedent('''\
 
 
 def peak_of(tmp_path, path, fake_size=0):
-    """(output, peak RSS in MB) of a child process that runs store.update on path."""
-    from rel_support import COLLECTIONS
+    """(output, peak RSS in MB) of a child process that runs store.update on path (the collection on PYTHONPATH)."""
     script = tmp_path / 'child.py'
-    script.write_text(CHILD % {'collections': COLLECTIONS})
+    script.write_text(CHILD)
     proc = subprocess.run([sys.executable, str(script), str(path), str(fake_size)], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, check=False)
+                          stderr=subprocess.STDOUT, env=driver_env(), check=False)
     lines = proc.stdout.decode('utf-8', 'replace').strip().splitlines()
     return '\n'.join(lines[:-1]), int(lines[-1]) / 1024.0
 

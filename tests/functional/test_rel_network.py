@@ -17,9 +17,9 @@ import socket
 import time
 
 import pytest
+import trustme
 
-from emu_fixture import emu, emu_host, module_emu  # noqa: F401  pylint: disable=unused-import
-from icr_emulator import Emulator
+from emu_fixture import emu, emu_host, module_emu, module_tls_emu, tls_ca  # noqa: F401  pylint: disable=unused-import
 from playrunner import run_play
 from rel_support import record, snapshot, temp_leftovers
 
@@ -188,18 +188,11 @@ def test_validate_against_a_closed_registry_port(emu, tmp_path):
 
 
 @pytest.fixture(scope='module')
-def tls_emu(tmp_path_factory):
+def tls_emu(module_tls_emu, tmp_path_factory):
     """The emulator over HTTPS with a certificate from one CA, and the PEM of that CA and of an unrelated one."""
-    trustme = pytest.importorskip('trustme')
-    tmp = tmp_path_factory.mktemp('tls')
-    right, wrong = trustme.CA(), trustme.CA()
-    cert = right.issue_cert('127.0.0.1')
-    cert.private_key_and_cert_chain_pem.write_to_path(str(tmp / 'cert.pem'))
-    cert.private_key_pem.write_to_path(str(tmp / 'key.pem'))
-    right.cert_pem.write_to_path(str(tmp / 'right-ca.pem'))
-    wrong.cert_pem.write_to_path(str(tmp / 'wrong-ca.pem'))
-    with Emulator(state_dir=str(tmp / 'state'), tls_cert=str(tmp / 'cert.pem'), tls_key=str(tmp / 'key.pem')) as started:
-        yield started, str(tmp / 'right-ca.pem'), str(tmp / 'wrong-ca.pem')
+    wrong = str(tmp_path_factory.mktemp('tls') / 'wrong-ca.pem')
+    trustme.CA().cert_pem.write_to_path(wrong)
+    return module_tls_emu, module_tls_emu.ca_pem, wrong
 
 
 def test_wrong_tls_certificate_is_refused_and_the_right_ca_works(tls_emu, tmp_path):

@@ -26,7 +26,7 @@ import sys
 import pytest
 import yaml
 
-from icr_emulator import Emulator
+from emu_fixture import iam_calls, module_emu as emulator  # noqa: F401  pylint: disable=unused-import
 from icr_infra import Registry, SshFleet, skopeo_push, write_auth_file, write_oci_layout
 
 REPO = pathlib.Path(__file__).resolve().parent.parent.parent
@@ -46,12 +46,6 @@ FOREIGN_ENV = ('IBMCLOUD_API_KEY', 'IC_API_KEY', 'IBMCLOUD_IAM_ENDPOINT', 'DOCKE
 
 
 # ----------------------------------------------------------------------------------------------------------- fixtures
-
-@pytest.fixture(scope='module')
-def emulator(tmp_path_factory):
-    with Emulator(state_dir=str(tmp_path_factory.mktemp('emu-state'))) as emu:
-        yield emu
-
 
 @pytest.fixture(scope='module')
 def registry(emulator):
@@ -159,10 +153,6 @@ def role(fleet, emulator, registry, collections_dir, tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------------------ helpers
-
-def iam_calls(emulator):
-    return emulator.counters()['iam_token']
-
 
 def docker_config(user):
     return pathlib.Path(pwd.getpwnam(user).pw_dir) / '.docker' / 'config.json'

@@ -18,10 +18,8 @@ import pathlib
 import sys
 
 import pytest
-import trustme
 
-from emu_fixture import emu, emu_host, iam_calls, module_emu  # noqa: F401  pylint: disable=unused-import
-from icr_emulator import Emulator
+from emu_fixture import emu, emu_host, iam_calls, module_emu, module_tls_emu, tls_ca, tls_emu  # noqa: F401  pylint: disable=unused-import
 from loopback_proxy import CountingProxy
 from playrunner import run_play
 from secret_scan import assert_no_secret
@@ -141,20 +139,6 @@ def test_credential_store_reaches_icr_login(tmp_path):
     assert run.rc == 0, run.text[-3000:]
     assert login_results(run)['h1']['result']['results'][0]['files'][0]['stored_in'] == {'us.icr.io': 'file'}
     assert 'auth' in config(tmp_path, 'h1')['auths']['us.icr.io']
-
-
-@pytest.fixture(scope='module')
-def tls_emu(tmp_path_factory):
-    ca = trustme.CA()
-    base = tmp_path_factory.mktemp('role-tls')
-    cert = ca.issue_cert('127.0.0.1', 'localhost')
-    cert.cert_chain_pems[0].write_to_path(str(base / 'emu.crt'))
-    cert.private_key_pem.write_to_path(str(base / 'emu.key'))
-    os.chmod(str(base / 'emu.key'), 0o600)
-    ca.cert_pem.write_to_path(str(base / 'ca.pem'))
-    with Emulator(tls_cert=str(base / 'emu.crt'), tls_key=str(base / 'emu.key'), state_dir=str(base / 'state')) as started:
-        started.ca_pem = str(base / 'ca.pem')
-        yield started
 
 
 @pytest.mark.parametrize('setting', ['ca_path', 'validate_certs-false', 'neither'])

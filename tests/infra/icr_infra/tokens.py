@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from icr_emulator.signing import libtrust_kid
+
 from ._proc import make_tempdir, remove_tree
 
 __all__ = ["RealmServer", "SelfTestRealm", "TokenSigner", "libtrust_key_id", "parse_scopes"]
@@ -35,11 +37,9 @@ __all__ = ["RealmServer", "SelfTestRealm", "TokenSigner", "libtrust_key_id", "pa
 ALL_ACTIONS = ("pull", "push")
 
 
-def libtrust_key_id(public_key: Any) -> str:
-    """The docker/libtrust key id: sha256 of the DER SubjectPublicKeyInfo, first 30 bytes, base32, 12 groups of 4."""
-    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    b32 = base64.b32encode(hashlib.sha256(der).digest()[:30]).decode("ascii").rstrip("=")
-    return ":".join(b32[i:i + 4] for i in range(0, len(b32), 4))
+# The docker/libtrust key id (sha256 of the DER SubjectPublicKeyInfo, first 30 bytes, base32, 12 groups of 4): the
+# emulator's own function, so that the harness and the emulator cannot disagree on it.
+libtrust_key_id = libtrust_kid
 
 
 def parse_scopes(values: Iterable[str]) -> list[tuple[str, str, list[str]]]:

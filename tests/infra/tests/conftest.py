@@ -8,7 +8,12 @@ from dataclasses import dataclass
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Import paths of this suite, set up here and nowhere else: tests/infra (icr_infra) and tests/emulator (icr_emulator,
+# which icr_infra.tokens and test_emulator_wiring.py use).
+_TESTS = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+for _harness in (os.path.join(_TESTS, "infra"), os.path.join(_TESTS, "emulator")):
+    if _harness not in sys.path:
+        sys.path.insert(0, _harness)
 
 # pylint: disable=wrong-import-position
 from icr_infra import Registry, SelfTestRealm, skopeo_push, write_auth_file, write_oci_layout  # noqa: E402

@@ -1,19 +1,13 @@
 """The real registry behind the project's emulator (tests/emulator/icr_emulator): ICR-style logins end to end."""
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import icr_emulator  # tests/emulator and tests/infra are on sys.path from conftest.py
 import pytest
-
 from icr_infra import Dockerd, Podman, Registry, skopeo_inspect, skopeo_push, write_auth_file, write_oci_layout
-
-EMULATOR_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "emulator")
-sys.path.insert(0, os.path.abspath(EMULATOR_DIR))
-icr_emulator = pytest.importorskip("icr_emulator", reason="tests/emulator/icr_emulator is not importable")
 
 pytestmark = pytest.mark.needs_root
 

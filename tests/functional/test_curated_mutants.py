@@ -1,0 +1,58 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Every curated mutant of tests/mutants/curated.yml still applies: its `old` text occurs exactly once in its `file`.
+
+scripts/mutants.py refuses a stale entry only when `make mutants` runs (tens of minutes, not part of `make test`);
+this check says which entry went stale as soon as the code it mutates moves. Fast: it reads files, runs nothing.
+"""
+
+from __future__ import annotations
+
+import collections
+import pathlib
+
+import pytest
+import yaml
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CURATED = REPO / 'tests' / 'mutants' / 'curated.yml'
+
+
+def load_entries():
+    return yaml.safe_load(CURATED.read_text(encoding='utf-8'))
+
+
+ENTRIES = load_entries()
+
+
+def test_every_entry_has_an_id_a_file_an_old_a_new_and_tests():
+    assert isinstance(ENTRIES, list) and ENTRIES, 'curated.yml holds no entry'
+    incomplete = [e.get('id', '#%d' % i) for i, e in enumerate(ENTRIES)
+                  if not all(e.get(k) for k in ('id', 'file', 'old', 'tests')) or 'new' not in e or e['new'] == e['old']]
+    assert not incomplete, 'entries without id, file, old, new (different from old) or tests: %s' % incomplete
+    dupes = sorted(i for i, n in collections.Counter(e['id'] for e in ENTRIES).items() if n > 1)
+    assert not dupes, 'ids used twice: %s' % dupes
+
+
+@pytest.mark.parametrize('entry', ENTRIES, ids=[e.get('id', '?') for e in ENTRIES])
+def test_old_text_occurs_exactly_once_in_its_file(entry):
+    path = REPO / entry['file']
+    assert path.is_file(), 'curated mutant %s: file %s does not exist' % (entry['id'], entry['file'])
+    count = path.read_text(encoding='utf-8').count(entry['old'])
+    assert count == 1, 'curated mutant %s: its old text occurs %d times in %s (must be exactly once): %r' % (
+        entry['id'], count, entry['file'], entry['old'])
+
+
+@pytest.mark.parametrize('entry', ENTRIES, ids=[e.get('id', '?') for e in ENTRIES])
+def test_named_tests_exist(entry):
+    """Each test file a mutant names exists, and a named test function is defined in it."""
+    for test in entry['tests']:
+        file_name, _sep, name = test.partition('::')
+        path = REPO / file_name
+        assert path.is_file(), 'curated mutant %s names %s, which does not exist' % (entry['id'], file_name)
+        function = name.split('[', 1)[0].split('::')[-1]
+        if function:
+            assert 'def %s(' % function in path.read_text(encoding='utf-8'), (
+                'curated mutant %s names %s, not defined in %s' % (entry['id'], function, file_name))
