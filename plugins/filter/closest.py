@@ -53,10 +53,10 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
 
-def closest(name, choices, cutoff=0.6):
+def closest(name: object, choices: list | tuple, cutoff: float | str = 0.6) -> str:
     """The element of choices most like name, or '' when none is at least cutoff alike."""
     if not isinstance(choices, (list, tuple)):
-        raise AnsibleFilterError('closest: choices must be a list of names, not %s.' % type(choices).__name__)
+        raise AnsibleFilterError(f'closest: choices must be a list of names, not {type(choices).__name__}.')
     try:
         cutoff = float(cutoff)
     except (TypeError, ValueError):
@@ -68,5 +68,5 @@ def closest(name, choices, cutoff=0.6):
 
 
 class FilterModule(object):
-    def filters(self):
+    def filters(self) -> dict:
         return {'closest': closest}
