@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.icr.auth.plugins.module_utils._credential import USERNAME_TYPES
-from ansible_collections.icr.auth.plugins.module_utils._errors import IamError
+from ansible_collections.icr.auth.plugins.module_utils import _username_types as username_types
+from ansible_collections.icr.auth.plugins.module_utils._username_types import USERNAME_TYPES
 
 API_KEY_ENV = ('IBMCLOUD_API_KEY', 'IC_API_KEY')
 IAM_ENDPOINT_ENV = 'IBMCLOUD_IAM_ENDPOINT'
@@ -42,16 +42,7 @@ def iam_endpoint(params, env):
 
 def exchange(client, api_key, username_type):
     """(password, expires_at, Token or None) of the registry credential for a username type."""
-    if username_type == 'iamapikey':
-        return api_key, None, None
-    if username_type == 'iambearer':
-        token = client.apikey_token(api_key)
-        return token.access_token, token.expires_at, token
-    token = client.apikey_token(api_key, want_refresh=True)
-    if not token.refresh_token or token.refresh_token == 'not_supported':
-        raise IamError('IAM did not issue a usable refresh token for username_type iamrefresh; use iambearer or '
-                       'iamapikey instead.')
-    return token.refresh_token, token.expires_at, token
+    return username_types.exchange(client, api_key, username_type)
 
 
 def verify_all(http_options, hosts, username, password, scopes=None):
