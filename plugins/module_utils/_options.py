@@ -48,6 +48,6 @@ def exchange(client, api_key, username_type):
 def verify_all(http_options, hosts, username, password, scopes=None):
     """Verification of (username, password) against each host."""
     from ansible_collections.icr.auth.plugins.module_utils._http import make_session
-    from ansible_collections.icr.auth.plugins.module_utils._registry import verify
+    from ansible_collections.icr.auth.plugins.module_utils._access import verify
     session = make_session(http_options)
     return [verify(session, http_options, host, username, password, scopes) for host in hosts]
