@@ -19,12 +19,15 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_RETRY_AFTER = 60.0
 BACKOFF_FACTOR = 0.5
 USER_AGENT = 'icr.auth-ansible'
+# Defaults of the timeout and retries options (the modules' argument specs read them here).
+TIMEOUT = 30.0
+RETRIES = 4
 
 
 class HttpOptions(object):
     """Connection options shared by every call to IAM and the registries."""
 
-    def __init__(self, timeout=30.0, retries=4, validate_certs=True, ca_path=None, proxy=None,
+    def __init__(self, timeout=TIMEOUT, retries=RETRIES, validate_certs=True, ca_path=None, proxy=None,
                  backoff_factor=BACKOFF_FACTOR):
         if timeout is None or timeout <= 0:
             raise InputError('timeout: give a number of seconds greater than 0.')
@@ -41,7 +44,7 @@ class HttpOptions(object):
 
     @classmethod
     def from_params(cls, params):
-        return cls(timeout=params.get('timeout', 30.0), retries=params.get('retries', 4),
+        return cls(timeout=params.get('timeout', TIMEOUT), retries=params.get('retries', RETRIES),
                    validate_certs=params.get('validate_certs', True), ca_path=params.get('ca_path'),
                    proxy=params.get('proxy'))
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.icr.auth.plugins.module_utils._access import verify
-from ansible_collections.icr.auth.plugins.module_utils._http import HttpOptions, lenient_retry_after, make_session
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.registry_fakes import GOOD, HOST, OPTS, Registry
 
 STYLES = [dict(token=t, denial=d, bad_status=s) for t, d, s in [
@@ -63,16 +62,3 @@ def test_without_scopes_nothing_is_probed():
     result = verify(session, OPTS, HOST, 'iamapikey', GOOD)
     assert result.ok
     assert [c[0] for c in session.calls] == ['GET', 'GET']
-
-
-@pytest.mark.parametrize('value,seconds', [('1.5', 1.5), (' 2.25 ', 2.25), ('soon', 0.0), ('', 0.0), (None, 0.0),
-                                           ('-3', 0.0), ('nan', 0.0), ('inf', 0.0)])
-def test_lenient_retry_after(value, seconds):
-    assert lenient_retry_after(value) == seconds
-
-
-@pytest.mark.parametrize('value,low,high', [('3', 3, 3), ('1.5', 1.5, 1.5), ('soon, give or take', 0, 0), ('999999', 60, 60),
-                                            ('Wed, 21 Oct 2015 07:28:00 GMT', 0, 0)])
-def test_retry_after_never_raises_and_is_capped(value, low, high):
-    retry = make_session(HttpOptions()).get_adapter('https://x').max_retries
-    assert low <= retry.parse_retry_after(value) <= high
