@@ -301,8 +301,7 @@ from ansible_collections.icr.auth.plugins.module_utils._options import LOGIN_RUL
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **LOGIN_RULES)
     network = Network(module.params, os.environ)
-    login = Login(module.params, check_mode=module.check_mode, diff=module._diff,
-                  exchange=lambda api_key, kind: network.exchange(api_key, kind)[:2], verifier=network.verify)
+    login = Login(module.params, check_mode=module.check_mode, diff=module._diff, network=network)
     try:
         result = login.run()
     except IcrAuthError as exc:
