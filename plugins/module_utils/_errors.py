@@ -14,7 +14,7 @@ from __future__ import annotations
 class IcrAuthError(Exception):
     """Base of every error raised by the icr.auth utility."""
 
-    def __init__(self, msg, **details):
+    def __init__(self, msg: str, **details: object) -> None:
         super(IcrAuthError, self).__init__(msg)
         self.msg = msg
         self.details = details
@@ -38,3 +38,14 @@ class IamError(IcrAuthError):
 
 class RegistryError(IcrAuthError):
     """The registry refused the credential or could not be reached."""
+
+
+# Details of an error that a module returns beside msg (the rest stay internal).
+RETURNED_DETAILS = ('verification', 'code')
+
+
+def failure(exc: IcrAuthError) -> dict:
+    """The fail_json arguments of an error: its message and the details a module returns."""
+    result = dict((k, v) for k, v in exc.details.items() if k in RETURNED_DETAILS)
+    result['msg'] = exc.msg
+    return result

@@ -13,25 +13,30 @@ from __future__ import annotations
 
 import os
 
+from typing import Any
+
 from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError, InputError
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_RETRY_AFTER = 60.0
 BACKOFF_FACTOR = 0.5
 USER_AGENT = 'icr.auth-ansible'
+# Defaults of the timeout and retries options (the modules' argument specs read them here).
+TIMEOUT = 30.0
+RETRIES = 4
 
 
 class HttpOptions(object):
     """Connection options shared by every call to IAM and the registries."""
 
-    def __init__(self, timeout=30.0, retries=4, validate_certs=True, ca_path=None, proxy=None,
-                 backoff_factor=BACKOFF_FACTOR):
+    def __init__(self, timeout: float = TIMEOUT, retries: int = RETRIES, validate_certs: bool = True,
+                 ca_path: str | None = None, proxy: str | None = None, backoff_factor: float = BACKOFF_FACTOR) -> None:
         if timeout is None or timeout <= 0:
             raise InputError('timeout: give a number of seconds greater than 0.')
         if retries is None or retries < 0 or retries > 20:
             raise InputError('retries: give a whole number from 0 to 20.')
         if ca_path is not None and not os.path.isfile(ca_path):
-            raise InputError('ca_path: %s is not a readable file of PEM certificates.' % ca_path)
+            raise InputError(f'ca_path: {ca_path} is not a readable file of PEM certificates.')
         self.timeout = float(timeout)
         self.retries = int(retries)
         self.validate_certs = validate_certs
@@ -40,19 +45,19 @@ class HttpOptions(object):
         self.backoff_factor = backoff_factor
 
     @classmethod
-    def from_params(cls, params):
-        return cls(timeout=params.get('timeout', 30.0), retries=params.get('retries', 4),
+    def from_params(cls, params: dict) -> HttpOptions:
+        return cls(timeout=params.get('timeout', TIMEOUT), retries=params.get('retries', RETRIES),
                    validate_certs=params.get('validate_certs', True), ca_path=params.get('ca_path'),
                    proxy=params.get('proxy'))
 
 
-def requests_missing_error(exc):
-    return IcrAuthError('This needs the Python library "requests" where the module runs (%s). Install it '
+def requests_missing_error(exc: ImportError) -> IcrAuthError:
+    return IcrAuthError(f'This needs the Python library "requests" where the module runs ({exc}). Install it '
                         '(pip install requests, or the python3-requests package), or run the network part on the '
-                        'controller with icr.auth.icr_credential and pass its result to icr.auth.icr_login.' % exc)
+                        'controller with icr.auth.icr_credential and pass its result to icr.auth.icr_login.')
 
 
-def make_session(opts):
+def make_session(opts: HttpOptions) -> Any:
     """A requests Session that retries 429/5xx and connection errors with backoff, honouring Retry-After."""
     try:
         import requests
@@ -65,7 +70,7 @@ def make_session(opts):
     class _Retry(Retry):
         """Retry that caps Retry-After (a broken server cannot stall a play for hours) and never retries TLS errors."""
 
-        def parse_retry_after(self, retry_after):
+        def parse_retry_after(self, retry_after: str) -> float:
             # urllib3 reads whole seconds and HTTP dates and raises on anything else (a fraction, garbage from a
             # proxy), which would end the request. Read a fraction; back off as without the header otherwise (0).
             try:
@@ -74,7 +79,8 @@ def make_session(opts):
                 seconds = lenient_retry_after(retry_after)
             return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
-        def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        def increment(self, method: Any = None, url: Any = None, response: Any = None, error: Any = None,
+                      _pool: Any = None, _stacktrace: Any = None) -> Any:
             if error is not None and is_tls_error(error):
                 raise MaxRetryError(_pool, url, error)
             return Retry.increment(self, method, url, response, error, _pool, _stacktrace)
@@ -82,7 +88,7 @@ def make_session(opts):
     class _Session(requests.Session):
         """A session whose own CA choice wins over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment."""
 
-        def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict:
             settings = requests.Session.merge_environment_settings(self, url, proxies, stream, verify, cert)
             if self.verify is not True:
                 settings['verify'] = self.verify
@@ -112,7 +118,7 @@ def make_session(opts):
     return session
 
 
-def lenient_retry_after(value):
+def lenient_retry_after(value: str | None) -> float:
     """Seconds of a Retry-After value urllib3 cannot read: a non-negative decimal such as 1.5, else 0 (back off)."""
     import math
     try:
@@ -122,32 +128,32 @@ def lenient_retry_after(value):
     return seconds if math.isfinite(seconds) and seconds > 0 else 0.0
 
 
-def attempts_text(opts):
+def attempts_text(opts: HttpOptions) -> str:
     """'1 attempt' or 'N attempts' for the retries of opts."""
     count = opts.retries + 1
-    return '%d attempt%s' % (count, '' if count == 1 else 's')
+    return f"{count} attempt{'' if count == 1 else 's'}"
 
 
-def describe_exception(exc, what, url, opts):
+def describe_exception(exc: BaseException, what: str, url: str, opts: HttpOptions) -> str:
     """A clear, secret-free sentence for a requests exception."""
     import requests
     attempts = attempts_text(opts)
     if isinstance(exc, requests.exceptions.SSLError):
         hint = ('give ca_path with the CA that signed its certificate' if opts.ca_path is None
-                else 'check that ca_path (%s) holds the CA that signed its certificate' % opts.ca_path)
-        return 'TLS verification of %s at %s failed: %s; %s.' % (what, url, _reason(exc), hint)
+                else f'check that ca_path ({opts.ca_path}) holds the CA that signed its certificate')
+        return f'TLS verification of {what} at {url} failed: {_reason(exc)}; {hint}.'
     if isinstance(exc, requests.exceptions.Timeout) or _caused_by_timeout(exc):
-        return ('%s at %s did not answer within %s seconds (%s). Check the network path or raise timeout.'
-                % (what, url, _num(opts.timeout), attempts))
+        return (f'{what} at {url} did not answer within {_num(opts.timeout)} seconds ({attempts}). Check the network '
+                'path or raise timeout.')
     if isinstance(exc, requests.exceptions.ProxyError):
-        return 'The proxy refused or failed the request to %s at %s: %s.' % (what, url, _reason(exc))
+        return f'The proxy refused or failed the request to {what} at {url}: {_reason(exc)}.'
     if isinstance(exc, requests.exceptions.ConnectionError):
-        return ('%s at %s could not be reached (%s): %s. Check the endpoint, DNS, proxy and firewall.'
-                % (what, url, attempts, _reason(exc)))
-    return 'The request to %s at %s failed: %s.' % (what, url, _reason(exc))
+        return (f'{what} at {url} could not be reached ({attempts}): {_reason(exc)}. Check the endpoint, DNS, proxy '
+                'and firewall.')
+    return f'The request to {what} at {url} failed: {_reason(exc)}.'
 
 
-def _chain(exc):
+def _chain(exc: BaseException | None) -> list[BaseException]:
     """exc and the reasons it wraps (requests -> urllib3 MaxRetryError -> the last error)."""
     seen = []
     while exc is not None and len(seen) < 8 and exc not in seen:
@@ -159,7 +165,7 @@ def _chain(exc):
     return seen
 
 
-def is_tls_error(exc):
+def is_tls_error(exc: BaseException) -> bool:
     """True if exc is, or wraps, a TLS failure (handshake, certificate, or a peer that does not speak TLS)."""
     import ssl
     for err in _chain(exc):
@@ -168,7 +174,7 @@ def is_tls_error(exc):
     return False
 
 
-def is_cert_verification_error(exc):
+def is_cert_verification_error(exc: BaseException) -> bool:
     """True if exc wraps a failed certificate verification (not merely a peer speaking plain HTTP)."""
     import ssl
     for err in _chain(exc):
@@ -177,14 +183,14 @@ def is_cert_verification_error(exc):
     return False
 
 
-def _caused_by_timeout(exc):
+def _caused_by_timeout(exc: BaseException) -> bool:
     return any('Timeout' in type(e).__name__ or isinstance(e, TimeoutError) for e in _chain(exc))
 
 
-def _num(value):
-    return ('%g' % value)
+def _num(value: float) -> str:
+    return f'{value:g}'
 
 
-def _reason(exc):
+def _reason(exc: BaseException) -> str:
     """The innermost reason of a requests/urllib3 exception."""
     return str(_chain(exc)[-1])

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.icr.auth.plugins.module_utils._credential import jwt_claims, token_expiry, token_identity
+from typing import Any
+
 from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, InputError
-from ansible_collections.icr.auth.plugins.module_utils._http import attempts_text, describe_exception, make_session
+from ansible_collections.icr.auth.plugins.module_utils._http import HttpOptions, attempts_text, describe_exception, make_session
+from ansible_collections.icr.auth.plugins.module_utils._jwt import jwt_claims, token_expiry, token_identity
+# The API key checks live with the iamapikey username type; check_api_key is importable here too.
+from ansible_collections.icr.auth.plugins.module_utils._username_iamapikey import check_api_key
 
 PUBLIC_ENDPOINT = 'https://iam.cloud.ibm.com'
 PRIVATE_ENDPOINT = 'https://private.iam.cloud.ibm.com'
@@ -32,7 +36,7 @@ ERROR_ADVICE = {
 }
 
 
-def token_url(endpoint):
+def token_url(endpoint: str | None) -> str:
     """The token URL of an iam_endpoint value: public, private, or a base URL."""
     value = (endpoint or 'public').strip()
     if value == 'public':
@@ -42,29 +46,17 @@ def token_url(endpoint):
     elif value.startswith('https://') or value.startswith('http://'):
         base = value.rstrip('/')
     else:
-        raise InputError('iam_endpoint: %r is neither public, private nor an http(s) URL '
-                         '(for example https://private.us-south.iam.cloud.ibm.com).' % (value,))
+        raise InputError(f'iam_endpoint: {value!r} is neither public, private nor an http(s) URL '
+                         '(for example https://private.us-south.iam.cloud.ibm.com).')
     if base.endswith(TOKEN_PATH):
         return base
     return base + TOKEN_PATH
 
 
-def check_api_key(api_key, option='api_key'):
-    """Refuse API keys that cannot be right, before anything is sent."""
-    if not isinstance(api_key, str) or not api_key:
-        raise InputError('%s: no API key was given. Pass it from a vault, or set IBMCLOUD_API_KEY.' % option)
-    if api_key != api_key.strip() or any(c.isspace() for c in api_key):
-        raise InputError('%s: the API key contains white space (a stray newline or blank from where it is stored?); '
-                         'remove it.' % option)
-    if jwt_claims(api_key) is not None:
-        raise InputError('%s: this is an IAM access token, not an API key; use username_type iambearer with it as '
-                         'password, or give the API key.' % option)
-
-
 class Token(object):
     """What IAM answered: the access token, the refresh token, and what they say about themselves."""
 
-    def __init__(self, answer):
+    def __init__(self, answer: dict) -> None:
         self.access_token = answer['access_token']
         self.refresh_token = answer.get('refresh_token')
         claims = jwt_claims(self.access_token) or {}
@@ -80,38 +72,38 @@ class Token(object):
 class IamClient(object):
     """Exchange API keys and refresh tokens for IAM tokens."""
 
-    def __init__(self, endpoint, http_options, session=None):
+    def __init__(self, endpoint: str | None, http_options: HttpOptions, session: Any = None) -> None:
         self.url = token_url(endpoint)
         self.opts = http_options
         self._session = session
 
     @property
-    def session(self):
+    def session(self) -> Any:
         if self._session is None:
             self._session = make_session(self.opts)
         return self._session
 
-    def apikey_token(self, api_key, want_refresh=False):
+    def apikey_token(self, api_key: str, want_refresh: bool = False) -> Token:
         """The IAM token of an API key; ``want_refresh`` asks for a refresh token that works (the bx client)."""
         check_api_key(api_key)
         form = {'grant_type': APIKEY_GRANT, 'apikey': api_key}
         return self._token(form, CLI_CLIENT if want_refresh else None, 'exchange the API key')
 
-    def refresh(self, refresh_token):
+    def refresh(self, refresh_token: str) -> Token:
         """A new IAM token from a refresh token issued to the bx client."""
         form = {'grant_type': REFRESH_GRANT, 'refresh_token': refresh_token}
         return self._token(form, CLI_CLIENT, 'refresh the IAM token')
 
-    def _token(self, form, client, doing):
+    def _token(self, form: dict, client: tuple[str, str] | None, doing: str) -> Token:
         import requests
         try:
             response = self.session.post(self.url, data=form, auth=client, timeout=self.opts.timeout,
                                          headers={'Accept': 'application/json'})
         except requests.exceptions.RequestException as exc:
-            raise IamError('Could not %s: %s' % (doing, describe_exception(exc, 'IBM Cloud IAM', self.url, self.opts)))
+            raise IamError(f"Could not {doing}: {describe_exception(exc, 'IBM Cloud IAM', self.url, self.opts)}")
         return Token(self._answer(response, doing))
 
-    def _answer(self, response, doing):
+    def _answer(self, response: Any, doing: str) -> dict:
         status = response.status_code
         try:
             body = response.json()
@@ -119,31 +111,31 @@ class IamClient(object):
             body = None
         if status == 200:
             if not isinstance(body, dict) or not isinstance(body.get('access_token'), str) or not body['access_token']:
-                raise IamError('Could not %s: IAM at %s answered HTTP 200 with a body that is not a token answer '
-                               '(%d bytes%s). Check iam_endpoint.' % (doing, self.url, len(response.content or b''),
-                                                                      '' if body is not None else ', not JSON'))
+                not_json = '' if body is not None else ', not JSON'
+                raise IamError(f'Could not {doing}: IAM at {self.url} answered HTTP 200 with a body that is not a token '
+                               f"answer ({len(response.content or b'')} bytes{not_json}). Check iam_endpoint.")
             return body
         if status == 429:
-            raise IamError('Could not %s: IAM at %s is rate-limiting (HTTP 429) and still was after %s. Wait '
-                           'and run again, or lower the number of parallel exchanges (exchange once on the controller '
-                           'with run_once).' % (doing, self.url, attempts_text(self.opts)))
+            raise IamError(f'Could not {doing}: IAM at {self.url} is rate-limiting (HTTP 429) and still was after '
+                           f'{attempts_text(self.opts)}. Wait and run again, or lower the number of parallel exchanges '
+                           '(exchange once on the controller with run_once).')
         if status >= 500:
-            raise IamError('Could not %s: IAM at %s answered HTTP %d (%s). IBM Cloud IAM may be having '
-                           'trouble; try again later.' % (doing, self.url, status, attempts_text(self.opts)))
+            raise IamError(f'Could not {doing}: IAM at {self.url} answered HTTP {status} ({attempts_text(self.opts)}). '
+                           'IBM Cloud IAM may be having trouble; try again later.')
         code = message = request_id = None
         if isinstance(body, dict):
             code = body.get('errorCode')
             message = body.get('errorMessage')
             context = body.get('context')
             request_id = context.get('requestId') if isinstance(context, dict) else None
-        parts = ['Could not %s: IAM answered HTTP %d' % (doing, status)]
+        parts = [f'Could not {doing}: IAM answered HTTP {status}']
         if code or message:
-            parts.append(' (%s)' % ': '.join(str(p) for p in (code, message) if p))
+            parts.append(f" ({': '.join(str(p) for p in (code, message) if p)})")
         parts.append('.')
         if code in ERROR_ADVICE:
             parts.append(' ' + ERROR_ADVICE[code])
         elif body is None:
             parts.append(' The answer was not JSON; check iam_endpoint.')
         if request_id:
-            parts.append(' IAM request id: %s.' % request_id)
+            parts.append(f' IAM request id: {request_id}.')
         raise IamError(''.join(parts), code=code, status=status)

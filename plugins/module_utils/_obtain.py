@@ -3,22 +3,27 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""What icr_credential does, apart from Ansible: API key -> registry credential (internal use only)."""
+"""icr_credential's engine, apart from Ansible: API key -> registry credential (internal use only)."""
 
 from __future__ import annotations
 
 import time
 
+from typing import Any
+
 from ansible_collections.icr.auth.plugins.module_utils import _cache as cache
+from ansible_collections.icr.auth.plugins.module_utils import _username_types as username_types
+from ansible_collections.icr.auth.plugins.module_utils._access import verify as verify_access
 from ansible_collections.icr.auth.plugins.module_utils._credential import encode_auth, iso8601
 from ansible_collections.icr.auth.plugins.module_utils._errors import InputError, RegistryError
-from ansible_collections.icr.auth.plugins.module_utils._http import HttpOptions
-from ansible_collections.icr.auth.plugins.module_utils._iam import IamClient, check_api_key
-from ansible_collections.icr.auth.plugins.module_utils._options import API_KEY_ENV, exchange, iam_endpoint, verify_all
+from ansible_collections.icr.auth.plugins.module_utils._network import Network
+from ansible_collections.icr.auth.plugins.module_utils._options import API_KEY_ENV, CREDENTIAL_DEFAULTS as DEFAULTS
 from ansible_collections.icr.auth.plugins.module_utils._regions import REGION_HOSTS, resolve_registries, with_private
+from ansible_collections.icr.auth.plugins.module_utils._username_base import UsernameType
+from ansible_collections.icr.auth.plugins.module_utils._username_iamapikey import check_api_key
 
 
-def api_key_from(params, env, required=True):
+def api_key_from(params: dict, env: dict, required: bool = True) -> str | None:
     """The API key option, else IBMCLOUD_API_KEY, else IC_API_KEY (None if none and not required)."""
     if params.get('api_key') is not None:
         return params['api_key']
@@ -31,24 +36,29 @@ def api_key_from(params, env, required=True):
                      'vault, or export IBMCLOUD_API_KEY on the controller.')
 
 
-def parse_scopes(values):
+def parse_scopes(values: list | None) -> list[str]:
     """'team-a/app:pull,push' -> 'repository:team-a/app:pull,push'."""
     scopes = []
     for value in values or []:
         name, sep, actions = (value or '').rpartition(':')
         acts = [a for a in actions.split(',') if a]
         if not sep or not name or not acts or any(a not in ('pull', 'push') for a in acts):
-            raise InputError('verify_access: %r is not of the form namespace/repository:pull[,push].' % (value,))
-        scopes.append('repository:%s:%s' % (name, ','.join(acts)))
+            raise InputError(f'verify_access: {value!r} is not of the form namespace/repository:pull[,push].')
+        scopes.append(f"repository:{name}:{','.join(acts)}")
     return scopes
 
 
-def obtain(params, env, session=None, now=None):
-    """The registry credential for params; returns (result dict, warnings)."""
+def obtain(params: dict, env: dict, network: Network | None = None, now: float | None = None,
+           session: Any = None) -> tuple[dict, list[str]]:
+    """The registry credential for params; returns (result dict, warnings).
+
+    network: how IAM and the registries are reached (made from params and env, with session, when not given).
+    """
     warnings = []
     api_key = api_key_from(params, env)
     check_api_key(api_key)
-    username = params.get('username_type') or 'iamapikey'
+    username = params.get('username_type') or DEFAULTS['username_type']
+    kind = username_types.get(username)
     hosts, host_warnings = resolve_registries(params.get('regions'), params.get('registries'), params.get('private_endpoint'))
     warnings.extend(host_warnings)
     if params.get('verify') and not hosts:
@@ -59,41 +69,30 @@ def obtain(params, env, session=None, now=None):
     if scopes and not verify:
         raise InputError('verify_access needs regions or registries to verify against, and verify: true.')
     min_validity = params.get('min_validity')
-    min_validity = 900 if min_validity is None else min_validity
-    http = HttpOptions.from_params(params)
-    client = IamClient(iam_endpoint(params, env), http, session=session)
-    record = None
+    min_validity = DEFAULTS['min_validity'] if min_validity is None else min_validity
+    if network is None:
+        network = Network(params, env, session=session, access=verify_access)
+    client = network.client  # the connection options are checked on every run, whether IAM is asked or not
+    now_s = time.time() if now is None else now
     path = None
-    needs_iam = username != 'iamapikey' or verify
-    cached = False
-    if needs_iam and params.get('cache', True):
+    record = None
+    if (kind.needs_iam or verify) and params.get('cache', DEFAULTS['cache']):
         path = cache.entry_path(params.get('cache_dir') or cache.default_dir(env), client.url, username, api_key)
         record = cache.load(path, min_validity, now)
-        cached = record is not None
-        if cached and username == 'iamapikey':
+        if record is not None and kind.is_api_key:
             record['password'] = api_key
+    cached = record is not None
     if record is None:
-        record = {'username': username, 'password': api_key, 'expires_at': None, 'iam_id': None, 'account_id': None}
-        if username == 'iamapikey' and verify:
-            token = client.apikey_token(api_key)
-            record.update(iam_id=token.iam_id, account_id=token.account_id, expires_at=token.expires_at)
-        elif username != 'iamapikey':
-            password, expires_at, token = exchange(client, api_key, username)
-            record.update(password=password, expires_at=expires_at, iam_id=token.iam_id, account_id=token.account_id)
-            now_s = time.time() if now is None else now
-            if expires_at is not None and expires_at - now_s < min_validity:
-                warnings.append('IAM issued a token valid for %d seconds, less than min_validity (%d): it may expire '
-                                'during the play. Use iamapikey, or lower min_validity.' % (expires_at - now_s, min_validity))
+        record, warning = _ask_iam(network, kind, api_key, verify, min_validity, now_s)
+        warnings.extend([warning] if warning else [])
         if path is not None and record.get('expires_at'):
             # The API key itself is never cached: for iamapikey only the identity and its token's expiry are.
-            saved = dict(record, password=None) if username == 'iamapikey' else record
-            warning = cache.save(path, saved)
-            if warning:
-                warnings.append(warning)
+            warning = cache.save(path, dict(record, password=None) if kind.is_api_key else record)
+            warnings.extend([warning] if warning else [])
     password = record['password']
     verification = None
     if verify:
-        results = verify_all(http, hosts, username, password, scopes)
+        results = network.verify(hosts, username, password, scopes)
         verification = dict((v.host, v.as_dict()) for v in results)
         refused = [v for v in results if not v.ok]
         if refused:
@@ -101,8 +100,7 @@ def obtain(params, env, session=None, now=None):
                 cache.drop(path)
             raise RegistryError(' '.join(v.msg for v in refused), verification=verification)
     auth_hosts = hosts or [with_private(h) if params.get('private_endpoint') else h for h in REGION_HOSTS.values()]
-    expires_at = record['expires_at'] if username != 'iamapikey' else None
-    now_s = time.time() if now is None else now
+    expires_at = None if kind.is_api_key else record['expires_at']
     result = {
         'changed': False,
         'username': username,
@@ -121,13 +119,28 @@ def obtain(params, env, session=None, now=None):
     return result, warnings
 
 
-def withhold(result, task_no_log):
+def _ask_iam(network: Network, kind: UsernameType, api_key: str, verify: bool, min_validity: int,
+             now: float) -> tuple[dict, str | None]:
+    """(record, warning or None): the credential IAM issues for the username type, or the API key's identity."""
+    record = {'username': kind.name, 'password': api_key, 'expires_at': None, 'iam_id': None, 'account_id': None}
+    if kind.needs_iam:
+        issued = network.exchange(api_key, kind.name)
+        record.update(password=issued.password, expires_at=issued.expires_at, iam_id=issued.iam_id,
+                      account_id=issued.account_id)
+        if issued.expires_at is not None and issued.expires_at - now < min_validity:
+            return record, (f'IAM issued a token valid for {int(issued.expires_at - now)} seconds, less than min_validity '
+                            f'({min_validity}): it may expire during the play. Use iamapikey, or lower min_validity.')
+    elif verify:
+        token = network.identity(api_key)
+        record.update(iam_id=token.iam_id, account_id=token.account_id, expires_at=token.expires_at)
+    return record, None
+
+
+def withhold(result: dict, task_no_log: bool) -> list[str]:
     """Keep the API key out of a result that Ansible would show; returns the warnings for the task."""
     if task_no_log:
         return []
-    if result['username'] == 'iamapikey':
+    kind = username_types.get(result['username'])
+    if kind.is_api_key:
         result.update(password=None, dockerconfigjson=None)
-        return ['password and dockerconfigjson are null: for iamapikey they are the API key, which is returned only to '
-                'a task with no_log: true (its result is then shown nowhere). Set no_log: true on this task.']
-    return ['The result holds an IAM %s token (password, dockerconfigjson), and this task would show it: set no_log: '
-            'true on this task.' % ('access' if result['username'] == 'iambearer' else 'refresh')]
+    return [kind.exposure_warning]

@@ -3,30 +3,33 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Argument spec pieces and the network glue shared by the modules (internal use only)."""
+"""The argument specs of the modules, where each default is stated once (internal use only).
+
+The engines read a default that a caller's params leave out from LOGIN_DEFAULTS / CREDENTIAL_DEFAULTS, which are
+made from the specs.
+"""
 
 from __future__ import annotations
 
-from ansible_collections.icr.auth.plugins.module_utils._credential import USERNAME_TYPES
-from ansible_collections.icr.auth.plugins.module_utils._errors import IamError
+from ansible_collections.icr.auth.plugins.module_utils._http import RETRIES, TIMEOUT
+from ansible_collections.icr.auth.plugins.module_utils._username_types import USERNAME_TYPES
 
 API_KEY_ENV = ('IBMCLOUD_API_KEY', 'IC_API_KEY')
-IAM_ENDPOINT_ENV = 'IBMCLOUD_IAM_ENDPOINT'
 
 
-def network_spec():
+def network_spec() -> dict:
     """Options for IAM and registry calls (doc fragment icr.auth.iam)."""
     return dict(
         iam_endpoint=dict(type='str'),
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
-        timeout=dict(type='float', default=30),
-        retries=dict(type='int', default=4),
+        timeout=dict(type='float', default=TIMEOUT),
+        retries=dict(type='int', default=RETRIES),
         proxy=dict(type='str', no_log=True),
     )
 
 
-def registry_spec():
+def registry_spec() -> dict:
     """Options that choose registries."""
     return dict(
         regions=dict(type='list', elements='str', aliases=['region']),
@@ -36,27 +39,55 @@ def registry_spec():
     )
 
 
-def iam_endpoint(params, env):
-    return params.get('iam_endpoint') or env.get(IAM_ENDPOINT_ENV) or 'public'
+def login_spec() -> dict:
+    """The argument spec of icr_login."""
+    spec = dict(
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        password=dict(type='str', no_log=True),
+        api_key=dict(type='str', no_log=True),
+        user=dict(type='str'),
+        config_path=dict(type='path'),
+        format=dict(type='str', default='docker', choices=['docker', 'containers', 'both']),
+        credential_store=dict(type='str', default='auto', no_log=False),
+        min_validity=dict(type='int', default=600),
+        validate=dict(type='bool', default=False),
+        reauthorize=dict(type='bool', default=False),
+        owner=dict(type='str'),
+        group=dict(type='str'),
+        mode=dict(type='raw'),
+    )
+    spec.update(registry_spec())
+    spec.update(network_spec())
+    return spec
 
 
-def exchange(client, api_key, username_type):
-    """(password, expires_at, Token or None) of the registry credential for a username type."""
-    if username_type == 'iamapikey':
-        return api_key, None, None
-    if username_type == 'iambearer':
-        token = client.apikey_token(api_key)
-        return token.access_token, token.expires_at, token
-    token = client.apikey_token(api_key, want_refresh=True)
-    if not token.refresh_token or token.refresh_token == 'not_supported':
-        raise IamError('IAM did not issue a usable refresh token for username_type iamrefresh; use iambearer or '
-                       'iamapikey instead.')
-    return token.refresh_token, token.expires_at, token
+# How icr_login's options go together (AnsibleModule keyword arguments).
+LOGIN_RULES = dict(
+    required_one_of=[('regions', 'registries')],
+    mutually_exclusive=[('password', 'api_key')],
+    required_if=[('state', 'present', ('password', 'api_key'), True)],
+)
 
 
-def verify_all(http_options, hosts, username, password, scopes=None):
-    """Verification of (username, password) against each host."""
-    from ansible_collections.icr.auth.plugins.module_utils._http import make_session
-    from ansible_collections.icr.auth.plugins.module_utils._registry import verify
-    session = make_session(http_options)
-    return [verify(session, http_options, host, username, password, scopes) for host in hosts]
+def credential_spec() -> dict:
+    """The argument spec of icr_credential."""
+    spec = dict(
+        api_key=dict(type='str', no_log=True),
+        verify=dict(type='bool'),
+        verify_access=dict(type='list', elements='str'),
+        min_validity=dict(type='int', default=900),
+        cache=dict(type='bool', default=True),
+        cache_dir=dict(type='path'),
+    )
+    spec.update(registry_spec())
+    spec.update(network_spec())
+    return spec
+
+
+def defaults(spec: dict) -> dict:
+    """{option: default} of an argument spec."""
+    return dict((name, option['default']) for name, option in spec.items() if 'default' in option)
+
+
+LOGIN_DEFAULTS = defaults(login_spec())
+CREDENTIAL_DEFAULTS = defaults(credential_spec())

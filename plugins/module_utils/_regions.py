@@ -50,20 +50,20 @@ PRIVATE_PREFIX = 'private.'
 
 _HOST_TO_REGION = dict((host, region) for region, host in REGION_HOSTS.items())
 _LABEL = r'(?!-)[a-z0-9-]{1,63}(?<!-)'
-_HOST_RE = re.compile(r'^(?:%s)(?:\.%s)*(?::[0-9]{1,5})?$' % (_LABEL, _LABEL))
+_HOST_RE = re.compile(rf'^(?:{_LABEL})(?:\.{_LABEL})*(?::[0-9]{{1,5}})?$')
 _IPV6_RE = re.compile(r'^\[[0-9a-f:.]+\](?::[0-9]{1,5})?$')
 _ALLOWED_PATHS = ('', '/', '/v1', '/v1/', '/v2', '/v2/')
 
 
-def valid_regions():
+def valid_regions() -> list[str]:
     """The region names a user may give, for error messages."""
     return sorted(REGION_HOSTS) + sorted(REGION_ALIASES)
 
 
-def region_host(region, private=False):
+def region_host(region: object, private: bool = False) -> str:
     """Registry host of a region name (current or former), or a registry host given in its place."""
     if not isinstance(region, str) or not region.strip():
-        raise InputError('regions: an empty region was given. Valid regions: %s.' % ', '.join(valid_regions()))
+        raise InputError(f"regions: an empty region was given. Valid regions: {', '.join(valid_regions())}.")
     name = region.strip().lower()
     name = REGION_ALIASES.get(name, name)
     host = REGION_HOSTS.get(name)
@@ -71,66 +71,67 @@ def region_host(region, private=False):
         if name in _HOST_TO_REGION or (name.startswith(PRIVATE_PREFIX) and name[len(PRIVATE_PREFIX):] in _HOST_TO_REGION):
             host = name
         else:
-            raise InputError('regions: unknown region %r. Valid regions: %s (or give the host with registries).'
-                             % (region, ', '.join(valid_regions())))
+            raise InputError(f"regions: unknown region {region!r}. Valid regions: {', '.join(valid_regions())} (or give "
+                             'the host with registries).')
     return with_private(host) if private else host
 
 
-def with_private(host):
+def with_private(host: str) -> str:
     """The private-network form of an icr.io host (private.us.icr.io); other hosts are returned as they are."""
     if host.startswith(PRIVATE_PREFIX) or not is_icr_host(host):
         return host
     return PRIVATE_PREFIX + host
 
 
-def is_icr_host(host):
+def is_icr_host(host: str) -> bool:
     """True for the public and private icr.io registry hosts."""
     bare = host[len(PRIVATE_PREFIX):] if host.startswith(PRIVATE_PREFIX) else host
     return bare in _HOST_TO_REGION
 
 
-def host_region(host):
+def host_region(host: str) -> str | None:
     """The IAM region of an icr.io registry host, or None for other hosts."""
     bare = host[len(PRIVATE_PREFIX):] if host.startswith(PRIVATE_PREFIX) else host
     return _HOST_TO_REGION.get(bare)
 
 
-def normalize_registry(value, option='registries'):
+def normalize_registry(value: object, option: str = 'registries') -> tuple[str, str | None]:
     """Turn user input into the key Docker and containers tools look up.
 
     Returns (host, warning or None).  ``https://us.icr.io/`` becomes ``us.icr.io``;
     a deprecated ``*.bluemix.net`` name becomes its icr.io name, with a warning.
     """
     if not isinstance(value, str) or not value.strip():
-        raise InputError('%s: an empty registry host was given; give a host such as us.icr.io.' % option)
+        raise InputError(f'{option}: an empty registry host was given; give a host such as us.icr.io.')
     if value != value.strip() or re.search(r'\s', value):
-        raise InputError('%s: registry %r contains white space; give a bare host such as us.icr.io.' % (option, value))
+        raise InputError(f'{option}: registry {value!r} contains white space; give a bare host such as us.icr.io.')
     rest = value
     scheme_match = re.match(r'^([A-Za-z][A-Za-z0-9+.-]*)://', rest)
     if scheme_match:
         if scheme_match.group(1).lower() not in ('http', 'https'):
-            raise InputError('%s: registry %r has the scheme %r; give a bare host such as us.icr.io.'
-                             % (option, value, scheme_match.group(1)))
+            raise InputError(f'{option}: registry {value!r} has the scheme {scheme_match.group(1)!r}; give a bare host '
+                             'such as us.icr.io.')
         rest = rest[scheme_match.end():]
     slash = rest.find('/')
     host, path = (rest, '') if slash < 0 else (rest[:slash], rest[slash:])
     if path not in _ALLOWED_PATHS:
-        raise InputError('%s: registry %r has the path %r, but Docker and podman look up credentials by host only; '
-                         'give the host alone (%s).' % (option, value, path, host or 'us.icr.io'))
+        raise InputError(f'{option}: registry {value!r} has the path {path!r}, but Docker and podman look up credentials '
+                         f"by host only; give the host alone ({host or 'us.icr.io'}).")
     host = host.lower()
     if not (_HOST_RE.match(host) or _IPV6_RE.match(host)):
-        raise InputError('%s: %r is not a valid registry host; give a host such as us.icr.io or 127.0.0.1:5000.'
-                         % (option, value))
+        raise InputError(f'{option}: {value!r} is not a valid registry host; give a host such as us.icr.io or '
+                         '127.0.0.1:5000.')
     warning = None
     if host in DEPRECATED_HOSTS:
         new = DEPRECATED_HOSTS[host]
-        warning = ('The registry domain %s is deprecated; the credential is written for %s, the name IBM Cloud '
-                   'Container Registry logins use. Update your image references to %s.' % (host, new, new))
+        warning = (f'The registry domain {host} is deprecated; the credential is written for {new}, the name IBM Cloud '
+                   f'Container Registry logins use. Update your image references to {new}.')
         host = new
     return host, warning
 
 
-def resolve_registries(regions=None, registries=None, private=False):
+def resolve_registries(regions: list | None = None, registries: list | None = None,
+                       private: bool = False) -> tuple[list[str], list[str]]:
     """All registry hosts asked for by regions and registries, in order and without repeats.
 
     Returns (hosts, warnings).

@@ -246,26 +246,12 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError
+from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError, failure
 from ansible_collections.icr.auth.plugins.module_utils._obtain import api_key_from, obtain, withhold
-from ansible_collections.icr.auth.plugins.module_utils._options import network_spec, registry_spec
+from ansible_collections.icr.auth.plugins.module_utils._options import credential_spec as argument_spec
 
 
-def argument_spec():
-    spec = dict(
-        api_key=dict(type='str', no_log=True),
-        verify=dict(type='bool'),
-        verify_access=dict(type='list', elements='str'),
-        min_validity=dict(type='int', default=900),
-        cache=dict(type='bool', default=True),
-        cache_dir=dict(type='path'),
-    )
-    spec.update(registry_spec())
-    spec.update(network_spec())
-    return spec
-
-
-def main():
+def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     # A key from the environment is as secret as the api_key option: mask it in every message and result.
     env_key = api_key_from(module.params, os.environ, required=False)
@@ -274,7 +260,7 @@ def main():
     try:
         result, warnings = obtain(module.params, os.environ)
     except IcrAuthError as exc:
-        module.fail_json(msg=exc.msg, **dict((k, v) for k, v in exc.details.items() if k in ('verification', 'code')))
+        module.fail_json(**failure(exc))
     warnings.extend(withhold(result, module.no_log))
     for warning in warnings:
         module.warn(warning)

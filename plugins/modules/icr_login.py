@@ -292,66 +292,20 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError
+from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError, failure
 from ansible_collections.icr.auth.plugins.module_utils._login import Login
-from ansible_collections.icr.auth.plugins.module_utils._options import (
-    exchange,
-    iam_endpoint,
-    network_spec,
-    registry_spec,
-    verify_all,
-)
+from ansible_collections.icr.auth.plugins.module_utils._network import Network
+from ansible_collections.icr.auth.plugins.module_utils._options import LOGIN_RULES, login_spec as argument_spec
 
 
-def argument_spec():
-    spec = dict(
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        password=dict(type='str', no_log=True),
-        api_key=dict(type='str', no_log=True),
-        user=dict(type='str'),
-        config_path=dict(type='path'),
-        format=dict(type='str', default='docker', choices=['docker', 'containers', 'both']),
-        credential_store=dict(type='str', default='auto', no_log=False),
-        min_validity=dict(type='int', default=600),
-        validate=dict(type='bool', default=False),
-        reauthorize=dict(type='bool', default=False),
-        owner=dict(type='str'),
-        group=dict(type='str'),
-        mode=dict(type='raw'),
-    )
-    spec.update(registry_spec())
-    spec.update(network_spec())
-    return spec
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-        required_one_of=[('regions', 'registries')],
-        mutually_exclusive=[('password', 'api_key')],
-        required_if=[('state', 'present', ('password', 'api_key'), True)],
-    )
-    params = module.params
-
-    def http_options():
-        from ansible_collections.icr.auth.plugins.module_utils._http import HttpOptions
-        return HttpOptions.from_params(params)
-
-    def do_exchange(api_key, username_type):
-        from ansible_collections.icr.auth.plugins.module_utils._iam import IamClient
-        client = IamClient(iam_endpoint(params, os.environ), http_options())
-        password, expires_at, _token = exchange(client, api_key, username_type)
-        return password, expires_at
-
-    def do_verify(hosts, username, password):
-        return verify_all(http_options(), hosts, username, password)
-
-    login = Login(params, check_mode=module.check_mode, diff=module._diff, exchange=do_exchange, verifier=do_verify)
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **LOGIN_RULES)
+    network = Network(module.params, os.environ)
+    login = Login(module.params, check_mode=module.check_mode, diff=module._diff, network=network)
     try:
         result = login.run()
     except IcrAuthError as exc:
-        module.fail_json(msg=exc.msg, **dict((k, v) for k, v in exc.details.items() if k in ('verification', 'code')))
+        module.fail_json(**failure(exc))
     for warning in login.warnings:
         module.warn(warning)
     module.exit_json(**result)

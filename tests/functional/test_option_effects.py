@@ -333,7 +333,7 @@ def test_credential_verify_access_asks_for_the_scopes(emu):
 
 
 def test_iam_endpoint_option_then_environment_then_public(emu):
-    from ansible_collections.icr.auth.plugins.module_utils._options import iam_endpoint
+    from ansible_collections.icr.auth.plugins.module_utils._network import iam_endpoint
     assert iam_endpoint({'iam_endpoint': 'private'}, {'IBMCLOUD_IAM_ENDPOINT': 'http://x'}) == 'private'
     assert iam_endpoint({'iam_endpoint': None}, {'IBMCLOUD_IAM_ENDPOINT': 'http://x'}) == 'http://x'
     assert iam_endpoint({}, {}) == 'public' and iam_endpoint({'iam_endpoint': ''}, {'IBMCLOUD_IAM_ENDPOINT': ''}) == 'public'
@@ -546,7 +546,7 @@ def test_credential_without_any_api_key_fails_and_says_where_it_looked(emu):
 
 
 def test_iamrefresh_needs_a_usable_refresh_token():
-    from ansible_collections.icr.auth.plugins.module_utils import _options
+    from ansible_collections.icr.auth.plugins.module_utils import _username_types as _options
     from ansible_collections.icr.auth.plugins.module_utils._errors import IamError
 
     class Token(object):
@@ -668,14 +668,14 @@ def test_proxy_over_tls_is_a_connect_tunnel(tls_emu, tmp_path):
 @pytest.mark.parametrize('left,warned', [(900, False), (899, True)], ids=['exactly-min-validity', 'one-second-less'])
 def test_credential_warns_only_below_min_validity(emu, monkeypatch, left, warned):
     """A token IAM issues with exactly min_validity seconds left is enough; one second less warns."""
-    from ansible_collections.icr.auth.plugins.module_utils import _obtain
+    from ansible_collections.icr.auth.plugins.module_utils import _network
     expires_at = 2000000000.0
 
     def exchange(client, api_key, username_type):
         token = client.apikey_token(api_key)
         return token.access_token, expires_at, token     # an expiry known to the second
 
-    monkeypatch.setattr(_obtain, 'exchange', exchange)
+    monkeypatch.setattr(_network, 'exchange', exchange)
     result, warnings = obtain(cred_params(emu, username_type='iambearer', cache=False, min_validity=900), {},
                               now=expires_at - left)
     assert result['password'] and result['expires_in'] == left

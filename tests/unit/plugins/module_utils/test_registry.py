@@ -2,43 +2,53 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
+"""The registry handshake without scopes: what icr_login proves before it writes."""
+
 from __future__ import annotations
 
-import pytest
-
-from ansible_collections.icr.auth.plugins.module_utils._registry import bearer_challenge, is_loopback, parse_www_authenticate
-
-
-@pytest.mark.parametrize('header', [
-    'Bearer realm="https://us.icr.io/oauth/token", service="registry"',
-    'Bearer realm="https://us.icr.io/oauth/token",service="registry"',
-    'bearer  realm = "https://us.icr.io/oauth/token" ,  service = registry',
-    'Bearer service="registry", realm="https://us.icr.io/oauth/token"',
-])
-def test_icr_style_challenges(header):
-    assert bearer_challenge(header) == ('https://us.icr.io/oauth/token', 'registry', None)
+from ansible_collections.icr.auth.plugins.module_utils._registry import Verification, handshake, mask, verify
+from ansible_collections.icr.auth.tests.unit.plugins.module_utils.registry_fakes import (
+    CHALLENGE,
+    GOOD,
+    HOST,
+    OPTS,
+    REALM,
+    Answer,
+    Registry,
+)
 
 
-def test_scope_with_comma_inside_quotes_and_escapes():
-    header = r'Bearer realm="https://cp.icr.io/oauth/token", service="registry", scope="repository:cp/a:pull,push", x="a\"b"'
-    [(scheme, params)] = parse_www_authenticate(header)
-    assert scheme == 'bearer'
-    assert params == {'realm': 'https://cp.icr.io/oauth/token', 'service': 'registry',
-                      'scope': 'repository:cp/a:pull,push', 'x': 'a"b'}
+def test_without_scopes_nothing_is_probed():
+    session = Registry({})
+    result = verify(session, OPTS, HOST, 'iamapikey', GOOD)
+    assert result.ok
+    assert [c[0] for c in session.calls] == ['GET', 'GET']
+    assert session.calls[1][2] == [('service', 'registry'), ('account', 'iamapikey'), ('client_id', 'icr.auth')]
 
 
-def test_several_challenges_in_one_header():
-    header = 'Basic realm="basic", Bearer realm="https://r/token", service="s"'
-    assert parse_www_authenticate(header) == [('basic', {'realm': 'basic'}), ('bearer', {'realm': 'https://r/token', 'service': 's'})]
-    assert bearer_challenge(header) == ('https://r/token', 's', None)
+def test_a_wrong_key_is_refused_and_never_shown():
+    result = verify(Registry({}), OPTS, HOST, 'iamapikey', 'x' * 44)
+    assert not result.ok and result.reason == 'credential' and result.status == 400 and 'x' * 44 not in result.msg
 
 
-@pytest.mark.parametrize('header', ['', 'Basic realm="x"', 'Bearer', 'Bearer service="s"', '"garbage'])
-def test_no_usable_bearer_challenge(header):
-    assert bearer_challenge(header) is None
+def test_handshake_names_the_realm_or_ends_the_proof():
+    assert handshake(Registry({}), OPTS, HOST, 'iamapikey', GOOD) == ('https://' + HOST, REALM, 'registry')
+
+    class Open(object):
+        def get(self, url, **kwargs):
+            return Answer(200)
+
+    done = handshake(Open(), OPTS, HOST, 'iamapikey', GOOD)
+    assert isinstance(done, Verification) and done.ok and done.msg == f'The registry at {HOST} asks for no credential.'
+
+    class Elsewhere(object):
+        def get(self, url, **kwargs):
+            return Answer(401, {}, {'WWW-Authenticate': CHALLENGE.replace('us.icr.io', 'evil.example.com')})
+
+    refused = handshake(Elsewhere(), OPTS, HOST, 'iamapikey', GOOD)
+    assert not refused.ok and refused.reason == 'protocol' and 'outside IBM Cloud Container Registry' in refused.msg
 
 
-@pytest.mark.parametrize('host,expected', [('127.0.0.1:5000', True), ('localhost', True), ('[::1]:5000', True),
-                                           ('us.icr.io', False), ('127.0.0.1.example.com', False)])
-def test_loopback(host, expected):
-    assert is_loopback(host) is expected
+def test_mask_hides_the_secret_and_its_basic_forms():
+    text = mask(f'echo {GOOD} and Basic aWFtYXBpa2V5Okdvb2Q=', 'iamapikey', GOOD)
+    assert GOOD not in text and text == 'echo ******** and Basic ********'

@@ -1,0 +1,111 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""icr_credential's engine with a stand-in network: what it asks, what it returns, what it withholds."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.icr.auth.plugins.module_utils._errors import InputError, RegistryError
+from ansible_collections.icr.auth.plugins.module_utils._obtain import api_key_from, obtain, parse_scopes, withhold
+from ansible_collections.icr.auth.plugins.module_utils._registry import Verification
+from ansible_collections.icr.auth.plugins.module_utils._username_base import Issued
+
+from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import API_KEY, OTHER_KEY
+
+NOW = 1000000
+
+
+class Token(object):
+    iam_id, account_id, expires_at = 'iam-x', 'acct', NOW + 3600
+
+
+class Client(object):
+    url = 'https://iam.example/identity/token'
+
+
+class FakeNetwork(object):
+    """What obtain() asks of a Network, recorded."""
+
+    def __init__(self, refuse=False):
+        self.client = Client()
+        self.calls = []
+        self.refuse = refuse
+
+    def exchange(self, api_key, username_type):
+        self.calls.append(('exchange', username_type))
+        return Issued('token-of-' + username_type, NOW + 3600, Token())
+
+    def identity(self, api_key):
+        self.calls.append(('identity',))
+        return Token()
+
+    def verify(self, hosts, username, password, scopes=None):
+        self.calls.append(('verify', tuple(hosts), username, password, tuple(scopes or ())))
+        return [Verification(h, not self.refuse, 'no' if self.refuse else 'ok') for h in hosts]
+
+
+def params(**extra):
+    base = {'api_key': API_KEY, 'cache': False, 'registries': ['us.icr.io']}
+    base.update(extra)
+    return base
+
+
+def test_the_api_key_option_then_the_environment():
+    assert api_key_from({'api_key': API_KEY}, {'IBMCLOUD_API_KEY': OTHER_KEY}) == API_KEY
+    assert api_key_from({}, {'IC_API_KEY': API_KEY, 'IBMCLOUD_API_KEY': OTHER_KEY}) == OTHER_KEY
+    assert api_key_from({}, {'IC_API_KEY': API_KEY}) == API_KEY and api_key_from({}, {}, required=False) is None
+    with pytest.raises(InputError):
+        api_key_from({}, {})
+
+
+def test_iamapikey_asks_iam_only_for_the_identity_of_a_proof():
+    network = FakeNetwork()
+    result, warnings = obtain(params(), {}, network=network, now=NOW)
+    assert network.calls == [('identity',), ('verify', ('us.icr.io',), 'iamapikey', API_KEY, ())]
+    assert (result['password'], result['expires_at'], result['iam_id'], result['account_id']) == (API_KEY, None, 'iam-x', 'acct')
+    assert result['verification'] == {'us.icr.io': {'ok': True, 'msg': 'ok', 'status': None, 'reason': None, 'granted': {}}}
+    assert warnings == []
+    quiet = FakeNetwork()
+    obtain(params(verify=False), {}, network=quiet, now=NOW)
+    assert quiet.calls == []
+
+
+@pytest.mark.parametrize('kind', ['iambearer', 'iamrefresh'])
+def test_a_token_type_is_exchanged_and_proven_with_its_scopes(kind):
+    network = FakeNetwork()
+    result, _w = obtain(params(username_type=kind, verify_access=['team-a/app:pull']), {}, network=network, now=NOW)
+    assert network.calls == [('exchange', kind), ('verify', ('us.icr.io',), kind, 'token-of-' + kind,
+                                                  ('repository:team-a/app:pull',))]
+    assert (result['password'], result['expires_in'], result['iam_id']) == ('token-of-' + kind, 3600, 'iam-x')
+
+
+def test_a_refused_proof_fails_with_every_verification():
+    with pytest.raises(RegistryError) as err:
+        obtain(params(registries=['us.icr.io', 'de.icr.io']), {}, network=FakeNetwork(refuse=True), now=NOW)
+    assert err.value.msg == 'no no' and sorted(err.value.details['verification']) == ['de.icr.io', 'us.icr.io']
+
+
+def test_a_short_lived_token_warns():
+    _r, warnings = obtain(params(username_type='iambearer', verify=False, min_validity=3601), {}, network=FakeNetwork(),
+                          now=NOW)
+    assert warnings == ['IAM issued a token valid for 3600 seconds, less than min_validity (3601): it may expire during '
+                        'the play. Use iamapikey, or lower min_validity.']
+
+
+def test_parse_scopes():
+    assert parse_scopes(['a/b:pull,push']) == ['repository:a/b:pull,push']
+    with pytest.raises(InputError):
+        parse_scopes(['a/b:delete'])
+
+
+def test_withhold_keeps_the_api_key_from_a_shown_result_and_warns_for_a_token():
+    shown = {'username': 'iamapikey', 'password': API_KEY, 'dockerconfigjson': {'auths': {}}}
+    assert withhold(dict(shown), True) == []
+    warnings = withhold(shown, False)
+    assert shown['password'] is None and shown['dockerconfigjson'] is None and 'no_log: true' in warnings[0]
+    token = {'username': 'iamrefresh', 'password': 'r', 'dockerconfigjson': {}}
+    assert withhold(token, False) == ['The result holds an IAM refresh token (password, dockerconfigjson), and this task '
+                                      'would show it: set no_log: true on this task.'] and token['password'] == 'r'
