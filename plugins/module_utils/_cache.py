@@ -23,6 +23,7 @@ from ansible_collections.icr.auth.plugins.module_utils._atomic_file import read_
 from ansible_collections.icr.auth.plugins.module_utils._auth_file import parse
 from ansible_collections.icr.auth.plugins.module_utils._dir_walk import Attributes, open_dir
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError
+from ansible_collections.icr.auth.plugins.module_utils._username_types import API_KEY_TYPES
 
 FIELDS = ('username', 'password', 'expires_at', 'iam_id', 'account_id')
 
@@ -99,7 +100,8 @@ def load(path: str, min_validity: int, now: float | None = None) -> dict | None:
         return None
     if not all(k in data for k in FIELDS) or not isinstance(data.get('password'), (str, type(None))):
         return None
-    if data.get('password') is None and data.get('username') != 'iamapikey':
+    # Only an API key's entry holds no password (the key itself is never cached).
+    if data.get('password') is None and data.get('username') not in API_KEY_TYPES:
         return None
     exp = data.get('expires_at')
     now = time.time() if now is None else now

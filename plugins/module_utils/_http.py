@@ -16,14 +16,12 @@ import os
 from typing import Any
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError, InputError
+from ansible_collections.icr.auth.plugins.module_utils._options import RETRIES, TIMEOUT
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_RETRY_AFTER = 60.0
 BACKOFF_FACTOR = 0.5
 USER_AGENT = 'icr.auth-ansible'
-# Defaults of the timeout and retries options (the modules' argument specs read them here).
-TIMEOUT = 30.0
-RETRIES = 4
 
 
 class HttpOptions(object):

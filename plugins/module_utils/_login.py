@@ -8,54 +8,21 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 
 from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
 from ansible_collections.icr.auth.plugins.module_utils._cred_helpers import CredentialHelper, check_name
-from ansible_collections.icr.auth.plugins.module_utils._credential import (
-    fingerprint,
-    iso8601,
-    jwt_claims,
-    still_current,
-    token_expiry,
-)
+from ansible_collections.icr.auth.plugins.module_utils import _username_types as username_types
+from ansible_collections.icr.auth.plugins.module_utils._credential import fingerprint, iso8601, still_current
 from ansible_collections.icr.auth.plugins.module_utils._errors import InputError, RegistryError
+from ansible_collections.icr.auth.plugins.module_utils._options import LOGIN_DEFAULTS
 from ansible_collections.icr.auth.plugins.module_utils._regions import resolve_registries
 from ansible_collections.icr.auth.plugins.module_utils._target import Target, build_targets
+from ansible_collections.icr.auth.plugins.module_utils._username_iamapikey import check_api_key
+from ansible_collections.icr.auth.plugins.module_utils._username_types import check_password
 
 ACTION_RANK = {'unchanged': 0, 'removed': 1, 'added': 2, 'updated': 3}
 UNKNOWN_SECRET = None  # a token IAM would issue, not known in check mode
-
-
-def check_password(username_type: str, password: object, now: float | None = None) -> tuple[str, int | None]:
-    """The password to store (a 'Bearer ' prefix dropped) and its expiry (epoch or None); InputError if unusable."""
-    if not isinstance(password, str) or not password:
-        raise InputError('password: it is empty. Pass the API key or token (from a vault), or use api_key.')
-    if username_type == 'iambearer' and password[:7].lower() == 'bearer ':
-        password = password[7:]
-    if any(c.isspace() for c in password):
-        raise InputError('password: it contains white space (a stray newline or blank from where it is stored?); '
-                         'remove it.')
-    claims = jwt_claims(password)
-    if username_type == 'iamapikey' and claims is not None:
-        raise InputError('password: this is an IAM access token, not an API key; set username_type: iambearer, or pass '
-                         'the API key.')
-    if username_type == 'iamrefresh' and claims is not None:
-        raise InputError('password: this is an IAM access token, but username_type iamrefresh needs a refresh token; '
-                         'set username_type: iambearer, or pass the refresh token.')
-    if username_type != 'iambearer':
-        return password, None
-    if claims is None:
-        raise InputError('password: username_type iambearer needs an IAM access token (a JWT), and this is not one. An '
-                         'API key goes with username_type iamapikey.')
-    exp = token_expiry(claims)
-    now = time.time() if now is None else now
-    if exp is not None and exp <= now:
-        raise InputError(f'password: the IAM access token expired at {iso8601(exp)}; get a fresh one '
-                         '(icr.auth.icr_credential).')
-    return password, exp
 
 
 def _redact(cred: tuple[str, str | None] | None, helper: str | None = None) -> dict | None:
@@ -67,30 +34,6 @@ def _redact(cred: tuple[str, str | None] | None, helper: str | None = None) -> d
     return view
 
 
-class _Callables(object):
-    """A network made of the two callables icr_login passed before it passed network= (exchange -> (password,
-    expires_at), verifier -> [Verification])."""
-
-    def __init__(self, exchange: Callable, verifier: Callable):
-        self._exchange = exchange
-        self._verifier = verifier
-
-    def exchange(self, api_key: str, username_type: str) -> _Exchanged:
-        password, expires_at = self._exchange(api_key, username_type)
-        return _Exchanged(password, expires_at)
-
-    def verify(self, hosts: list[str], username: str, password: str) -> list:
-        return self._verifier(hosts, username, password)
-
-
-class _Exchanged(object):
-    def __init__(self, password: str, expires_at: int | None, iam_id: str | None = None, account_id: str | None = None):
-        self.password = password
-        self.expires_at = expires_at
-        self.iam_id = iam_id
-        self.account_id = account_id
-
-
 class Login(object):
     """One icr_login run: the credential, the files, the helpers.
 
@@ -99,28 +42,29 @@ class Login(object):
     list of _registry.Verification. It is used only outside check mode, and only when asked for.
     """
 
-    def __init__(self, params: dict, check_mode: bool = False, diff: bool = False, network: object | None = None,
-                 exchange: Callable | None = None, verifier: Callable | None = None):
+    def __init__(self, params: dict, check_mode: bool = False, diff: bool = False, network: object | None = None):
         self.params = params
         self.check_mode = check_mode
         self.want_diff = diff
-        if network is None and (exchange is not None or verifier is not None):
-            network = _Callables(exchange, verifier)
         self.network = network
         self.warnings: list[str] = []
+
+    def option(self, name: str) -> object:
+        """An option's value, or its default (stated once, in _options) when the caller left it out."""
+        value = self.params.get(name)
+        return LOGIN_DEFAULTS[name] if value is None else value
 
     # --- the credential
 
     def credential(self) -> tuple[str, str | None, int | None]:
         """(username, password or UNKNOWN_SECRET, expires_at)."""
         p = self.params
-        username = p.get('username_type') or 'iamapikey'
+        username = self.option('username_type')
         if p.get('password') is not None:
             password, exp = check_password(username, p['password'])
             return username, password, exp
         api_key = p.get('api_key')
-        if username == 'iamapikey':
-            from ansible_collections.icr.auth.plugins.module_utils._iam import check_api_key
+        if username_types.get(username).is_api_key:
             check_api_key(api_key)
             return username, api_key, None
         if self.check_mode:
@@ -137,16 +81,14 @@ class Login(object):
         if not hosts:
             raise InputError('regions/registries: no registry was given; name at least one region (us-south) or '
                              'registry host (us.icr.io).')
-        min_validity = p.get('min_validity')
-        if min_validity is None:
-            min_validity = 600
+        min_validity = self.option('min_validity')
         if min_validity < 0:
             raise InputError('min_validity: give a number of seconds, 0 or more.')
-        store_choice = p.get('credential_store') or 'auto'
+        store_choice = self.option('credential_store')
         if store_choice not in ('auto', 'file'):
             check_name(store_choice)
         targets = build_targets(p)
-        state = p.get('state') or 'present'
+        state = self.option('state')
         username = password = expires_at = None
         verification = None
         if state == 'present':
@@ -274,7 +216,7 @@ class Login(object):
             'config_path': files[0]['path'],
             'files': [dict((k, v) for k, v in f.items() if k != 'diff') for f in files],
             'expires_at': iso8601(expires_at),
-            'username': self.params.get('username_type') or 'iamapikey',
+            'username': self.option('username_type'),
         }
         if verification is not None:
             result['verification'] = verification

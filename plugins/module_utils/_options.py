@@ -11,10 +11,12 @@ made from the specs.
 
 from __future__ import annotations
 
-from ansible_collections.icr.auth.plugins.module_utils._http import RETRIES, TIMEOUT
 from ansible_collections.icr.auth.plugins.module_utils._username_types import USERNAME_TYPES
 
 API_KEY_ENV = ('IBMCLOUD_API_KEY', 'IC_API_KEY')
+# Defaults of the connection options, read by _http too.
+TIMEOUT = 30.0
+RETRIES = 4
 
 
 def network_spec() -> dict:

@@ -17,6 +17,7 @@ import re
 from ansible_collections.icr.auth.plugins.module_utils._auth_file import FORMATS, default_path
 from ansible_collections.icr.auth.plugins.module_utils._dir_walk import Attributes
 from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
+from ansible_collections.icr.auth.plugins.module_utils._options import LOGIN_DEFAULTS
 from ansible_collections.icr.auth.plugins.module_utils._privilege import acts_as, lookup_gid, lookup_uid, lookup_user
 
 
@@ -85,7 +86,7 @@ def check_config_path(path: str, option: str = 'config_path') -> str:
 
 def build_targets(params: dict) -> list[Target]:
     """The files to change, as Target objects."""
-    fmt = params.get('format') or 'docker'
+    fmt = params.get('format') or LOGIN_DEFAULTS['format']
     formats = list(FORMATS) if fmt == 'both' else [fmt]
     user = params.get('user')
     config_path = params.get('config_path')

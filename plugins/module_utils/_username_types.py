@@ -21,6 +21,8 @@ from ansible_collections.icr.auth.plugins.module_utils._username_iamrefresh impo
 
 _TYPES = dict((kind.name, kind) for kind in (IamApiKey(), IamBearer(), IamRefresh()))
 USERNAME_TYPES = tuple(_TYPES)
+# The types whose password is the API key itself.
+API_KEY_TYPES = tuple(name for name, kind in _TYPES.items() if kind.is_api_key)
 
 
 def get(name: str) -> UsernameType:

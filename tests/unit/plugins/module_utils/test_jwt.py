@@ -38,3 +38,8 @@ def test_token_expiry_none_for_what_no_token_can_have(exp):
 def test_token_identity_falls_back_to_sub_and_tolerates_a_bad_account():
     assert jwt.token_identity({'sub': 'iam-x', 'account': 'not a dict'}) == ('iam-x', None)
     assert jwt.token_identity(None) == (None, None)
+
+
+@pytest.mark.parametrize('exp', [float('inf'), float('-inf'), float('nan'), 1e300, -5, 10 ** 20])
+def test_impossible_expiries_are_no_expiry(exp):
+    assert jwt.token_expiry({'exp': exp}) is None

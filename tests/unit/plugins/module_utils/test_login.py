@@ -18,7 +18,8 @@ import pytest
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
 from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError, RegistryError
-from ansible_collections.icr.auth.plugins.module_utils._login import Login, check_password
+from ansible_collections.icr.auth.plugins.module_utils._login import Login
+from ansible_collections.icr.auth.plugins.module_utils._username_types import check_password
 from ansible_collections.icr.auth.plugins.module_utils._registry import Verification
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import API_KEY, iam_token
 
@@ -246,18 +247,3 @@ def test_a_file_changed_after_it_was_read_is_planned_again_not_overwritten(tmp_p
     data = json.loads(path.read_text())
     assert data['late'] is True and sorted(data['auths']) == ['late.example.com', 'other.example.com', 'us.icr.io']
     assert decode_auth(data['auths']['us.icr.io']['auth']) == ('iamapikey', API_KEY)
-
-
-def test_the_two_callables_icr_login_passed_before_network_still_work(tmp_path):
-    token = iam_token()
-    verified = []
-
-    def exchange(key, kind):
-        return token, 4102444800
-
-    def verifier(hosts, username, password):
-        verified.append((tuple(hosts), username, password))
-        return [Verification(h, True, 'ok') for h in hosts]
-    result = run(params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer', validate=True),
-                 exchange=exchange, verifier=verifier)
-    assert result['expires_at'] == '2100-01-01T00:00:00Z' and verified == [(('us.icr.io',), 'iambearer', token)]

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import base64
 from ansible_collections.icr.auth.plugins.module_utils._registry import Verification, handshake, mask, verify
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.registry_fakes import (
     CHALLENGE,
@@ -52,3 +53,15 @@ def test_handshake_names_the_realm_or_ends_the_proof():
 def test_mask_hides_the_secret_and_its_basic_forms():
     text = mask(f'echo {GOOD} and Basic aWFtYXBpa2V5Okdvb2Q=', 'iamapikey', GOOD)
     assert GOOD not in text and text == 'echo ******** and Basic ********'
+
+
+KEY = 'UnitHostileKey0123456789'
+
+
+def test_mask_hides_the_secret_in_every_form():
+    b64 = base64.b64encode(('iamapikey:' + KEY).encode()).decode()
+    text = 'echo: Authorization: Basic %s; raw %s; b64 %s; other basic Zm9vOmJhcg==' % (
+        b64, KEY, base64.b64encode(KEY.encode()).decode())
+    out = mask(text, 'iamapikey', KEY)
+    assert KEY not in out and b64 not in out and 'Zm9vOmJhcg==' not in out
+    assert out.count('********') >= 4
