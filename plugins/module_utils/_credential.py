@@ -18,6 +18,8 @@ import json
 import math
 import time
 
+from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
+
 USERNAME_TYPES = ('iamapikey', 'iambearer', 'iamrefresh')
 MAX_EPOCH = 253402300800  # 10000-01-01: what datetime can show
 
@@ -36,6 +38,18 @@ def jwt_claims(token):
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
     return claims if isinstance(claims, dict) else None
+
+
+def check_api_key(api_key: object, option: str = 'api_key') -> None:
+    """Refuse API keys that cannot be right, before anything is sent."""
+    if not isinstance(api_key, str) or not api_key:
+        raise InputError('%s: no API key was given. Pass it from a vault, or set IBMCLOUD_API_KEY.' % option)
+    if api_key != api_key.strip() or any(c.isspace() for c in api_key):
+        raise InputError('%s: the API key contains white space (a stray newline or blank from where it is stored?); '
+                         'remove it.' % option)
+    if jwt_claims(api_key) is not None:
+        raise InputError('%s: this is an IAM access token, not an API key; use username_type iambearer with it as '
+                         'password, or give the API key.' % option)
 
 
 def token_identity(claims):

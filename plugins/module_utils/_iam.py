@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.icr.auth.plugins.module_utils._credential import jwt_claims, token_expiry, token_identity
+from ansible_collections.icr.auth.plugins.module_utils._credential import (
+    check_api_key,
+    jwt_claims,
+    token_expiry,
+    token_identity,
+)
 from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, InputError
 from ansible_collections.icr.auth.plugins.module_utils._http import attempts_text, describe_exception, make_session
 
@@ -47,18 +52,6 @@ def token_url(endpoint):
     if base.endswith(TOKEN_PATH):
         return base
     return base + TOKEN_PATH
-
-
-def check_api_key(api_key, option='api_key'):
-    """Refuse API keys that cannot be right, before anything is sent."""
-    if not isinstance(api_key, str) or not api_key:
-        raise InputError('%s: no API key was given. Pass it from a vault, or set IBMCLOUD_API_KEY.' % option)
-    if api_key != api_key.strip() or any(c.isspace() for c in api_key):
-        raise InputError('%s: the API key contains white space (a stray newline or blank from where it is stored?); '
-                         'remove it.' % option)
-    if jwt_claims(api_key) is not None:
-        raise InputError('%s: this is an IAM access token, not an API key; use username_type iambearer with it as '
-                         'password, or give the API key.' % option)
 
 
 class Token(object):

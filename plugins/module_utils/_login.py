@@ -15,6 +15,7 @@ from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
 from ansible_collections.icr.auth.plugins.module_utils._cred_helpers import CredentialHelper, check_name
 from ansible_collections.icr.auth.plugins.module_utils._credential import (
+    check_api_key,
     fingerprint,
     iso8601,
     jwt_claims,
@@ -120,7 +121,6 @@ class Login(object):
             return username, password, exp
         api_key = p.get('api_key')
         if username == 'iamapikey':
-            from ansible_collections.icr.auth.plugins.module_utils._iam import check_api_key
             check_api_key(api_key)
             return username, api_key, None
         if self.check_mode:
