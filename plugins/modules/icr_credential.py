@@ -248,7 +248,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError
 from ansible_collections.icr.auth.plugins.module_utils._obtain import api_key_from, obtain, withhold
-from ansible_collections.icr.auth.plugins.module_utils._options import network_spec, registry_spec
+from ansible_collections.icr.auth.plugins.module_utils._specs import network_spec, registry_spec
 
 
 def argument_spec():

@@ -294,44 +294,16 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError
 from ansible_collections.icr.auth.plugins.module_utils._login import Login
-from ansible_collections.icr.auth.plugins.module_utils._options import (
-    exchange,
-    iam_endpoint,
-    network_spec,
-    registry_spec,
-    verify_all,
-)
+from ansible_collections.icr.auth.plugins.module_utils._options import exchange, iam_endpoint, verify_all
+from ansible_collections.icr.auth.plugins.module_utils._specs import LOGIN_RULES, login_spec
 
 
 def argument_spec():
-    spec = dict(
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        password=dict(type='str', no_log=True),
-        api_key=dict(type='str', no_log=True),
-        user=dict(type='str'),
-        config_path=dict(type='path'),
-        format=dict(type='str', default='docker', choices=['docker', 'containers', 'both']),
-        credential_store=dict(type='str', default='auto', no_log=False),
-        min_validity=dict(type='int', default=600),
-        validate=dict(type='bool', default=False),
-        reauthorize=dict(type='bool', default=False),
-        owner=dict(type='str'),
-        group=dict(type='str'),
-        mode=dict(type='raw'),
-    )
-    spec.update(registry_spec())
-    spec.update(network_spec())
-    return spec
+    return login_spec()
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-        required_one_of=[('regions', 'registries')],
-        mutually_exclusive=[('password', 'api_key')],
-        required_if=[('state', 'present', ('password', 'api_key'), True)],
-    )
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **LOGIN_RULES)
     params = module.params
 
     def http_options():
