@@ -28,6 +28,7 @@ from ansible_collections.icr.auth.plugins.module_utils._target import Target, bu
 
 ACTION_RANK = {'unchanged': 0, 'removed': 1, 'added': 2, 'updated': 3}
 UNKNOWN_SECRET = None  # a token IAM would issue, not known in check mode
+NO_NETWORK = 'needs the network-capable icr_login_network, which the action plugin of an icr.auth.icr_login task sends.'
 
 
 def check_password(username_type: str, password: object, now: float | None = None) -> tuple[str, int | None]:
@@ -84,6 +85,16 @@ class _Callables(object):
         return self._verifier(hosts, username, password)
 
 
+class _NoNetwork(object):
+    """The network of a run without network code (icr_login's payload): a step that needs it names its option."""
+
+    def exchange(self, api_key: str, username_type: str) -> _Exchanged:
+        raise InputError(f'api_key: turning it into an {username_type} credential on the host {NO_NETWORK}')
+
+    def verify(self, hosts: list[str], username: str, password: str) -> list:
+        raise InputError(f'validate: proving the credential against the registries {NO_NETWORK}')
+
+
 class _Exchanged(object):
     def __init__(self, password: str, expires_at: int | None, iam_id: str | None = None, account_id: str | None = None):
         self.password = password
@@ -107,7 +118,7 @@ class Login(object):
         self.want_diff = diff
         if network is None and (exchange is not None or verifier is not None):
             network = _Callables(exchange, verifier)
-        self.network = network
+        self.network = network if network is not None else _NoNetwork()
         self.warnings: list[str] = []
 
     # --- the credential
