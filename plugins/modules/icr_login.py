@@ -33,6 +33,15 @@ extends_documentation_fragment:
   - icr.auth.attributes.ACTIONGROUP
   - icr.auth.iam
   - icr.auth.login
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - The action plugin only chooses what runs on the host - this module, which needs nothing but the standard library,
+        or, when the run talks to the network there (O(api_key) with a token O(username_type), or O(validate), outside
+        check mode), the internal module M(icr.auth.icr_login_network), which does the same with the network code. Hosts
+        that never talk to the network are sent a smaller payload.
 options: {}
 seealso:
   - module: icr.auth.icr_credential
@@ -150,45 +159,21 @@ verification:
   sample: {"us.icr.io": {"ok": true, "msg": "The registry at us.icr.io accepted the iamapikey credential.", "status": 200}}
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError
-from ansible_collections.icr.auth.plugins.module_utils._login import Login
-from ansible_collections.icr.auth.plugins.module_utils._options import exchange, iam_endpoint, verify_all
+from ansible_collections.icr.auth.plugins.module_utils._login_module import importable_network, run
 from ansible_collections.icr.auth.plugins.module_utils._specs import LOGIN_RULES, login_spec
 
 
-def argument_spec():
+def argument_spec() -> dict:
     return login_spec()
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **LOGIN_RULES)
-    params = module.params
-
-    def http_options():
-        from ansible_collections.icr.auth.plugins.module_utils._http import HttpOptions
-        return HttpOptions.from_params(params)
-
-    def do_exchange(api_key, username_type):
-        from ansible_collections.icr.auth.plugins.module_utils._iam import IamClient
-        client = IamClient(iam_endpoint(params, os.environ), http_options())
-        password, expires_at, _token = exchange(client, api_key, username_type)
-        return password, expires_at
-
-    def do_verify(hosts, username, password):
-        return verify_all(http_options(), hosts, username, password)
-
-    login = Login(params, check_mode=module.check_mode, diff=module._diff, exchange=do_exchange, verifier=do_verify)
-    try:
-        result = login.run()
-    except IcrAuthError as exc:
-        module.fail_json(msg=exc.msg, **dict((k, v) for k, v in exc.details.items() if k in ('verification', 'code')))
-    for warning in login.warnings:
-        module.warn(warning)
-    module.exit_json(**result)
+    # This module's payload carries no network code: the action plugin sends icr_login_network to a host that needs
+    # the network. Run in-process, with the whole collection importable, it uses the network code it finds.
+    run(module, importable_network(module.params))
 
 
 if __name__ == '__main__':
