@@ -17,12 +17,9 @@ import pwd
 import re
 from collections.abc import Mapping, Sequence
 
-from ansible_collections.icr.auth.plugins.module_utils._credential import (
-    decode_auth,
-    encode_auth,
-    still_current,
-)
+from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth, encode_auth
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError
+from ansible_collections.icr.auth.plugins.module_utils._username_types import still_current
 
 
 FORMATS = ('docker', 'containers')

@@ -7,13 +7,8 @@
 
 Standard library only: this file is shipped to every managed host.
 
-- Every unknown key and every other registry's entry is kept; only the asked hosts' entries change.
-- A file that cannot be parsed is never touched: the caller gets ConfigFileError.
-- Writes are atomic (see _atomic_file), under an exclusive lock on the directory, and only when the content
-  changes by meaning.
-- New files are 0600 in 0700 directories; an existing file keeps its owner and mode.
-- Root acts as whoever controls the path (see _privilege), and the whole write happens relative to directory
-  file descriptors (see _dir_walk).
+A file that cannot be parsed is never touched, and a file is written only when its meaning changes: atomically,
+under the lock (_atomic_file), in a walked directory (_dir_walk), as whoever controls the path (_privilege).
 
 The plan flows one way: the caller reads a Snapshot (inspect), computes the new data and the actions from it with
 the pure plans of _auth_file, and asks write() to make the file hold them. write() takes the lock and reads the

@@ -13,7 +13,7 @@ from typing import Any
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, InputError
 from ansible_collections.icr.auth.plugins.module_utils._http import HttpOptions, attempts_text, describe_exception, make_session
-from ansible_collections.icr.auth.plugins.module_utils._jwt import jwt_claims, token_expiry, token_identity
+from ansible_collections.icr.auth.plugins.module_utils._credential import jwt_claims, token_expiry, token_identity
 # The API key checks live with the iamapikey username type; check_api_key is importable here too.
 from ansible_collections.icr.auth.plugins.module_utils._username_iamapikey import check_api_key
 

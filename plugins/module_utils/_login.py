@@ -13,16 +13,17 @@ from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
 from ansible_collections.icr.auth.plugins.module_utils._cred_helpers import CredentialHelper, check_name
 from ansible_collections.icr.auth.plugins.module_utils import _username_types as username_types
-from ansible_collections.icr.auth.plugins.module_utils._credential import fingerprint, iso8601, still_current
+from ansible_collections.icr.auth.plugins.module_utils._credential import fingerprint, iso8601
 from ansible_collections.icr.auth.plugins.module_utils._errors import InputError, RegistryError
 from ansible_collections.icr.auth.plugins.module_utils._options import LOGIN_DEFAULTS
 from ansible_collections.icr.auth.plugins.module_utils._regions import resolve_registries
 from ansible_collections.icr.auth.plugins.module_utils._target import Target, build_targets
 from ansible_collections.icr.auth.plugins.module_utils._username_iamapikey import check_api_key
-from ansible_collections.icr.auth.plugins.module_utils._username_types import check_password
+from ansible_collections.icr.auth.plugins.module_utils._username_types import check_password, still_current
 
 ACTION_RANK = {'unchanged': 0, 'removed': 1, 'added': 2, 'updated': 3}
 UNKNOWN_SECRET = None  # a token IAM would issue, not known in check mode
+NO_NETWORK = 'needs the network-capable icr_login_network, which the action plugin of an icr.auth.icr_login task sends.'
 
 
 def _redact(cred: tuple[str, str | None] | None, helper: str | None = None) -> dict | None:
@@ -39,7 +40,8 @@ class Login(object):
 
     ``network`` does what needs the network: ``exchange(api_key, username_type)`` returns an object with
     ``password``, ``expires_at``, ``iam_id`` and ``account_id``; ``verify(hosts, username, password)`` returns a
-    list of _registry.Verification. It is used only outside check mode, and only when asked for.
+    list of _registry.Verification. It is used only outside check mode, and only when asked for;
+    without one (None), a step that needs the network fails and names its option.
     """
 
     def __init__(self, params: dict, check_mode: bool = False, diff: bool = False, network: object | None = None):
@@ -69,6 +71,8 @@ class Login(object):
             return username, api_key, None
         if self.check_mode:
             return username, UNKNOWN_SECRET, None
+        if self.network is None:
+            raise InputError(f'api_key: turning it into an {username} credential on the host {NO_NETWORK}')
         exchanged = self.network.exchange(api_key, username)
         return username, exchanged.password, exchanged.expires_at
 
@@ -99,6 +103,8 @@ class Login(object):
         return self._result(files, hosts, expires_at, verification)
 
     def _validate(self, hosts: list[str], username: str, password: str) -> dict:
+        if self.network is None:
+            raise InputError(f'validate: proving the credential against the registries {NO_NETWORK}')
         results = self.network.verify(hosts, username, password)
         refused = [v for v in results if not v.ok]
         if refused:

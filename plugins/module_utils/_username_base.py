@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
-from ansible_collections.icr.auth.plugins.module_utils._jwt import jwt_claims
+from ansible_collections.icr.auth.plugins.module_utils._credential import jwt_claims
 
 WHITE_SPACE = 'contains white space (a stray newline or blank from where it is stored?); remove it.'
 EMPTY_PASSWORD = 'it is empty. Pass the API key or token (from a vault), or use api_key.'

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
-from ansible_collections.icr.auth.plugins.module_utils._jwt import jwt_claims
+from ansible_collections.icr.auth.plugins.module_utils._credential import jwt_claims
 from ansible_collections.icr.auth.plugins.module_utils._username_base import Issued, UsernameType, checked_secret
 
 

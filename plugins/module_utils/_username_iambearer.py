@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
-from ansible_collections.icr.auth.plugins.module_utils._jwt import iso8601, jwt_claims, token_expiry, token_identity
+from ansible_collections.icr.auth.plugins.module_utils._credential import iso8601, jwt_claims, token_expiry, token_identity
 from ansible_collections.icr.auth.plugins.module_utils._username_base import Issued, UsernameType
 
 

@@ -32,146 +32,17 @@ extends_documentation_fragment:
   - icr.auth.attributes
   - icr.auth.attributes.ACTIONGROUP
   - icr.auth.iam
+  - icr.auth.login
 attributes:
-  check_mode:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
     details:
-      - Reads the files (and asks credential helpers) but writes nothing and makes no network call.
-      - With O(api_key) and a token O(username_type), the token IAM would issue is unknown, so a stored token is
-        reported as kept when it is still valid for O(min_validity) seconds.
-  diff_mode:
-    support: full
-    details:
-      - Shows each registry's username and a short fingerprint of the secret, never the secret.
-  idempotent:
-    support: full
-options:
-  state:
-    description:
-      - V(present) makes the registries' entries hold the credential; V(absent) removes them.
-    type: str
-    choices: [present, absent]
-    default: present
-  regions:
-    description:
-      - ICR regions to log in to, such as V(us-south), V(eu-de), V(global); former names such as V(ap-north) and
-        registry hosts such as V(us.icr.io) are accepted too.
-      - An unknown region fails and lists the valid ones.
-      - At least one of O(regions) and O(registries) is required.
-    type: list
-    elements: str
-    aliases: [region]
-  registries:
-    description:
-      - Registry hosts to log in to, such as V(us.icr.io) or a mirror V(registry.example.com:5000).
-      - V(https://us.icr.io/) is written as V(us.icr.io), the key Docker and podman look up. A path other than
-        V(/v1/) or V(/v2/) is refused, since credentials are looked up by host only.
-      - Deprecated C(*.bluemix.net) names are written as their C(icr.io) names, with a warning.
-    type: list
-    elements: str
-    aliases: [registry]
-  private_endpoint:
-    description:
-      - Use the private-network names of the ICR hosts (V(private.us.icr.io)). Other hosts are not changed.
-    type: bool
-    default: false
-  username_type:
-    description:
-      - What the password is. V(iamapikey) an IBM Cloud API key (user or service ID), V(iambearer) an IAM access
-        token, V(iamrefresh) an IAM refresh token.
-    type: str
-    choices: [iamapikey, iambearer, iamrefresh]
-    default: iamapikey
-  password:
-    description:
-      - The secret for O(username_type) - for example the RV(icr.auth.icr_credential#module:password) of
-        M(icr.auth.icr_credential).
-      - With O(username_type=iambearer) a C(Bearer ) prefix is dropped.
-      - Required with O(state=present) unless O(api_key) is given.
-    type: str
-  api_key:
-    description:
-      - An IBM Cloud API key to turn into the credential on the host itself (needs C(requests) there for the
-        token types). For a fleet, exchange once with M(icr.auth.icr_credential) on the controller instead.
-      - Mutually exclusive with O(password).
-    type: str
-  user:
-    description:
-      - The user whose files are written; the home is read from the password database, not from E($HOME).
-      - When root writes into another user's home it does so with that user's identity, so the files belong to
-        the user and a link the user planted cannot redirect the write.
-      - If neither O(user) nor O(config_path) is given, the files of the user the module runs as are written, and
-        E(DOCKER_CONFIG), E(REGISTRY_AUTH_FILE) and E(XDG_CONFIG_HOME) are honoured.
-    type: str
-  config_path:
-    description:
-      - The file to write, in place of the default C(~/.docker/config.json) or C(~/.config/containers/auth.json).
-      - An absolute path without C(..) steps; only with O(format=docker) or O(format=containers).
-      - When root writes it (O(user=root) included), the path is resolved when it is used, and root acts as the first
-        user other than root who owns a directory or symlink on the way, so that user cannot redirect the write; the
-        file's own owner never decides this. A root-owned directory on the way that other users may write (and is not
-        sticky) is refused, and so is an entry that a user the play did not name (O(user), O(owner)) owns in a sticky,
-        group- or world-writable directory such as C(/tmp).
-    type: path
-  format:
-    description:
-      - V(docker) writes Docker's C(config.json) (also read by skopeo, podman and buildah), V(containers) the
-        containers C(auth.json), V(both) writes the two.
-    type: str
-    choices: [docker, containers, both]
-    default: docker
-  credential_store:
-    description:
-      - V(auto) stores where Docker looks - the C(credHelpers) entry of the registry, else C(credsStore), else the file.
-        skopeo, podman and buildah follow C(credHelpers) but ignore C(credsStore); with a C(credsStore) only Docker
-        finds the credential, so use a C(credHelpers) entry (an explicit helper name does that) when all of them must.
-      - V(file) writes the file even when a store is configured (Docker then ignores the file's entry; skopeo and
-        podman use it).
-      - Any other value is a helper name such as V(pass); the credential is stored with C(docker-credential-<name>)
-        and the registry is added to C(credHelpers) so Docker looks there.
-      - A helper runs as the identity the file is written with, and receives only C(PATH), C(HOME), C(USER),
-        C(LOGNAME) and that user's runtime directory and D-Bus address (for the module's own user also the variables
-        that locate its store, such as C(GNUPGHOME) and C(PASSWORD_STORE_DIR)); the secret goes on its standard input.
-        When root acts as itself for a file another user can change, helpers named in that file are refused.
-    type: str
-    default: auto
-  min_validity:
-    description:
-      - With O(username_type=iambearer), keep a stored token of the same identity that is still valid for at least
-        this many seconds instead of replacing it.
-    type: int
-    default: 600
-  validate:
-    description:
-      - Prove the credential against every registry (the Docker token handshake) before writing; a refused
-        credential is never written and the existing entries stay. Skipped in check mode.
-    type: bool
-    default: false
-  reauthorize:
-    description:
-      - Write the credential even when the stored one is the same.
-    type: bool
-    default: false
-  owner:
-    description:
-      - Owner of the file, when running as root. By default a new file belongs to O(user) (or the module's user)
-        and an existing file keeps its owner.
-    type: str
-  group:
-    description:
-      - Group of the file, when running as root.
-    type: str
-  mode:
-    description:
-      - Mode of the file, as an octal string such as V('0600'). A new file is V(0600) in a V(0700) directory; an
-        existing file keeps its mode.
-      - A file that holds a secret and that its group or other users can read or change is kept so, but the module
-        warns on every run until it is private.
-    type: raw
-notes:
-  - A bearer or refresh token expires (60 minutes at most for IAM access tokens); for long-lived hosts prefer
-    O(username_type=iamapikey) with a service ID API key that has only the roles it needs.
-  - Symlinked config files are followed, as Docker does.
+      - The action plugin only chooses what runs on the host - this module, which needs nothing but the standard library,
+        or, when the run talks to the network there (O(api_key) with a token O(username_type), or O(validate), outside
+        check mode), the internal module M(icr.auth.icr_login_network), which does the same with the network code. Hosts
+        that never talk to the network are sent a smaller payload.
+options: {}
 seealso:
   - module: icr.auth.icr_credential
   - name: Automating access to IBM Cloud Container Registry
@@ -223,92 +94,21 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-changed:
-  description: Whether any file or credential helper was changed.
-  returned: always
-  type: bool
-  sample: true
-registries:
-  description:
-    - What happened to each registry - V(added), V(updated), V(unchanged) or V(removed). With O(format=both), the
-      most significant action of the two files.
-  returned: always
-  type: dict
-  sample: {"us.icr.io": "added", "de.icr.io": "unchanged"}
-config_path:
-  description: The file written (the first one with O(format=both)); a symlink is reported as its target.
-  returned: always
-  type: str
-  sample: /home/deploy/.docker/config.json
-files:
-  description: One item per file, with its RV(files[].path), RV(files[].format), RV(files[].changed), per-registry actions and storage.
-  returned: always
-  type: list
-  elements: dict
-  contains:
-    path:
-      description: The file.
-      type: str
-      returned: always
-      sample: /home/deploy/.config/containers/auth.json
-    format:
-      description: V(docker) or V(containers).
-      type: str
-      returned: always
-      sample: containers
-    changed:
-      description: Whether this file or its helper changed.
-      type: bool
-      returned: always
-      sample: false
-    registries:
-      description: Action per registry in this file.
-      type: dict
-      returned: always
-      sample: {"us.icr.io": "unchanged"}
-    stored_in:
-      description: Per registry, V(file) or the credential helper program that holds the secret.
-      type: dict
-      returned: always
-      sample: {"us.icr.io": "docker-credential-pass"}
-expires_at:
-  description: When the credential expires (ISO 8601, UTC), for V(iambearer); null for API keys and refresh tokens.
-  returned: always
-  type: str
-  sample: "2026-11-24T13:05:00Z"
-username:
-  description: The registry username written.
-  returned: always
-  type: str
-  sample: iamapikey
-verification:
-  description: Per registry, the outcome of O(validate) - whether it accepted the credential, a message, the HTTP status.
-  returned: when O(validate=true) and not in check mode
-  type: dict
-  sample: {"us.icr.io": {"ok": true, "msg": "The registry at us.icr.io accepted the iamapikey credential.", "status": 200}}
+extends_documentation_fragment:
+  - icr.auth.login
 '''
-
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError, failure
-from ansible_collections.icr.auth.plugins.module_utils._login import Login
-from ansible_collections.icr.auth.plugins.module_utils._network import Network
+from ansible_collections.icr.auth.plugins.module_utils._login_module import run
 from ansible_collections.icr.auth.plugins.module_utils._options import LOGIN_RULES, login_spec as argument_spec
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **LOGIN_RULES)
-    network = Network(module.params, os.environ)
-    login = Login(module.params, check_mode=module.check_mode, diff=module._diff, network=network)
-    try:
-        result = login.run()
-    except IcrAuthError as exc:
-        module.fail_json(**failure(exc))
-    for warning in login.warnings:
-        module.warn(warning)
-    module.exit_json(**result)
+    # This module's payload carries no network code: for a run that needs the network on the host, the action plugin
+    # sends icr_login_network instead (see _login_route.needs_network).
+    run(module, None)
 
 
 if __name__ == '__main__':

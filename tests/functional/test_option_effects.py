@@ -30,7 +30,8 @@ from secret_scan import assert_no_secret, find_secrets
 from ansible_collections.icr.auth.plugins.module_utils import _atomic_file as atomic_file  # noqa: E402
 from ansible_collections.icr.auth.plugins.module_utils._login import Login  # noqa: E402
 from ansible_collections.icr.auth.plugins.module_utils._obtain import obtain  # noqa: E402
-from ansible_collections.icr.auth.plugins.modules import icr_credential, icr_login  # noqa: E402
+from ansible_collections.icr.auth.plugins.module_utils._login_route import NETWORK_MODULE, module_for  # noqa: E402
+from ansible_collections.icr.auth.plugins.modules import icr_credential, icr_login, icr_login_network  # noqa: E402
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import API_KEY, iam_token  # noqa: E402
 from ansible_collections.icr.auth.tests.unit.plugins.modules.module_runner import run_module  # noqa: E402
 
@@ -50,6 +51,11 @@ def clean_env(monkeypatch, tmp_path):
     # Where a file would land if config_path were ignored: never the real home of the user running the tests.
     monkeypatch.setenv('DOCKER_CONFIG', str(tmp_path / 'default-docker'))
     monkeypatch.setenv('REGISTRY_AUTH_FILE', str(tmp_path / 'default-containers' / 'auth.json'))
+
+
+def login_module(args):
+    """The module icr_login's action plugin would run on the host for these arguments."""
+    return icr_login_network if module_for(args, bool(args.get('_ansible_check_mode'))) == NETWORK_MODULE else icr_login
 
 
 def run_fresh(module, args):
@@ -614,7 +620,7 @@ def test_login_validate_certs_and_ca_path_over_tls(tls_emu, tmp_path, setting):
     args = module_args(login_params(tmp_path, regions=None, registries=[emu_host(tls_emu)], password=None,
                                     api_key=tls_emu.apikey('svc-reader'), username_type='iambearer', iam_endpoint=tls_emu.url,
                                     validate=True, retries=1, timeout=5, **extra))
-    failed, result, _raw = run_module(icr_login, args)
+    failed, result, _raw = run_module(login_module(args), args)
     if setting == 'neither':
         assert failed and 'TLS verification of IBM Cloud IAM' in result['msg'] and not path.exists()
     else:
@@ -648,7 +654,7 @@ def test_login_proxy_carries_iam_and_the_registry(emu, tmp_path):
         args = module_args(login_params(tmp_path, regions=None, registries=[emu_host(emu)], password=None,
                                         api_key=emu.apikey('svc-reader'), username_type='iambearer',
                                         iam_endpoint=emu.url, validate=True, retries=1, timeout=5, proxy=proxy.url))
-        failed, result, _raw = run_module(icr_login, args)
+        failed, result, _raw = run_module(login_module(args), args)
         assert not failed, result.get('msg')
         targets = proxy.targets()
         assert any(t.endswith('/identity/token') for t in targets), proxy.seen

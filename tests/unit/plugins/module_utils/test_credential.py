@@ -10,9 +10,8 @@ import json
 import pytest
 
 from ansible_collections.icr.auth.plugins.module_utils import _credential as cred
-from ansible_collections.icr.auth.plugins.module_utils._username_types import still_current
 
-from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import API_KEY
+from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import API_KEY, iam_token
 
 pytest.importorskip('hypothesis', reason='hypothesis is not installed: add it to tests/unit/requirements.txt')
 from hypothesis import HealthCheck, given, settings  # noqa: E402  pylint: disable=wrong-import-position
@@ -39,12 +38,6 @@ def test_fingerprint_is_short_stable_and_not_the_secret():
     assert API_KEY not in fp and fp != cred.fingerprint(API_KEY + 'x')
 
 
-def test_still_current_is_the_username_types_answer():
-    """The auth-file code asks _credential; each username type answers (see test_username_types.py)."""
-    assert cred.still_current is still_current
-    assert cred.USERNAME_TYPES == ('iamapikey', 'iambearer', 'iamrefresh')
-
-
 # The auth field of a config entry: any username and password, colons and non-ASCII included, round-trip.
 
 usernames = st.sampled_from(['iamapikey', 'iambearer', 'iamrefresh'])
@@ -61,3 +54,35 @@ def test_fingerprint_of_odd_secrets():
     assert cred.fingerprint(5).startswith('sha256:')
     assert cred.fingerprint(['x']).startswith('sha256:')
     assert cred.fingerprint(json.loads('"\\ud800"')).startswith('sha256:')
+
+
+def test_jwt_claims_reads_iam_claims():
+    token = iam_token(iam_id='iam-ServiceId-x', account='b' * 32, now=1000, lifetime=60)
+    claims = cred.jwt_claims(token)
+    assert cred.token_identity(claims) == ('iam-ServiceId-x', 'b' * 32)
+    assert cred.token_expiry(claims) == 1060
+
+
+@pytest.mark.parametrize('value', [API_KEY, 'a.b', 'a.!!!.c', 'x.' + base64.urlsafe_b64encode(b'[1]').decode() + '.y', None, 42])
+def test_jwt_claims_none_for_non_tokens(value):
+    assert cred.jwt_claims(value) is None
+
+
+def test_iso8601():
+    assert cred.iso8601(0) == '1970-01-01T00:00:00Z'
+    assert cred.iso8601(None) is None
+
+
+@pytest.mark.parametrize('exp', [True, 'soon', float('inf'), float('nan'), -1, cred.MAX_EPOCH, None])
+def test_token_expiry_none_for_what_no_token_can_have(exp):
+    assert cred.token_expiry({'exp': exp}) is None
+
+
+def test_token_identity_falls_back_to_sub_and_tolerates_a_bad_account():
+    assert cred.token_identity({'sub': 'iam-x', 'account': 'not a dict'}) == ('iam-x', None)
+    assert cred.token_identity(None) == (None, None)
+
+
+@pytest.mark.parametrize('exp', [float('inf'), float('-inf'), float('nan'), 1e300, -5, 10 ** 20])
+def test_impossible_expiries_are_no_expiry(exp):
+    assert cred.token_expiry({'exp': exp}) is None

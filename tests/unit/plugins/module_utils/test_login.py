@@ -247,3 +247,23 @@ def test_a_file_changed_after_it_was_read_is_planned_again_not_overwritten(tmp_p
     data = json.loads(path.read_text())
     assert data['late'] is True and sorted(data['auths']) == ['late.example.com', 'other.example.com', 'us.icr.io']
     assert decode_auth(data['auths']['us.icr.io']['auth']) == ('iamapikey', API_KEY)
+
+
+@pytest.mark.parametrize('option, kw', [('api_key', dict(password=None, api_key=API_KEY, username_type='iambearer')),
+                                        ('validate', dict(validate=True))])
+def test_without_a_network_a_network_step_fails_naming_its_option(tmp_path, option, kw):
+    with pytest.raises(InputError) as raised:
+        run(params(tmp_path, **kw))
+    assert raised.value.msg.startswith(option + ': ') and 'icr_login_network' in raised.value.msg
+    assert API_KEY not in raised.value.msg and not (tmp_path / 'config.json').exists()
+
+
+@pytest.mark.parametrize('kw', [dict(password=None, api_key=API_KEY, username_type='iamapikey'),
+                                dict(password=None, api_key=API_KEY, username_type='iambearer', state='absent')])
+def test_without_a_network_a_run_that_needs_none_works(tmp_path, kw):
+    assert run(params(tmp_path, **kw))['registries'] == {'us.icr.io': 'unchanged' if kw.get('state') == 'absent' else 'added'}
+
+
+def test_without_a_network_check_mode_predicts_an_exchange(tmp_path):
+    result = run(params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer', validate=True), check_mode=True)
+    assert result['registries'] == {'us.icr.io': 'added'} and not (tmp_path / 'config.json').exists()

@@ -1,0 +1,29 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.icr.auth.plugins.module_utils._login_route import LEAN_MODULE, NETWORK_MODULE, module_for
+
+KEY = 'UnitLoginModuleKey0123456789'
+
+
+@pytest.mark.parametrize('args, check_mode, module', [
+    (dict(password='p'), False, LEAN_MODULE),
+    (dict(api_key=KEY), False, LEAN_MODULE),                                   # iamapikey: the key is the password
+    (dict(api_key=KEY, username_type='iamapikey'), False, LEAN_MODULE),
+    (dict(api_key=KEY, username_type='iambearer'), False, NETWORK_MODULE),     # the IAM exchange on the host
+    (dict(api_key=KEY, username_type='iamrefresh'), False, NETWORK_MODULE),
+    (dict(api_key=KEY, username_type='iambearer'), True, LEAN_MODULE),         # check mode makes no network call
+    (dict(api_key=KEY, username_type='iambearer', state='absent'), False, LEAN_MODULE),
+    (dict(password='p', validate=True), False, NETWORK_MODULE),                # the registry check on the host
+    (dict(password='p', validate='yes'), False, NETWORK_MODULE),
+    (dict(password='p', validate='false'), False, LEAN_MODULE),
+    (dict(password='p', validate=True), True, LEAN_MODULE),
+    (dict(api_key=KEY, username_type='nosuchtype'), False, NETWORK_MODULE),   # the module says what is wrong
+])
+def test_the_module_for_a_task(args, check_mode, module):
+    assert module_for(args, check_mode) == module
