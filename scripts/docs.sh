@@ -102,6 +102,7 @@ LABELS = [
     ('module_defaults', 'std:label', 'playbook_guide/playbooks_module_defaults.html#module-defaults',
      'Module defaults'),
     ('check_mode_dry', 'std:label', 'playbook_guide/playbooks_checkmode.html#check-mode-dry', 'Check mode'),
+    ('action_plugins', 'std:label', 'plugins/action.html#action-plugins', 'Action plugins'),
 ]
 header = (b'# Sphinx inventory version 2\n# Project: Ansible\n# Version: devel\n'
           b'# The remainder of this file is compressed using zlib.\n')
@@ -123,7 +124,8 @@ run_step "sphinx-build" "$LOGS/sphinx.log" \
 if [[ $failed -eq 0 ]]; then
     html=$DEST/build/html/collections/icr/auth
     missing=()
-    for page in index.html icr_login_module.html icr_credential_module.html docker_auth_role.html docsite/guide.html; do
+    for page in index.html icr_login_module.html icr_login_network_module.html icr_credential_module.html docker_auth_role.html \
+        docsite/guide.html; do
         [[ -s $html/$page ]] || missing+=("$page")
     done
     start=$(date +%s)

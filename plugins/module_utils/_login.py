@@ -3,18 +3,19 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""What icr_login does, apart from Ansible (internal use only)."""
+"""What icr_login does, apart from Ansible (internal use only); run_module runs it as a module."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
 from ansible_collections.icr.auth.plugins.module_utils._cred_helpers import CredentialHelper, check_name
 from ansible_collections.icr.auth.plugins.module_utils import _username_types as username_types
 from ansible_collections.icr.auth.plugins.module_utils._credential import fingerprint, iso8601
-from ansible_collections.icr.auth.plugins.module_utils._errors import InputError, RegistryError
+from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError, InputError, RegistryError, failure
 from ansible_collections.icr.auth.plugins.module_utils._options import LOGIN_DEFAULTS
 from ansible_collections.icr.auth.plugins.module_utils._regions import resolve_registries
 from ansible_collections.icr.auth.plugins.module_utils._target import Target, build_targets
@@ -235,3 +236,15 @@ class Login(object):
 def _diff_text(view: dict[str, dict | None]) -> str:
     """The diff side of a {host: redacted credential or None}: a host with no credential is left out, not null."""
     return json.dumps(dict((h, v) for h, v in view.items() if v is not None), indent=2, sort_keys=True) + '\n'
+
+
+def run_module(module: Any, network: object | None) -> None:
+    """Run icr_login with an AnsibleModule and exit; icr_login has no network (None), icr_login_network a Network."""
+    login = Login(module.params, check_mode=module.check_mode, diff=module._diff, network=network)
+    try:
+        result = login.run()
+    except IcrAuthError as exc:
+        module.fail_json(**failure(exc))
+    for warning in login.warnings:
+        module.warn(warning)
+    module.exit_json(**result)

@@ -94,13 +94,74 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-extends_documentation_fragment:
-  - icr.auth.login
+changed:
+  description: Whether any file or credential helper was changed.
+  returned: always
+  type: bool
+  sample: true
+registries:
+  description:
+    - What happened to each registry - V(added), V(updated), V(unchanged) or V(removed). With O(format=both), the
+      most significant action of the two files.
+  returned: always
+  type: dict
+  sample: {"us.icr.io": "added", "de.icr.io": "unchanged"}
+config_path:
+  description: The file written (the first one with O(format=both)); a symlink is reported as its target.
+  returned: always
+  type: str
+  sample: /home/deploy/.docker/config.json
+files:
+  description: One item per file, with its RV(files[].path), RV(files[].format), RV(files[].changed), per-registry actions and storage.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The file.
+      type: str
+      returned: always
+      sample: /home/deploy/.config/containers/auth.json
+    format:
+      description: V(docker) or V(containers).
+      type: str
+      returned: always
+      sample: containers
+    changed:
+      description: Whether this file or its helper changed.
+      type: bool
+      returned: always
+      sample: false
+    registries:
+      description: Action per registry in this file.
+      type: dict
+      returned: always
+      sample: {"us.icr.io": "unchanged"}
+    stored_in:
+      description: Per registry, V(file) or the credential helper program that holds the secret.
+      type: dict
+      returned: always
+      sample: {"us.icr.io": "docker-credential-pass"}
+expires_at:
+  description: When the credential expires (ISO 8601, UTC), for V(iambearer); null for API keys and refresh tokens.
+  returned: always
+  type: str
+  sample: "2026-11-24T13:05:00Z"
+username:
+  description: The registry username written.
+  returned: always
+  type: str
+  sample: iamapikey
+verification:
+  description: Per registry, the outcome of O(validate) - whether it accepted the credential, a message, the HTTP status.
+  returned: when O(validate=true) and not in check mode
+  type: dict
+  sample: {"us.icr.io": {"ok": true, "msg": "The registry at us.icr.io accepted the iamapikey credential.", "status": 200}}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.icr.auth.plugins.module_utils._login_module import run
+from ansible_collections.icr.auth.plugins.module_utils._login import run_module
 from ansible_collections.icr.auth.plugins.module_utils._options import LOGIN_RULES, login_spec as argument_spec
 
 
@@ -108,7 +169,7 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **LOGIN_RULES)
     # This module's payload carries no network code: for a run that needs the network on the host, the action plugin
     # sends icr_login_network instead (see _login_route.needs_network).
-    run(module, None)
+    run_module(module, None)
 
 
 if __name__ == '__main__':

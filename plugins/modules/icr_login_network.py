@@ -44,22 +44,27 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-extends_documentation_fragment:
-  - icr.auth.login
+changed:
+  description:
+    - Whether any file or credential helper was changed.
+    - The result is that of M(icr.auth.icr_login), whose documentation describes every value.
+  returned: always
+  type: bool
+  sample: true
 '''
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.icr.auth.plugins.module_utils._login_module import run
+from ansible_collections.icr.auth.plugins.module_utils._login import run_module
 from ansible_collections.icr.auth.plugins.module_utils._network import Network
 from ansible_collections.icr.auth.plugins.module_utils._options import LOGIN_RULES, login_spec
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=login_spec(), supports_check_mode=True, **LOGIN_RULES)
-    run(module, Network(module.params, os.environ))
+    run_module(module, Network(module.params, os.environ))
 
 
 if __name__ == '__main__':
