@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: icr_api_key
 short_description: Manage an API key of an IBM Cloud service ID, its value written only to a private file
-version_added: 1.1.0
+version_added: 2.0.0
 description:
   - Makes an API key of a service ID exist (or not), locked, disabled or expiring as asked - the key a fleet then logs
     in to IBM Cloud Container Registry with.

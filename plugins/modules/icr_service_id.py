@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: icr_service_id
 short_description: Manage an IBM Cloud service ID and its Container Registry access policies
-version_added: 1.1.0
+version_added: 2.0.0
 description:
   - Makes an IBM Cloud IAM service ID exist (or not) with the IBM Cloud Container Registry (ICR) access given in
     O(access) - roles on namespaces of registry regions - and nothing more when O(purge_access=true).
