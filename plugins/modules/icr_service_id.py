@@ -206,7 +206,7 @@ from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, 
 from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession, admin_key, admin_spec
 from ansible_collections.icr.auth.plugins.module_utils._iam_identity import Identity
 from ansible_collections.icr.auth.plugins.module_utils._iam_policy import (
-    Policies, access_view, desired_access, plan, policy_key, policy_view, roles_of)
+    Policies, access_view, desired_access, plan, policy_key, policy_view)
 
 
 def argument_spec() -> dict:

@@ -111,8 +111,8 @@ def test_a_failed_write_deletes_the_new_key_and_never_leaks_it(iam, tmp_path, mo
 
 
 def test_iam_refusing_the_create_leaves_no_temp_file(iam, tmp_path):
-    iam.faults.append(('POST', '/v1/apikeys', 400, {}, {'errors': [{'code': 'bad_request', 'message': 'expires_at is '
-                                                                     'invalid'}], 'trace': 'tr-9'}))
+    refusal = {'errors': [{'code': 'bad_request', 'message': 'expires_at is invalid'}], 'trace': 'tr-9'}
+    iam.faults.append(('POST', '/v1/apikeys', 400, {}, refusal))
     failed, result, raw = run_module(icr_api_key, args(iam, tmp_path))
     assert failed and "create API key 'web-2026-12'" in result['msg'] and 'tr-9' in result['msg']
     assert os.listdir(tmp_path / 'vault') == []

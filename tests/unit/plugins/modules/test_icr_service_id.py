@@ -47,8 +47,8 @@ def test_from_nothing_to_policies_then_rerun_unchanged(iam):
     assert ADMIN_KEY not in raw
     writes = len(iam.writes())
     failed, again, dummy = run_module(icr_service_id, args(iam, description='pull', access=ACCESS))
-    assert not failed and not again['changed'] and again['policy_changes'] == {'created': 0, 'adopted': 0, 'updated': 0,
-                                                                              'deleted': 0}
+    nothing = {'created': 0, 'adopted': 0, 'updated': 0, 'deleted': 0}
+    assert not failed and not again['changed'] and again['policy_changes'] == nothing
     assert len(iam.writes()) == writes and len(iam.policies_of(sid['iam_id'])) == 3
     assert again['diff']['before'] == again['diff']['after']
 
@@ -74,8 +74,8 @@ def test_check_mode_makes_no_write(iam):
     iam.add_policy(sid['iam_id'], ['Manager'], [('accountId', ACCOUNT), ('serviceName', 'container-registry'),
                                                 ('region', 'eu-de')])
     failed, result, dummy = run_module(icr_service_id, args(iam, access=ACCESS, purge_access=True, _ansible_check_mode=True))
-    assert not failed and result['changed'] and result['policy_changes'] == {'created': 3, 'adopted': 0, 'updated': 0,
-                                                                            'deleted': 1}
+    expected = {'created': 3, 'adopted': 0, 'updated': 0, 'deleted': 1}
+    assert not failed and result['changed'] and result['policy_changes'] == expected
     assert iam.writes() == [] and len(iam.policies) == 1
 
 
