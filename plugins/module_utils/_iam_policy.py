@@ -34,9 +34,16 @@ SETTLE_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 Key = tuple  # (location attribute, its value, namespace or None, extra attributes)
 
 
-def role_name(role_id: str) -> str:
-    """Reader for crn:...:serviceRole:Reader; other role ids are kept whole."""
-    return role_id[len(ROLE_PREFIX):] if role_id.startswith(ROLE_PREFIX) else role_id
+def role_name(value: str) -> str:
+    """Reader for a service role id (crn:...:container-registry::::serviceRole:Reader, and the iam::::serviceRole form
+    IAM also writes); other role ids (platform roles) are kept whole. Roles compare by these names."""
+    marker = '::::serviceRole:'
+    return value.rsplit(marker, 1)[1] if marker in value else value
+
+
+def role_id(name: str) -> str:
+    """The role id written for a role name."""
+    return ROLE_PREFIX + name if name in ROLES else name
 
 
 def region_location(value: object, where: str) -> tuple[str, str]:
@@ -52,7 +59,7 @@ def region_location(value: object, where: str) -> tuple[str, str]:
 
 
 def desired_access(access: list | None) -> dict:
-    """{Key: set of role ids} of the access option (entries on one resource have their roles merged)."""
+    """{Key: set of role names} of the access option (entries on one resource have their roles merged)."""
     wanted: dict = {}
     for index, entry in enumerate(access or []):
         where = f'access[{index}]'
@@ -75,7 +82,7 @@ def desired_access(access: list | None) -> dict:
             if ns is not None and (not isinstance(ns, str) or not NAMESPACE_RE.match(ns)):
                 raise InputError(f'{where}.namespaces: {ns!r} is not a valid ICR namespace (at most 30 lowercase letters, '
                                  'digits, - and _, starting and ending with a letter or digit).')
-            wanted.setdefault(location + (ns, ()), set()).add(ROLE_PREFIX + role)
+            wanted.setdefault(location + (ns, ()), set()).add(role)
     return wanted
 
 
@@ -110,12 +117,13 @@ def policy_key(policy: dict) -> Key | None:
 
 
 def roles_of(policy: dict) -> set:
-    return set(r.get('role_id') for r in policy.get('roles') or [] if isinstance(r, dict) and r.get('role_id'))
+    """The role names of a policy."""
+    return set(role_name(r['role_id']) for r in policy.get('roles') or [] if isinstance(r, dict) and r.get('role_id'))
 
 
 def access_view(key: Key, roles: set) -> dict:
     """What a policy grants, as the diff and the result show it."""
-    view = {'roles': sorted(role_name(r) for r in roles),
+    view = {'roles': sorted(roles),
             'region': 'global' if key[0] == 'geography' else key[1], 'namespace': key[2]}
     if key[3]:
         view['other_attributes'] = [list(a) for a in key[3]]
@@ -134,7 +142,7 @@ def policy_body(account_id: str, iam_id: str, key: Key, roles: set) -> dict:
         attrs += [('resourceType', 'namespace'), ('resource', key[2])]
     return {'type': 'access',
             'subjects': [{'attributes': [{'name': 'iam_id', 'value': iam_id}]}],
-            'roles': [{'role_id': r} for r in sorted(roles)],
+            'roles': [{'role_id': role_id(r)} for r in sorted(roles)],
             'resources': [{'attributes': [{'name': n, 'value': v, 'operator': 'stringEquals'} for n, v in attrs]}]}
 
 

@@ -14,14 +14,14 @@ from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSe
 
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.iam_fakes import ACCOUNT, ADMIN_KEY, FakeIam
 
-READER = pol.ROLE_PREFIX + 'Reader'
-WRITER = pol.ROLE_PREFIX + 'Writer'
-MANAGER = pol.ROLE_PREFIX + 'Manager'
+READER = 'Reader'
+WRITER = 'Writer'
+MANAGER = 'Manager'
 
 
 def policy(roles, attrs, pid='p1', iam_id='iam-ServiceId-1'):
     return {'id': pid, 'subjects': [{'attributes': [{'name': 'iam_id', 'value': iam_id}]}],
-            'roles': [{'role_id': r} for r in roles],
+            'roles': [{'role_id': pol.ROLE_PREFIX + r} for r in roles],
             'resources': [{'attributes': [{'name': n, 'value': v, 'operator': 'stringEquals'} for n, v in attrs]}]}
 
 
@@ -93,6 +93,16 @@ def test_plan_roles_added_without_purge_set_with_purge():
     exact = pol.plan([mgr], wanted, purge=True)
     assert exact.update == [(mgr, {READER})] and not exact.delete
     assert not pol.plan([ns_policy([MANAGER, READER], 'web')], wanted, purge=False).changes
+
+
+def test_roles_compare_by_name_whichever_crn_form_iam_wrote():
+    iam_form = ns_policy([], 'web')
+    iam_form['roles'] = [{'role_id': 'crn:v1:bluemix:public:iam::::serviceRole:Reader'}]
+    assert pol.roles_of(iam_form) == {READER}
+    assert not pol.plan([iam_form], {('region', 'us-south', 'web', ()): {READER}}, purge=True).changes
+    assert pol.role_name('crn:v1:bluemix:public:iam::::role:Viewer') == 'crn:v1:bluemix:public:iam::::role:Viewer'
+    body = pol.policy_body(ACCOUNT, 'iam-x', ('region', 'us-south', 'web', ()), {READER})
+    assert body['roles'] == [{'role_id': 'crn:v1:bluemix:public:container-registry::::serviceRole:Reader'}]
 
 
 def test_conflicting_policy_reads_ibm_409_body():
