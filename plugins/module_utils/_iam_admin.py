@@ -132,8 +132,9 @@ def describe_error(doing: str, response: Any, body: Any, opts: HttpOptions) -> s
     elif status >= 500:
         text += f' IAM may be having trouble ({attempts_text(opts)}); run again later.'
     elif status in (401, 403):
-        text += (' The administrator key (api_key) lacks the access this needs: Administrator or Operator on IAM '
-                 'Identity (service IDs, API keys) and Administrator on Container Registry (policies).')
+        text += (' The administrator key (api_key) lacks the access this needs: Editor or Administrator on the IAM '
+                 'Identity Service (service IDs, API keys), and Administrator on Container Registry or on IAM Access '
+                 'Management (policies).')
     rid = request_id(response, body)
     if rid:
         text += f' IAM request id: {rid}.'

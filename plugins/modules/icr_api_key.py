@@ -63,6 +63,7 @@ options:
     description:
       - When the key expires, as V(yyyy-MM-ddTHH:mm+0000) (for example V(2027-06-01T00:00+0000)). Quote it in YAML.
       - Not changed when not set; a key created without it does not expire.
+      - A time in the past is refused for a new key; on an existing key it makes the key expire (it stops working).
       - IAM deletes a key for good when both its expiry and its last change are more than 90 days past.
     type: str
   store_to:
