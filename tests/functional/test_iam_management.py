@@ -232,7 +232,10 @@ def test_duplicate_names_and_locks_fail_clearly_and_change_nothing(emu, tmp_path
 
 def test_no_secret_at_any_verbosity_even_when_failing(emu, tmp_path):
     store_to = tmp_path / 'vault' / 'fleet.json'
-    tasks = [sid_task(emu, access=ACCESS), key_task(emu, store_to)]
+    from_env = sid_task(emu, access=ACCESS)
+    del from_env['icr.auth.icr_service_id']['api_key']
+    from_env['environment'] = {'IBMCLOUD_API_KEY': '{{ admin_key }}'}
+    tasks = [from_env, key_task(emu, store_to)]
     run = run_play(tmp_path, tasks, secret_vars=admin(emu), args=['-vvvv', '--diff'])
     assert run.rc == 0, run.text[-4000:]
     value = json.loads(store_to.read_text())['apikey']

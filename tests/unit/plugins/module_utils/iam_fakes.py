@@ -82,11 +82,11 @@ class FakeIam(object):
     def policies_of(self, iam_id):
         return [p for p in self.policies.values() if p['subjects'][0]['attributes'][0]['value'] == iam_id]
 
-    def add_service_id(self, name, locked=False, description=''):
+    def add_service_id(self, name, locked=False, description='', account=ACCOUNT):
         sid = 'ServiceId-' + str(uuid.uuid4())
         self.service_ids[sid] = {'id': sid, 'iam_id': 'iam-' + sid, 'crn': 'crn:v1:bluemix:public:iam-identity::a/%s::'
-                                 'serviceid:%s' % (ACCOUNT, sid), 'name': name, 'description': description,
-                                 'account_id': ACCOUNT, 'locked': locked}
+                                 'serviceid:%s' % (account, sid), 'name': name, 'description': description,
+                                 'account_id': account, 'locked': locked}
         self.etags[sid] = '1-' + sid[-6:]
         return self.service_ids[sid]
 
@@ -150,7 +150,8 @@ class FakeIam(object):
                 items = [s for s in self.service_ids.values() if s['account_id'] == query.get('account_id')
                          and (not query.get('name') or s['name'] == query['name'])]
                 return self._paged(items, query, 'pagesize', 'pagetoken', 'serviceids')
-            sid = self.add_service_id(body['name'], headers.get('Entity-Lock') == 'true', body.get('description', ''))
+            sid = self.add_service_id(body['name'], headers.get('Entity-Lock') == 'true', body.get('description', ''),
+                                      body['account_id'])
             return 201, {'ETag': self.etags[sid['id']]}, sid
         sid = self.service_ids.get(parts[0])
         if sid is None:

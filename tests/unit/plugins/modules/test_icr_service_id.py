@@ -229,3 +229,14 @@ def test_server_error_names_operation_status_code_and_request_id(iam):
     msg = result['msg']
     assert "list the service IDs named 'web-fleet-pull'" in msg and 'HTTP 403' in msg and 'forbidden/BXNIM0513E' in msg
     assert 'txn-42' in msg and ADMIN_KEY not in raw
+
+
+def test_account_id_chooses_the_account(iam):
+    iam.add_service_id('web-fleet-pull')  # in the admin's own account
+    other = 'other0123456789abcdef0123456789ab'
+    failed, result, dummy = run_module(icr_service_id, args(iam, account_id=other, access=ACCESS))
+    assert not failed and result['changed'] and result['service_id']['account_id'] == other
+    made = [s for s in iam.service_ids.values() if s['account_id'] == other]
+    assert len(made) == 1 and len(iam.policies_of(made[0]['iam_id'])) == 3
+    body = [r for r in iam.requests if r['method'] == 'POST' and r['path'] == '/v1/policies'][0]['body']
+    assert other.encode() in body and ACCOUNT.encode() not in body
