@@ -184,3 +184,23 @@ def test_file_of_another_key_is_refused(iam, tmp_path):
     failed, result, raw = run_module(icr_api_key, args(iam, tmp_path, store_to=str(other)))
     assert failed and 'holds API key' in result['msg']
     assert_no_secret(iam.key_values, raw)
+
+
+def test_check_mode_predicts_changes_to_an_existing_key_without_writing(iam, tmp_path):
+    run_module(icr_api_key, args(iam, tmp_path))
+    writes = len(iam.writes())
+    key_id = next(iter(iam.apikeys))
+    failed, result, dummy = run_module(icr_api_key, args(iam, tmp_path, description='new', disabled=True, locked=True,
+                                                         _ansible_check_mode=True))
+    assert not failed and result['changed'] and result['key']['disabled'] and result['key']['locked']
+    assert result['diff']['after']['description'] == 'new' and len(iam.writes()) == writes
+    assert not iam.apikeys[key_id]['disabled'] and iam.apikeys[key_id]['description'] == ''
+
+
+def test_disabled_false_enables_again(iam, tmp_path):
+    run_module(icr_api_key, args(iam, tmp_path, disabled=True))
+    key_id = next(iter(iam.apikeys))
+    assert iam.apikeys[key_id]['disabled']
+    failed, result, dummy = run_module(icr_api_key, args(iam, tmp_path, disabled=False))
+    assert not failed and result['changed'] and not iam.apikeys[key_id]['disabled']
+    assert ('DELETE', '/v1/apikeys/%s/disable' % key_id) in iam.writes()
