@@ -16,6 +16,9 @@ COUNTER_NAMES = (
     "registry_token_iamrefresh",  # ... iamrefresh
     "registry_token_issued",      # registry tokens actually issued
     "registry_v2",                # every request under /v2/
+    "identity_serviceids",        # requests under /v1/serviceids (Identity API)
+    "identity_apikeys",           # requests to /v1/apikeys and /v1/apikeys/{id}... (not /v1/apikeys/details)
+    "policies",                   # requests under /v1/policies (Policy Management API)
     "faults_served",              # requests answered by an injected fault
     "not_found",                  # requests to unknown paths
 )
