@@ -70,22 +70,26 @@ class Directory:
 
     def put_identity(self, identity: Identity) -> None:
         """Add or replace an identity (a service ID created at runtime)."""
-        identities = dict(self.fixture.identities)
-        identities[identity.iam_id] = identity
-        self.fixture = dataclasses.replace(self.fixture, identities=identities)
+        with self._lock:
+            identities = dict(self.fixture.identities)
+            identities[identity.iam_id] = identity
+            self.fixture = dataclasses.replace(self.fixture, identities=identities)
 
     def remove_identity(self, iam_id: str) -> None:
         """Forget an identity (a deleted service ID): nothing authenticates as it any more."""
-        identities = {k: v for k, v in self.fixture.identities.items() if k != iam_id}
-        self.fixture = dataclasses.replace(self.fixture, identities=identities)
+        with self._lock:
+            identities = {k: v for k, v in self.fixture.identities.items() if k != iam_id}
+            self.fixture = dataclasses.replace(self.fixture, identities=identities)
 
     def set_policies(self, policies: tuple[Policy, ...]) -> None:
         """Replace the policies the realm and /v2/ enforce (they take effect at once)."""
-        self.fixture = dataclasses.replace(self.fixture, policies=tuple(policies))
+        with self._lock:
+            self.fixture = dataclasses.replace(self.fixture, policies=tuple(policies))
 
     def restore_fixture(self, fixture: Fixture) -> None:
         """Go back to the fixture's identities and policies, then to its keys."""
-        self.fixture = fixture
+        with self._lock:
+            self.fixture = fixture
         self.reload()
 
 

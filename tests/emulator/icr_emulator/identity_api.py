@@ -128,20 +128,20 @@ class IdentityApi:
     def _serviceids(self, req: Request, caller: Caller) -> Response:
         match = _SERVICEID_PATH.match(req.path)
         if match is None:
-            raise ApiError(404, "not_found", "Not found.", invented=False)
+            raise ApiError(404, "not_found", "Not found.")
         sid, lock = match.group("id"), match.group("lock")
         if sid is None:
             if req.method == "GET":
                 return self._list_serviceids(req, caller)
             if req.method == "POST":
                 return self._create_serviceid(req, caller)
-            raise ApiError(405, "method_not_allowed", "Method not allowed.", invented=False)
+            raise ApiError(405, "method_not_allowed", "Method not allowed.")
         meta = self.serviceids.get(sid)
         if meta is None:
-            raise ApiError(404, "not_found", f"Service ID {sid[:80]} not found.", invented=False)
+            raise ApiError(404, "not_found", f"Service ID {sid[:80]} not found.")
         if lock:
             if req.method not in ("POST", "DELETE"):
-                raise ApiError(405, "method_not_allowed", "Method not allowed.", invented=False)
+                raise ApiError(405, "method_not_allowed", "Method not allowed.")
             require(self.directory, caller, meta.account_id, IDENTITY_SERVICE, True)
             self._touch(meta, locked=req.method == "POST")
             return Response(204)
@@ -168,7 +168,7 @@ class IdentityApi:
                 raise ApiError(409, "entity_locked", "The service ID is locked: unlock it before deleting it.")
             self._delete_serviceid(meta)
             return Response(204)
-        raise ApiError(405, "method_not_allowed", "Method not allowed.", invented=False)
+        raise ApiError(405, "method_not_allowed", "Method not allowed.")
 
     # --- service IDs -------------------------------------------------------------------------------
     def _list_serviceids(self, req: Request, caller: Caller) -> Response:
@@ -245,22 +245,22 @@ class IdentityApi:
     def _apikeys(self, req: Request, caller: Caller) -> Response:
         match = _APIKEY_PATH.match(req.path)
         if match is None:
-            raise ApiError(404, "not_found", "Not found.", invented=False)
+            raise ApiError(404, "not_found", "Not found.")
         kid, action = match.group("id"), match.group("action")
         if kid is None:
             if req.method == "GET":
                 return self._list_apikeys(req, caller)
             if req.method == "POST":
                 return self._create_apikey(req, caller)
-            raise ApiError(405, "method_not_allowed", "Method not allowed.", invented=False)
+            raise ApiError(405, "method_not_allowed", "Method not allowed.")
         meta = self._live_key(kid)
         if meta is None:
-            raise ApiError(404, "not_found", f"API key {kid[:80]} not found.", invented=False)
+            raise ApiError(404, "not_found", f"API key {kid[:80]} not found.")
         write = req.method != "GET"
         self._require_key(caller, meta, write)
         if action:
             if req.method not in ("POST", "DELETE"):
-                raise ApiError(405, "method_not_allowed", "Method not allowed.", invented=False)
+                raise ApiError(405, "method_not_allowed", "Method not allowed.")
             on = req.method == "POST"
             self._touch(meta, **({"locked": on} if action == "/lock" else {"disabled": on}))
             self._sync_key(meta)
@@ -294,7 +294,7 @@ class IdentityApi:
                 raise ApiError(409, "entity_locked", "The API key is locked: unlock it before deleting it.")
             self._delete_key(meta)
             return Response(204)
-        raise ApiError(405, "method_not_allowed", "Method not allowed.", invented=False)
+        raise ApiError(405, "method_not_allowed", "Method not allowed.")
 
     def _require_key(self, caller: Caller, meta: ApiKeyMeta, write: bool) -> None:
         identity = self.directory.identity(meta.iam_id)
@@ -420,16 +420,16 @@ class IdentityApi:
         """GET /v1/apikeys/details with header IAM-ApiKey: the key's record, never its value."""
         try:
             if req.method != "GET":
-                raise ApiError(405, "method_not_allowed", "Method not allowed.", invented=False)
+                raise ApiError(405, "method_not_allowed", "Method not allowed.")
             authenticate(req, self.verify, self.directory)
             value = req.header("IAM-ApiKey")
             if not value:
-                raise ApiError(400, "BXNIM0109E", "Property missing or empty. Header 'IAM-ApiKey'.", invented=False)
+                raise ApiError(400, "BXNIM0109E", "Property missing or empty. Header 'IAM-ApiKey'.")
             key = self.directory.key_by_value(value)
             with self._lock:
                 meta = self.keys.get(key.id) if key is not None else None
                 if meta is None:
-                    raise ApiError(404, "not_found", "API key not found.", invented=False)
+                    raise ApiError(404, "not_found", "API key not found.")
                 record = self.apikey_record(meta)
             record["context"] = self._context("GetApiKeysDetails")
             return json_response(200, record)
@@ -437,9 +437,8 @@ class IdentityApi:
             return identity_error(req, self.base_url, err)
 
     def service_id_locked(self, iam_id: str) -> bool:
-        """Whether iam_id is a locked service ID."""
-        with self._lock:
-            return any(m.locked for m in self.serviceids.values() if m.iam_id == iam_id)
+        """Whether iam_id is a locked service ID (no lock taken: the Policy API calls this under its own lock)."""
+        return any(m.locked for m in list(self.serviceids.values()) if m.iam_id == iam_id)
 
     # --- shared ------------------------------------------------------------------------------------
     def _kind(self, iam_id: str) -> str:

@@ -2,8 +2,8 @@
 
 Access rule (README "IAM Identity and Policy Management APIs"): a request needs `Authorization: Bearer <access
 token>` issued by this emulator for an identity that still exists (else 401). The caller may act in an account if
-it is that account's owner (the account entry's `owner` iam_id in the fixture, or else the account's first
-identity of type `user`), or if a policy in that account gives it (or one of its access groups) a platform role
+it is that account's owner (the account's first identity of type `user` in the fixture: `user-admin` for a1;
+a2 has none), or if a policy in that account gives it (or one of its access groups) a platform role
 on the API's service: `iam-identity` for the Identity API, `iam-access-management` for the Policy API. Reads
 need Viewer, Operator, Editor or Administrator; changes need Editor or Administrator. A user may always read
 and change its own API keys. Anything else gets 403.
@@ -160,7 +160,7 @@ def authenticate(req: Request, verify: Callable[[str], dict[str, Any] | None], d
     identity = directory.identity(str(claims.get("iam_id", ""))) if claims else None
     if claims is None or identity is None:
         raise ApiError(401, "BXNIM0308E", "No authorization header found or the token is not valid: send "
-                       "'Authorization: Bearer <IAM access token>'.", invented=False)
+                       "'Authorization: Bearer <IAM access token>'.")
     return Caller(identity, claims)
 
 
