@@ -5,7 +5,7 @@ from typing import Any
 
 import requests
 
-from emu_helpers import APIKEY_GRANT, iam_token, realm_token
+from emu_helpers import APIKEY_GRANT, iam_token, jwt_parts, realm_token
 from icr_emulator import Emulator
 
 A1 = "0399f7d0bbd61ecb2ec14cc4d51098bb"
@@ -65,7 +65,6 @@ def pull_granted(emu: Emulator, value: str, repo: str = "team-a/app") -> bool | 
     resp = realm_token(emu, "iamapikey", value, f"repository:{repo}:pull")
     if resp.status_code != 200:
         return None
-    from emu_helpers import jwt_parts
     _head, claims = jwt_parts(resp.json()["token"])
     return any(a["name"] == repo and "pull" in a["actions"] for a in claims["access"])
 
@@ -75,6 +74,5 @@ def push_granted(emu: Emulator, value: str, repo: str = "team-a/app") -> bool:
     resp = realm_token(emu, "iamapikey", value, f"repository:{repo}:push")
     if resp.status_code != 200:
         return False
-    from emu_helpers import jwt_parts
     _head, claims = jwt_parts(resp.json()["token"])
     return any(a["name"] == repo and "push" in a["actions"] for a in claims["access"])
