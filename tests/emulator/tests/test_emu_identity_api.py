@@ -247,3 +247,32 @@ def test_reset_restores_the_fixture(emu: Emulator) -> None:
     assert all(s["id"] != sid["id"] for s in emu.service_ids())
     admin_page = requests.get(emu.url + "/_emulator/service-ids", timeout=10).json()
     assert len(admin_page) == len(emu.service_ids()) == 8
+
+
+def test_refresh_token_of_a_deleted_key_stops(emu: Emulator) -> None:
+    admin = auth(emu)
+    key = create_apikey(emu, admin, READER_IAM_ID, "cli-key")
+    login = iam_token(emu, {"grant_type": APIKEY_GRANT, "apikey": key["apikey"]}, auth=("bx", "bx")).json()
+    refresh = login["refresh_token"]
+    assert iam_token(emu, {"grant_type": "refresh_token", "refresh_token": refresh}, auth=("bx", "bx")).status_code == 200
+    assert call(emu, "DELETE", f"/v1/apikeys/{key['id']}", admin).status_code == 204
+    gone = iam_token(emu, {"grant_type": "refresh_token", "refresh_token": refresh}, auth=("bx", "bx"))
+    assert gone.status_code == 400 and gone.json()["errorCode"] == "BXNIM0407E"
+
+
+def test_concurrent_changes_are_not_lost(emu: Emulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    admin = auth(emu)
+
+    def one(index: int) -> tuple[str, str]:
+        sid = create_service_id(emu, admin, f"parallel-{index}", apikey={"name": "k"})
+        resp = call(emu, "POST", "/v1/policies", admin, json=policy_body(sid["iam_id"]))
+        assert resp.status_code == 201, resp.text
+        return sid["id"], sid["apikey"]["apikey"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        made = list(pool.map(one, range(16)))
+    ids = {s["id"] for s in emu.service_ids()}
+    assert all(sid in ids for sid, _value in made)
+    assert all(pull_granted(emu, value) is True for _sid, value in made)
+    assert emu.counters()["identity_serviceids"] == 16 and emu.counters()["policies"] == 16
