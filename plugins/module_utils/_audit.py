@@ -180,6 +180,15 @@ def _owner_name(uid: int) -> str | None:
         return None
 
 
+def _entry_stat(dir_fd: int, name: str) -> os.stat_result | None:
+    """The lstat of a regular file in a directory, or None."""
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
 def read(path: str, fmt: str, account: pwd.struct_passwd | None) -> tuple[str, bytes | None, os.stat_result | None,
                                                                            os.stat_result | None]:
     """(resolved path, bytes or None, stat or None, directory stat or None): the file read as icr_login reads it.
@@ -203,12 +212,27 @@ def read(path: str, fmt: str, account: pwd.struct_passwd | None) -> tuple[str, b
             if exc.errno in (errno.EACCES, errno.EPERM):
                 raise ConfigFileError(f'Cannot read {resolved}: permission denied.')
             raise ConfigFileError(f'Cannot read {resolved}: {exc.strerror}.')
+        name = os.path.basename(resolved)
         try:
             dir_st = os.fstat(dir_fd)
-            raw, st = read_at(dir_fd, os.path.basename(resolved), resolved)
+            try:
+                raw, st = read_at(dir_fd, name, resolved)
+            except ConfigFileError as exc:
+                # The owner and mode of a file the user cannot read still tell what is wrong (a root-owned file
+                # that sudo docker login left in a home, say).
+                raise ConfigFileError(exc.msg, stat=_entry_stat(dir_fd, name), dir_stat=dir_st)
         finally:
             os.close(dir_fd)
     return resolved, raw, st, dir_st
+
+
+def _describe_stat(view: dict, user: pwd.struct_passwd, st: os.stat_result, dir_st: os.stat_result | None) -> None:
+    """The file's owner and modes in view; a problem when the user does not own it."""
+    view.update(exists=True, owner=_owner_name(st.st_uid) or str(st.st_uid), mode=f'{stat.S_IMODE(st.st_mode):04o}',
+                dir_mode=f'{stat.S_IMODE(dir_st.st_mode):04o}' if dir_st is not None else None)
+    if st.st_uid != user.pw_uid:
+        view['problems'].append(problem('owner_mismatch', f'{view["path"]} belongs to {view["owner"]}, not to '
+                                        f'{user.pw_name} whose credentials it holds; chown it to {user.pw_name}.'))
 
 
 def audit_file(path: str, fmt: str, user: pwd.struct_passwd, named: bool, forbid_api_keys: bool = False,
@@ -222,14 +246,12 @@ def audit_file(path: str, fmt: str, user: pwd.struct_passwd, named: bool, forbid
     except ConfigFileError as exc:
         view['readable'] = False
         view['problems'].append(problem('unreadable', exc.msg))
+        if exc.details.get('stat') is not None:
+            _describe_stat(view, user, exc.details['stat'], exc.details.get('dir_stat'))
         return view
     if st is None:
         return view
-    view.update(exists=True, owner=_owner_name(st.st_uid) or str(st.st_uid), mode=f'{stat.S_IMODE(st.st_mode):04o}',
-                dir_mode=f'{stat.S_IMODE(dir_st.st_mode):04o}' if dir_st is not None else None)
-    if st.st_uid != user.pw_uid:
-        view['problems'].append(problem('owner_mismatch', f'{view["path"]} belongs to {view["owner"]}, not to '
-                                        f'{user.pw_name} whose credentials it holds; chown it to {user.pw_name}.'))
+    _describe_stat(view, user, st, dir_st)
     try:
         data = parse(raw, view['path'])
     except ConfigFileError as exc:

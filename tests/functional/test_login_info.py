@@ -1,0 +1,290 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""icr_login_info and playbooks/fleet_audit.yml in real ansible-playbook runs.
+
+icr_login writes credentials made by the emulator (an API key, an IAM token), then icr_login_info reports them: the
+token's identity is the emulator's iam_id for the key, the fingerprints are those of the secrets written, nothing
+changes (check mode too), no secret shows at -vvvv. As root: another user's 0644 file, a file of the wrong owner, a
+link a user planted to another user's file, and the fleet audit playbook over two inventory hosts and two local users
+(named icraud*, made and removed here).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from emu_fixture import emu, emu_host, module_emu  # noqa: F401  pylint: disable=unused-import
+from playrunner import BIN, HERE, REPO, collections_path, run_play
+from rel_support import create_user, remove_user, shared_tmpdir
+from secret_scan import assert_no_secret
+
+# pylint: disable=wrong-import-order
+from ansible_collections.icr.auth.plugins.module_utils._credential import fingerprint, iso8601, jwt_claims  # noqa: E402
+
+NETWORK_CODE = ('_http.py', '_iam.py', '_registry.py', '_challenge.py', '_network.py')
+
+
+def credential_task(emu):
+    return {'name': 'credential', 'icr.auth.icr_credential': {
+        'api_key': '{{ key }}', 'iam_endpoint': emu.url, 'username_type': 'iambearer', 'retries': 1, 'timeout': 5},
+        'register': 'icr', 'no_log': True}
+
+
+def login_tasks(**where):
+    return [
+        {'name': 'key', 'icr.auth.icr_login': dict(where, registries=['us.icr.io'], password='{{ key }}')},
+        {'name': 'token', 'icr.auth.icr_login': dict(where, registries=['de.icr.io'], username_type='iambearer',
+                                                       password='{{ icr.password }}', format='both')},
+    ]
+
+
+def stored(path, host):
+    """(username, secret, raw auth field) of a host's entry in a file."""
+    auth = json.loads(pathlib.Path(path).read_text())['auths'][host]['auth']
+    username, secret = base64.b64decode(auth).decode().split(':', 1)
+    return username, secret, auth
+
+
+def by_registry(result, fmt):
+    files = [f for f in result['files'] if f['format'] == fmt]
+    assert len(files) == 1, result['files']
+    return dict((e['registry'], e) for e in files[0]['registries'])
+
+
+@pytest.fixture
+def own_files(tmp_path):
+    """The connection user's files at the paths its environment names (DOCKER_CONFIG, REGISTRY_AUTH_FILE)."""
+    docker = tmp_path / 'home' / 'docker' / 'config.json'
+    containers = tmp_path / 'home' / 'containers' / 'auth.json'
+    env = {'DOCKER_CONFIG': str(docker.parent), 'REGISTRY_AUTH_FILE': str(containers)}
+    return docker, containers, env
+
+
+def test_what_icr_login_wrote_is_reported_with_identity_and_fingerprint_and_nothing_changes(emu, tmp_path, own_files):
+    docker, containers, env = own_files
+    key = emu.apikey('svc-reader')
+    info = {'icr.auth.icr_login_info': {'forbid_api_keys': True}}
+    tasks = [credential_task(emu)] + login_tasks() + [
+        dict(info, name='info', register='info'),
+        dict(info, name='info in check mode', check_mode=True),
+    ]
+    run = run_play(tmp_path / 'play', tasks, secret_vars={'key': key}, env=env, args=['-vvvv'])
+    assert run.rc == 0, run.text[-3000:]
+    result = run.result('info')['result']
+    assert result['changed'] is False and result['users'] == [run.result('info')['result']['users'][0]]
+    _user, token, token_auth = stored(docker, 'de.icr.io')
+    assert stored(containers, 'de.icr.io')[1] == token
+    _user, stored_key, key_auth = stored(docker, 'us.icr.io')
+    assert stored_key == key
+
+    docker_entries = by_registry(result, 'docker')
+    assert sorted(docker_entries) == ['de.icr.io', 'us.icr.io']
+    api = docker_entries['us.icr.io']
+    assert (api['method'], api['username_type'], api['fingerprint'], api['iam_id']) == (
+        'file', 'iamapikey', fingerprint(key), None)
+    expected_id = emu.directory.key_by_name('svc-reader').iam_id
+    for fmt in ('docker', 'containers'):
+        bearer = by_registry(result, fmt)['de.icr.io']
+        assert (bearer['method'], bearer['username_type'], bearer['iam_id']) == ('file', 'iambearer', expected_id)
+        assert bearer['fingerprint'] == fingerprint(token) and bearer['expired'] is False
+        assert bearer['expires_at'] == iso8601(jwt_claims(token)['exp']) and bearer['region'] == 'eu-de'
+    assert [(p['code'], p.get('registry')) for p in result['problems']] == [('plaintext_api_key', 'us.icr.io')]
+
+    checked = run.result('info in check mode')['result']
+    assert checked['files'] == result['files'] and checked['changed'] is False
+    assert_no_secret([key, token, key_auth, token_auth], run.stdout, run.stderr, run.records)
+
+
+def test_an_unparsable_file_is_reported_and_left_byte_for_byte(tmp_path, own_files):
+    docker, containers, env = own_files
+    docker.parent.mkdir(parents=True, mode=0o700)
+    broken = b'{"auths": {"us.icr.io": {"auth": "aWFtYXBpa2V5OmFiYw=="}},, \xff'
+    docker.write_bytes(broken)
+    os.chmod(str(docker), 0o600)
+    before = os.stat(str(docker))
+    tasks = [{'name': 'info', 'icr.auth.icr_login_info': {'format': 'docker'}, 'register': 'info'}]
+    for check_mode in (False, True):
+        run = run_play(tmp_path / ('play-%s' % check_mode), tasks, env=env, args=['--check'] if check_mode else [])
+        assert run.rc == 0, run.text[-3000:]
+        result = run.result('info')['result']
+        assert result['files'][0]['parsed'] is False and [p['code'] for p in result['problems']] == ['unparsable']
+        assert 'left unchanged' in result['problems'][0]['msg']
+    after = os.stat(str(docker))
+    assert docker.read_bytes() == broken and (after.st_mtime_ns, after.st_mode, after.st_ino) == (
+        before.st_mtime_ns, before.st_mode, before.st_ino)
+    assert not containers.exists()
+
+
+def test_the_payload_carries_no_network_code(tmp_path, own_files):
+    remote = tmp_path / 'remote-tmp'
+    env = dict(own_files[2], ANSIBLE_KEEP_REMOTE_FILES='1', ANSIBLE_REMOTE_TMP=str(remote), ANSIBLE_PIPELINING='false')
+    run = run_play(tmp_path / 'play', [{'name': 'info', 'icr.auth.icr_login_info': {}}], env=env)
+    assert run.rc == 0, run.text[-3000:]
+    import test_payload  # the reader of kept AnsiballZ payloads  # pylint: disable=import-outside-toplevel
+    found = test_payload.payloads(remote)
+    assert list(found) == ['icr_login_info'], found.keys()
+    _size, names = found['icr_login_info']
+    utils = test_payload.UTILS
+    assert utils + '_audit.py' in names and utils + '_privilege.py' in names
+    assert not [n for n in names if n.rsplit('/', 1)[-1] in NETWORK_CODE + ('_audit_report.py',)], sorted(names)
+    # ... and no requests either: the modules' code never imports it.
+    for archive_name in names:
+        assert not archive_name.startswith('ansible_collections/icr/auth/plugins/modules/icr_login_network')
+    text = (REPO / 'plugins' / 'module_utils' / '_audit.py').read_text() + \
+        (REPO / 'plugins' / 'modules' / 'icr_login_info.py').read_text()
+    assert 'requests' not in text
+
+
+# ------------------------------------------------------------------------------------------------ as root
+
+@pytest.fixture
+def two_users():
+    """Two local users icraud<pid>a and icraud<pid>b with homes in a directory every user can traverse."""
+    base = shared_tmpdir('icraud-homes-')
+    names = ['icraud%da' % (os.getpid() % 100000), 'icraud%db' % (os.getpid() % 100000)]
+    made = []
+    try:
+        for name in names:
+            made.append(create_user(name, base / name))
+        yield made
+    finally:
+        for entry in made:
+            remove_user(entry.pw_name)
+        shutil.rmtree(str(base), ignore_errors=True)
+
+
+@pytest.mark.needs_root
+def test_modes_owners_and_a_planted_link_are_reported_as_root(emu, tmp_path, two_users):
+    alice, bob = two_users
+    key = emu.apikey('svc-reader')
+    tasks = [credential_task(emu)] + login_tasks(user=alice.pw_name)
+    run = run_play(tmp_path / 'write', tasks, secret_vars={'key': key})
+    assert run.rc == 0, run.text[-3000:]
+    alice_docker = pathlib.Path(alice.pw_dir) / '.docker' / 'config.json'
+    os.chmod(str(alice_docker), 0o644)
+    alice_containers = pathlib.Path(alice.pw_dir) / '.config' / 'containers' / 'auth.json'
+    os.chown(str(alice_containers), bob.pw_uid, bob.pw_gid)
+    # Bob plants a link to alice's file: root must not read it for him.
+    (pathlib.Path(bob.pw_dir) / '.docker').mkdir(mode=0o700)
+    os.chown(str(pathlib.Path(bob.pw_dir) / '.docker'), bob.pw_uid, bob.pw_gid)
+    os.chmod(str(alice_docker), 0o600)
+    os.chmod(str(alice_docker.parent), 0o700)
+    planted = pathlib.Path(bob.pw_dir) / '.docker' / 'config.json'
+    planted.symlink_to(alice_docker)
+    os.lchown(str(planted), bob.pw_uid, bob.pw_gid)
+    os.chmod(str(alice_docker), 0o644)  # readable by the group and others, but alice's home is 0700: not for bob
+    before = dict((p, p.read_bytes()) for p in (alice_docker, alice_containers))
+
+    tasks = [{'name': 'info', 'icr.auth.icr_login_info': {'users': [alice.pw_name, bob.pw_name]}, 'register': 'info'}]
+    run = run_play(tmp_path / 'read', tasks, args=['-vvvv'])
+    assert run.rc == 0, run.text[-3000:]
+    result = run.result('info')['result']
+    assert result['users'] == [alice.pw_name, bob.pw_name]
+    problems = dict(((p['user'], p['code']), p) for p in result['problems'])
+    assert len(problems) == len(result['problems'])
+    assert sorted(problems) == sorted([(alice.pw_name, 'file_mode'), (alice.pw_name, 'owner_mismatch'),
+                                       (alice.pw_name, 'unreadable'), (bob.pw_name, 'unreadable')])
+    assert problems[(alice.pw_name, 'file_mode')]['path'] == str(alice_docker)
+    assert 'mode 0644' in problems[(alice.pw_name, 'file_mode')]['msg']
+    # A file alice cannot read (bob's now, 0600) is reported with its owner.
+    assert problems[(alice.pw_name, 'owner_mismatch')]['path'] == str(alice_containers)
+    assert problems[(alice.pw_name, 'unreadable')]['path'] == str(alice_containers)
+    assert 'belongs to %s, not to %s' % (bob.pw_name, alice.pw_name) in problems[(alice.pw_name, 'owner_mismatch')]['msg']
+    assert 'permission denied' in problems[(bob.pw_name, 'unreadable')]['msg']
+    bob_files = [f for f in result['files'] if f['user'] == bob.pw_name]
+    assert all(f['registries'] == [] for f in bob_files)
+    _u, key_on_file, auth = stored(alice_docker, 'us.icr.io')
+    assert key_on_file == key and fingerprint(key) not in json.dumps(bob_files)
+    alice_entries = by_registry({'files': [f for f in result['files'] if f['user'] == alice.pw_name]}, 'docker')
+    assert alice_entries['us.icr.io']['fingerprint'] == fingerprint(key)
+    assert dict((p, p.read_bytes()) for p in before) == before
+    assert_no_secret([key, auth, stored(alice_docker, 'de.icr.io')[1]], run.stdout, run.stderr, run.records)
+
+
+def run_playbook(tmp_path, playbook, inventory, extra_vars, secret_vars):
+    """ansible-playbook of a playbook of this tree, with the extra vars from files (secrets in a 0600 one)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    plain = tmp_path / 'vars.json'
+    plain.write_text(json.dumps(extra_vars))
+    secret = tmp_path / 'secret.json'
+    secret.write_text(json.dumps(secret_vars))
+    os.chmod(str(secret), 0o600)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-local'),
+               ANSIBLE_CALLBACK_PLUGINS=str(HERE / 'callback_plugins'), ANSIBLE_CALLBACKS_ENABLED='result_file',
+               ICR_TEST_RESULT_FILE=str(tmp_path / 'results.jsonl'), ANSIBLE_LOCALHOST_WARNING='false')
+    cmd = [str(BIN / 'ansible-playbook'), str(REPO / 'playbooks' / playbook), '-i', str(inventory),
+           '-e', '@' + str(secret), '-e', '@' + str(plain), '-vvvv']
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.mark.needs_root
+def test_the_fleet_audit_playbook_writes_the_markdown_and_json_reports(emu, tmp_path, two_users):
+    alice, bob = two_users
+    key = emu.apikey('svc-reader')
+    old_key = emu.apikey('svc-writer')
+    # alice holds the key, bob a token of the same service ID; bob's file is then opened to everyone.
+    run = run_play(tmp_path / 'write', [credential_task(emu),
+                                        {'name': 'key', 'icr.auth.icr_login': {
+                                            'registries': ['us.icr.io'], 'password': '{{ key }}', 'user': alice.pw_name}},
+                                        {'name': 'token', 'icr.auth.icr_login': {
+                                            'registries': ['us.icr.io'], 'username_type': 'iambearer',
+                                            'password': '{{ icr.password }}', 'user': bob.pw_name}}],
+                   secret_vars={'key': key})
+    assert run.rc == 0, run.text[-3000:]
+    bob_docker = pathlib.Path(bob.pw_dir) / '.docker' / 'config.json'
+    os.chmod(str(bob_docker), 0o644)
+    _u, token, token_auth = stored(bob_docker, 'us.icr.io')
+
+    inventory = tmp_path / 'hosts.ini'
+    inventory.write_text('[fleet]\naudit-a ansible_connection=local fleet_audit_users=\'["%s"]\'\n'
+                         'audit-b ansible_connection=local fleet_audit_users=\'["%s"]\'\n' % (alice.pw_name, bob.pw_name))
+    reports = tmp_path / 'reports'
+    reports.mkdir()
+    extra = {'fleet_audit_hosts': 'fleet', 'fleet_audit_report_dir': str(reports),
+             'fleet_audit_known_keys': [
+                 {'name': 'svc-reader-key', 'fingerprint': '{{ new_key | icr.auth.credential_fingerprint }}',
+                  'iam_id': emu.directory.key_by_name('svc-reader').iam_id},
+                 {'name': 'old-key', 'fingerprint': '{{ old_key | icr.auth.credential_fingerprint }}'}]}
+    done = run_playbook(tmp_path / 'audit', 'fleet_audit.yml', inventory, extra, {'new_key': key, 'old_key': old_key})
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+
+    report = json.loads((reports / 'icr-fleet-audit.json').read_text())
+    markdown = (reports / 'icr-fleet-audit.md').read_text()
+    iam_id = emu.directory.key_by_name('svc-reader').iam_id
+    summary = report['summary']
+    assert (summary['hosts'], summary['audited'], summary['without_result']) == (2, 2, [])
+    assert summary['identities'] == [{'identity': 'API key svc-reader-key (%s)' % iam_id, 'hosts': ['audit-a']},
+                                     {'identity': iam_id, 'hosts': ['audit-b']}]
+    assert summary['hosts_with_problems'] == [{'host': 'audit-b', 'problems': 1, 'codes': ['file_mode']}]
+    assert summary['known_keys_unused'] == ['old-key']
+    hosts = dict((h['host'], h) for h in report['hosts'])
+    row_a = [r for r in hosts['audit-a']['entries'] if r['format'] == 'docker'][0]
+    assert (row_a['user'], row_a['registry'], row_a['method'], row_a['username_type'], row_a['key_name'],
+            row_a['fingerprint']) == (alice.pw_name, 'us.icr.io', 'file', 'iamapikey', 'svc-reader-key', fingerprint(key))
+    row_b = [r for r in hosts['audit-b']['entries'] if r['format'] == 'docker'][0]
+    assert (row_b['user'], row_b['username_type'], row_b['iam_id'], row_b['fingerprint'], row_b['expired']) == (
+        bob.pw_name, 'iambearer', iam_id, fingerprint(token), False)
+    assert row_b['expires_at'] == iso8601(jwt_claims(token)['exp'])
+
+    assert '2 hosts, 2 audited, 0 without a result, 1 with problems.' in markdown
+    assert '| API key svc-reader-key (%s) | audit-a | 1 |' % iam_id in markdown
+    assert '| %s | audit-b | 1 |' % iam_id in markdown
+    assert '| audit-b | 1 | file_mode |' in markdown
+    assert ('| %s | %s | us.icr.io | file | iamapikey | API key svc-reader-key (%s) | %s | - | - |'
+            % (alice.pw_name, pathlib.Path(alice.pw_dir) / '.docker' / 'config.json', iam_id, fingerprint(key))) in markdown
+    assert ('| %s | %s | us.icr.io | file | iambearer | %s | %s | %s | no |'
+            % (bob.pw_name, bob_docker, iam_id, fingerprint(token), row_b['expires_at'])) in markdown
+    assert '(mode 0644); chmod 600 it.' in markdown
+    assert_no_secret([key, old_key, token, token_auth], done.stdout, done.stderr, markdown,
+                     (reports / 'icr-fleet-audit.json').read_text(), (tmp_path / 'audit' / 'results.jsonl').read_text())
