@@ -34,7 +34,6 @@ author:
   - icr.auth contributors (@icr-auth)
 extends_documentation_fragment:
   - icr.auth.attributes
-  - icr.auth.attributes.ACTIONGROUP
 attributes:
   check_mode:
     support: full
@@ -72,6 +71,8 @@ notes:
   - Credentials held by a credential helper (C(credHelpers)) or a credential store (C(credsStore)) are reported with
     the helper's name, but the helper is not run; its username type, identity and fingerprint are not known. V(icr)
     is the collection's own helper C(docker-credential-icr).
+  - Not a member of the action group C(group/icr.auth.icr), whose defaults are the IAM and registry connection options
+    that this module does not have.
 seealso:
   - module: icr.auth.icr_login
   - plugin: icr.auth.credential_fingerprint
