@@ -18,7 +18,7 @@ description:
   - The identity of a token is its C(iam_id). An API key names no identity on the host - its fingerprint is looked up in
     O(known_keys), so the report names the key (V(API key web-fleet-pull-2026-12)); a key that is not there is
     V(unknown API key sha256:...).
-  - The playbook C(playbooks/fleet_audit.yml) uses it, and M(icr.auth.fleet_audit_markdown#filter) renders its result.
+  - The playbook C(playbooks/fleet_audit.yml) uses it, and P(icr.auth.fleet_audit_markdown#filter) renders its result.
 author:
   - icr.auth contributors (@icr-auth)
 options:
