@@ -14,12 +14,15 @@ link a user planted to another user's file, and the fleet audit playbook over tw
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
@@ -125,24 +128,29 @@ def test_an_unparsable_file_is_reported_and_left_byte_for_byte(tmp_path, own_fil
     assert not containers.exists()
 
 
-def test_the_payload_carries_no_network_code(tmp_path, own_files):
+def kept_payload(remote_tmp):
+    """{name: text} of the collection's files in the one kept AnsiballZ payload (as test_payload.py reads them)."""
+    found = sorted(remote_tmp.glob('ansible-tmp-*/AnsiballZ_*.py'))
+    assert [p.name for p in found] == ['AnsiballZ_icr_login_info.py'], found
+    text = found[0].read_text(encoding='utf-8', errors='replace')
+    encoded = max(re.findall(r'[A-Za-z0-9+/]{1000,}={0,2}', text), key=len)
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(encoded))) as archive:
+        return dict((n, archive.read(n).decode('utf-8', 'replace')) for n in archive.namelist()
+                    if n.startswith('ansible_collections/icr/'))
+
+
+def test_the_payload_carries_no_network_code_and_no_requests(tmp_path, own_files):
     remote = tmp_path / 'remote-tmp'
     env = dict(own_files[2], ANSIBLE_KEEP_REMOTE_FILES='1', ANSIBLE_REMOTE_TMP=str(remote), ANSIBLE_PIPELINING='false')
     run = run_play(tmp_path / 'play', [{'name': 'info', 'icr.auth.icr_login_info': {}}], env=env)
     assert run.rc == 0, run.text[-3000:]
-    import test_payload  # the reader of kept AnsiballZ payloads  # pylint: disable=import-outside-toplevel
-    found = test_payload.payloads(remote)
-    assert list(found) == ['icr_login_info'], found.keys()
-    _size, names = found['icr_login_info']
-    utils = test_payload.UTILS
-    assert utils + '_audit.py' in names and utils + '_privilege.py' in names
-    assert not [n for n in names if n.rsplit('/', 1)[-1] in NETWORK_CODE + ('_audit_report.py',)], sorted(names)
-    # ... and no requests either: the modules' code never imports it.
-    for archive_name in names:
-        assert not archive_name.startswith('ansible_collections/icr/auth/plugins/modules/icr_login_network')
-    text = (REPO / 'plugins' / 'module_utils' / '_audit.py').read_text() + \
-        (REPO / 'plugins' / 'modules' / 'icr_login_info.py').read_text()
-    assert 'requests' not in text
+    files = kept_payload(remote)
+    utils = 'ansible_collections/icr/auth/plugins/module_utils/'
+    assert utils + '_audit.py' in files and utils + '_privilege.py' in files and utils + '_atomic_file.py' in files
+    names = set(n.rsplit('/', 1)[-1] for n in files)
+    assert not names & set(NETWORK_CODE + ('_audit_report.py', '_login.py')), sorted(names)
+    importing = [n for n, text in files.items() if re.search(r'^\s*(import|from)\s+requests\b', text, re.M)]
+    assert importing == [], importing
 
 
 # ------------------------------------------------------------------------------------------------ as root
@@ -211,7 +219,7 @@ def test_modes_owners_and_a_planted_link_are_reported_as_root(emu, tmp_path, two
     assert_no_secret([key, auth, stored(alice_docker, 'de.icr.io')[1]], run.stdout, run.stderr, run.records)
 
 
-def run_playbook(tmp_path, playbook, inventory, extra_vars, secret_vars):
+def run_playbook(tmp_path, playbook, inventory, extra_vars, secret_vars, args=()):
     """ansible-playbook of a playbook of this tree, with the extra vars from files (secrets in a 0600 one)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     plain = tmp_path / 'vars.json'
@@ -224,7 +232,7 @@ def run_playbook(tmp_path, playbook, inventory, extra_vars, secret_vars):
                ANSIBLE_CALLBACK_PLUGINS=str(HERE / 'callback_plugins'), ANSIBLE_CALLBACKS_ENABLED='result_file',
                ICR_TEST_RESULT_FILE=str(tmp_path / 'results.jsonl'), ANSIBLE_LOCALHOST_WARNING='false')
     cmd = [str(BIN / 'ansible-playbook'), str(REPO / 'playbooks' / playbook), '-i', str(inventory),
-           '-e', '@' + str(secret), '-e', '@' + str(plain), '-vvvv']
+           '-e', '@' + str(secret), '-e', '@' + str(plain), '-vvvv'] + list(args)
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
 
 
@@ -244,6 +252,7 @@ def test_the_fleet_audit_playbook_writes_the_markdown_and_json_reports(emu, tmp_
     assert run.rc == 0, run.text[-3000:]
     bob_docker = pathlib.Path(bob.pw_dir) / '.docker' / 'config.json'
     os.chmod(str(bob_docker), 0o644)
+    bob_before = bob_docker.read_text()
     _u, token, token_auth = stored(bob_docker, 'us.icr.io')
 
     inventory = tmp_path / 'hosts.ini'
@@ -286,5 +295,15 @@ def test_the_fleet_audit_playbook_writes_the_markdown_and_json_reports(emu, tmp_
     assert ('| %s | %s | us.icr.io | file | iambearer | %s | %s | %s | no |'
             % (bob.pw_name, bob_docker, iam_id, fingerprint(token), row_b['expires_at'])) in markdown
     assert '(mode 0644); chmod 600 it.' in markdown
-    assert_no_secret([key, old_key, token, token_auth], done.stdout, done.stderr, markdown,
+
+    # In check mode the reports are written all the same; fleet_audit_fail_on_problems fails the run after writing.
+    for report_file in reports.iterdir():
+        report_file.unlink()
+    checked = run_playbook(tmp_path / 'audit-check', 'fleet_audit.yml', inventory,
+                           dict(extra, fleet_audit_fail_on_problems=True), {'new_key': key, 'old_key': old_key},
+                           args=['--check'])
+    assert checked.returncode != 0 and 'hosts with problems or without a result were found' in checked.stdout
+    assert json.loads((reports / 'icr-fleet-audit.json').read_text())['summary']['identities'] == summary['identities']
+    assert (reports / 'icr-fleet-audit.md').exists() and bob_docker.read_text() == bob_before
+    assert_no_secret([key, old_key, token, token_auth], done.stdout, done.stderr, markdown, checked.stdout,
                      (reports / 'icr-fleet-audit.json').read_text(), (tmp_path / 'audit' / 'results.jsonl').read_text())

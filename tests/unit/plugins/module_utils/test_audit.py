@@ -184,3 +184,16 @@ def test_a_link_a_user_planted_does_not_make_root_read_another_users_file(scratc
     shown = audit.audit_file(str(planted), 'docker', user, True)
     assert shown['path'] == str(victim) and shown['registries'][0]['fingerprint'] == fingerprint(API_KEY)
     assert [p['code'] for p in shown['problems']] == ['owner_mismatch', 'file_mode', 'dir_mode']
+
+
+def test_a_fifo_or_a_device_in_place_of_the_file_is_reported_without_blocking(tmp_path):
+    os.chmod(str(tmp_path), 0o700)
+    fifo = tmp_path / 'config.json'
+    os.mkfifo(str(fifo), 0o600)
+    view = audit.audit_file(str(fifo), 'docker', me(), False)
+    assert view['readable'] is False and 'not a regular file' in view['problems'][0]['msg']
+    assert view['exists'] is False  # not a file: no owner or mode to report
+    link = tmp_path / 'auth.json'
+    link.symlink_to('/dev/zero')
+    view = audit.audit_file(str(link), 'containers', me(), True)
+    assert view['readable'] is False and 'not a regular file' in view['problems'][0]['msg']
