@@ -128,6 +128,32 @@ def test_an_unparsable_file_is_reported_and_left_byte_for_byte(tmp_path, own_fil
     assert not containers.exists()
 
 
+def test_the_fingerprint_of_a_vaulted_key_on_the_controller_is_the_one_the_host_reports(emu, tmp_path, own_files):
+    key = emu.apikey('svc-reader')
+    password_file = tmp_path / 'vault-pass'
+    password_file.write_text('audit-vault-password\n')
+    os.chmod(str(password_file), 0o600)
+    encrypted = subprocess.run([str(BIN / 'ansible-vault'), 'encrypt_string', '--vault-password-file', str(password_file),
+                                '--stdin-name', 'vault_key'], input=key, capture_output=True, text=True, check=True)
+    vaulted = tmp_path / 'vault-vars.yml'
+    vaulted.write_text(encrypted.stdout)
+    tasks = login_tasks()[:1] + [
+        {'name': 'info', 'icr.auth.icr_login_info': {'format': 'docker'}, 'register': 'info'},
+        {'name': 'compare', 'ansible.builtin.assert': {'that': [
+            "info.files[0].registries[0].fingerprint == vault_key | icr.auth.credential_fingerprint"]}},
+        {'name': 'show', 'ansible.builtin.debug': {'msg': '{{ vault_key | icr.auth.credential_fingerprint }}'}},
+    ]
+    run = run_play(tmp_path / 'play', [dict(t, vars={'key': '{{ vault_key }}'}) for t in tasks], env=own_files[2],
+                   args=['-e', '@' + str(vaulted), '--vault-password-file', str(password_file), '-vvvv'])
+    assert run.rc == 0, run.text[-3000:]
+    assert run.result('show')['result']['msg'] == fingerprint(key) == stored_fingerprint(own_files[0], 'us.icr.io')
+    assert_no_secret([key], run.stdout, run.stderr, run.records)
+
+
+def stored_fingerprint(path, host):
+    return fingerprint(stored(path, host)[1])
+
+
 def kept_payload(remote_tmp):
     """{name: text} of the collection's files in the one kept AnsiballZ payload (as test_payload.py reads them)."""
     found = sorted(remote_tmp.glob('ansible-tmp-*/AnsiballZ_*.py'))
