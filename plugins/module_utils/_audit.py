@@ -22,6 +22,7 @@ import pwd
 import re
 import stat
 import time
+from typing import Optional, Tuple
 
 from ansible_collections.icr.auth.plugins.module_utils._atomic_file import read_at
 from ansible_collections.icr.auth.plugins.module_utils._auth_file import parse, stored_credential
@@ -189,8 +190,10 @@ def _entry_stat(dir_fd: int, name: str) -> os.stat_result | None:
     return st if stat.S_ISREG(st.st_mode) else None
 
 
-def read(path: str, fmt: str, account: pwd.struct_passwd | None) -> tuple[str, bytes | None, os.stat_result | None,
-                                                                           os.stat_result | None]:
+Read = Tuple[str, Optional[bytes], Optional[os.stat_result], Optional[os.stat_result]]
+
+
+def read(path: str, fmt: str, account: pwd.struct_passwd | None) -> Read:
     """(resolved path, bytes or None, stat or None, directory stat or None): the file read as icr_login reads it.
 
     ``account`` is a user's passwd entry when that user was named (root then acts as them), None for the user the

@@ -143,8 +143,8 @@ def markdown(report: Mapping) -> str:
     if s['known_keys_unused']:
         out += [f"Known keys no host holds: {', '.join(s['known_keys_unused'])}.", '']
     out += ['### Hosts with problems', '']
-    out += _table(('Host', 'Problems', 'Kinds'), [(p['host'], p['problems'], ', '.join(p['codes']))
-                                                   for p in s['hosts_with_problems']])
+    out += _table(('Host', 'Problems', 'Kinds'),
+                  [(p['host'], p['problems'], ', '.join(p['codes'])) for p in s['hosts_with_problems']])
     if s['without_result']:
         out += ['### Hosts without a result', '']
         out += _table(('Host', 'Why'), [(w['host'], w['error']) for w in s['without_result']])

@@ -47,7 +47,7 @@ def login_tasks(**where):
     return [
         {'name': 'key', 'icr.auth.icr_login': dict(where, registries=['us.icr.io'], password='{{ key }}')},
         {'name': 'token', 'icr.auth.icr_login': dict(where, registries=['de.icr.io'], username_type='iambearer',
-                                                       password='{{ icr.password }}', format='both')},
+                                                     password='{{ icr.password }}', format='both')},
     ]
 
 

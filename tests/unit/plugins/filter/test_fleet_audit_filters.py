@@ -30,9 +30,9 @@ def test_no_fingerprint_of_nothing(value):
 
 def test_report_and_markdown_filters():
     fp = credential_fingerprint.credential_fingerprint(API_KEY)
+    row = {'registry': 'us.icr.io', 'method': 'file', 'username_type': 'iamapikey', 'fingerprint': fp}
     results = {'h1': {'users': ['u'], 'files': [{'user': 'u', 'path': '/p', 'format': 'docker', 'problems': [],
-                                                  'registries': [{'registry': 'us.icr.io', 'method': 'file',
-                                                                  'username_type': 'iamapikey', 'fingerprint': fp}]}]}}
+                                                 'registries': [row]}]}}
     built = fleet_audit_report.FilterModule().filters()['fleet_audit_report'](
         results, known_keys=[{'name': 'new', 'fingerprint': fp}], generated_at='T')
     assert built['summary']['identities'] == [{'identity': 'API key new', 'hosts': ['h1']}]
