@@ -27,7 +27,7 @@ import zipfile
 import pytest
 
 from emu_fixture import emu, emu_host, module_emu  # noqa: F401  pylint: disable=unused-import
-from playrunner import BIN, HERE, REPO, collections_path, run_play
+from playrunner import BIN, HERE, collections_path, run_play
 from rel_support import create_user, remove_user, shared_tmpdir
 from secret_scan import assert_no_secret
 
@@ -245,8 +245,9 @@ def test_modes_owners_and_a_planted_link_are_reported_as_root(emu, tmp_path, two
     assert_no_secret([key, auth, stored(alice_docker, 'de.icr.io')[1]], run.stdout, run.stderr, run.records)
 
 
-def run_playbook(tmp_path, playbook, inventory, extra_vars, secret_vars, args=()):
-    """ansible-playbook of a playbook of this tree, with the extra vars from files (secrets in a 0600 one)."""
+def run_playbook(tmp_path, playbook, inventory, extra_vars, secret_vars, args=(), cwd=None):
+    """ansible-playbook of a playbook of the collection by its name, with the extra vars from files (secrets in a 0600
+    one), in the directory cwd."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     plain = tmp_path / 'vars.json'
     plain.write_text(json.dumps(extra_vars))
@@ -257,9 +258,10 @@ def run_playbook(tmp_path, playbook, inventory, extra_vars, secret_vars, args=()
                ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-local'),
                ANSIBLE_CALLBACK_PLUGINS=str(HERE / 'callback_plugins'), ANSIBLE_CALLBACKS_ENABLED='result_file',
                ICR_TEST_RESULT_FILE=str(tmp_path / 'results.jsonl'), ANSIBLE_LOCALHOST_WARNING='false')
-    cmd = [str(BIN / 'ansible-playbook'), str(REPO / 'playbooks' / playbook), '-i', str(inventory),
+    cmd = [str(BIN / 'ansible-playbook'), playbook, '-i', str(inventory),
            '-e', '@' + str(secret), '-e', '@' + str(plain), '-vvvv'] + list(args)
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
+    env['PWD'] = str(cwd or tmp_path)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False, cwd=str(cwd or tmp_path))
 
 
 @pytest.mark.needs_root
@@ -291,7 +293,7 @@ def test_the_fleet_audit_playbook_writes_the_markdown_and_json_reports(emu, tmp_
                  {'name': 'svc-reader-key', 'fingerprint': '{{ new_key | icr.auth.credential_fingerprint }}',
                   'iam_id': emu.directory.key_by_name('svc-reader').iam_id},
                  {'name': 'old-key', 'fingerprint': '{{ old_key | icr.auth.credential_fingerprint }}'}]}
-    done = run_playbook(tmp_path / 'audit', 'fleet_audit.yml', inventory, extra, {'new_key': key, 'old_key': old_key})
+    done = run_playbook(tmp_path / 'audit', 'icr.auth.fleet_audit', inventory, extra, {'new_key': key, 'old_key': old_key})
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
 
     report = json.loads((reports / 'icr-fleet-audit.json').read_text())
@@ -322,12 +324,14 @@ def test_the_fleet_audit_playbook_writes_the_markdown_and_json_reports(emu, tmp_
             % (bob.pw_name, bob_docker, iam_id, fingerprint(token), row_b['expires_at'])) in markdown
     assert '(mode 0644); chmod 600 it.' in markdown
 
-    # In check mode the reports are written all the same; fleet_audit_fail_on_problems fails the run after writing.
+    # In check mode the reports are written all the same, by default in the working directory;
+    # fleet_audit_fail_on_problems fails the run after writing them.
     for report_file in reports.iterdir():
         report_file.unlink()
-    checked = run_playbook(tmp_path / 'audit-check', 'fleet_audit.yml', inventory,
-                           dict(extra, fleet_audit_fail_on_problems=True), {'new_key': key, 'old_key': old_key},
-                           args=['--check'])
+    check_extra = dict((k, v) for k, v in extra.items() if k != 'fleet_audit_report_dir')
+    checked = run_playbook(tmp_path / 'audit-check', 'icr.auth.fleet_audit', inventory,
+                           dict(check_extra, fleet_audit_fail_on_problems=True), {'new_key': key, 'old_key': old_key},
+                           args=['--check'], cwd=reports)
     assert checked.returncode != 0 and 'hosts with problems or without a result were found' in checked.stdout
     assert json.loads((reports / 'icr-fleet-audit.json').read_text())['summary']['identities'] == summary['identities']
     assert (reports / 'icr-fleet-audit.md').exists() and bob_docker.read_text() == bob_before
