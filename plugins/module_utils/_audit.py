@@ -136,6 +136,11 @@ def analyse(data: dict, fmt: str, forbid_api_keys: bool = False, now: float | No
                 'creds_store_captures', f'The file holds a credential for {key}, but it names the credential store '
                 f'"{creds_store}" (credsStore): Docker asks that store and ignores the file\'s credential (skopeo and '
                 'podman do use it). Remove "credsStore", or give the host a credHelpers entry.', key))
+        if helper:
+            problems.append(problem(
+                'helper_shadows_file', f'The file holds a credential for {key}, but credHelpers sends {key} to '
+                f'docker-credential-{helper}: the clients ignore the file\'s credential, which only lies there. Remove '
+                'it from "auths" (leave an empty entry), or remove the credHelpers entry.', key))
         if entry['username_type'] == 'iamapikey' and forbid_api_keys:
             problems.append(problem(
                 'plaintext_api_key', f'The file holds an IBM Cloud API key in plain text for {key}, and policy wants '

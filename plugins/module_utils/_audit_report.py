@@ -54,6 +54,9 @@ def identity_of(entry: Mapping, known: Mapping[str, dict]) -> tuple[str, str | N
     """(a label of the identity an entry holds, the known key's name or None)."""
     kind = entry.get('username_type')
     fp = entry.get('fingerprint')
+    if entry.get('method') in ('helper', 'store'):
+        # What Docker uses; a credential left in the file beside it is a problem of its own.
+        return f"{entry['method']} docker-credential-{entry.get('helper')}", None
     if kind == 'iamapikey':
         key = known.get(fp)
         if key is None:
@@ -63,8 +66,6 @@ def identity_of(entry: Mapping, known: Mapping[str, dict]) -> tuple[str, str | N
         return entry['iam_id'], None
     if kind:
         return f'{kind} {fp}', None
-    if entry.get('method') in ('helper', 'store'):
-        return f"{entry['method']} docker-credential-{entry.get('helper')}", None
     return NO_CREDENTIAL, None
 
 

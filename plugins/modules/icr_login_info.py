@@ -265,6 +265,7 @@ files:
         - Codes - V(unreadable), V(unparsable), V(owner_mismatch), V(file_mode), V(dir_mode) (a file holding secrets,
           or its directory, can be read or changed by the group or others), V(plaintext_api_key) (with
           O(forbid_api_keys)), V(token_expired), V(creds_store_captures) (Docker asks C(credsStore) and ignores the
+          credential in the file), V(helper_shadows_file) (a C(credHelpers) entry makes the clients ignore the
           credential in the file), V(unreadable_entry).
       type: list
       elements: dict

@@ -86,8 +86,9 @@ def test_an_expired_token_a_plaintext_key_and_a_store_that_captures_icr_hosts_ar
     got = by_registry(seen)
     assert (got['us.icr.io']['method'], got['us.icr.io']['helper']) == ('store', 'desktop')
     assert got['de.icr.io']['method'] == 'helper' and seen['creds_store'] == 'desktop'
-    assert [(p['code'], p['registry']) for p in seen['problems']] == [('creds_store_captures', 'us.icr.io'),
-                                                                      ('token_expired', 'de.icr.io')]
+    assert [(p['code'], p['registry']) for p in seen['problems']] == [
+        ('creds_store_captures', 'us.icr.io'), ('helper_shadows_file', 'de.icr.io'), ('token_expired', 'de.icr.io')]
+    assert 'docker-credential-icr: the clients ignore the file' in seen['problems'][1]['msg']
     # The containers tools do not read credsStore: the file's credential is what they use.
     containers = audit.analyse(data, 'containers', now=NOW)
     assert by_registry(containers)['us.icr.io']['method'] == 'file' and containers['creds_store'] is None

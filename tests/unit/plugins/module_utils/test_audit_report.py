@@ -70,6 +70,14 @@ def test_identities_name_known_keys_and_tokens_and_say_which_hosts_hold_the_old_
     json.dumps(built)
 
 
+def test_a_helper_or_store_is_the_identity_even_beside_a_credential_in_the_file():
+    known = report.check_known_keys(KNOWN)
+    assert report.identity_of(entry(method='helper', helper='icr'), known) == ('helper docker-credential-icr', None)
+    assert report.identity_of(entry(method='store', helper='desktop'), known) == ('store docker-credential-desktop', None)
+    assert report.identity_of(entry(method='file'), known) == ('API key key-2026-12 (iam-S-1)', 'key-2026-12')
+    assert report.identity_of(entry(method='none', username_type=None, fp=None), known) == ('no credential', None)
+
+
 def test_markdown_has_the_summary_every_host_and_its_rows():
     text = report.markdown(report.build_report(fleet(), KNOWN, '2026-12-01T13:00:00Z'))
     assert text.startswith('# IBM Cloud Container Registry credentials of the fleet\n')
