@@ -18,10 +18,17 @@ from .faults import FAULT_ENDPOINTS, Fault, FaultQueue, fault_from_json, make_fa
 from .fixture import FixtureSource, load_fixture
 from .httpio import Request, Response, json_response
 from .iam import APIKEY_GRANT, FORM_TYPE, REFRESH_GRANT, IamError, IamService, iam_error_response
-from .realm import USERNAMES, RealmConfig, RegistryRealm, registry_error
+from .realm import PROFILE_USERNAME, USERNAMES, RealmConfig, RegistryRealm, registry_error
+from .identity_api import IdentityApi
+from .management import MANAGEMENT_ENDPOINTS, ApiError, identity_error, policy_error
+from .policy_api import PolicyApi
 from .server import EmulatorHTTPServer
 from .signing import IamSigner, RegistrySigner
 from .variants import VariantSwitch
+# --- keyless identity (metadata service, cr-token/assume grants, trusted profiles) ---
+from .grants import ASSUME_GRANT, CR_GRANT, KeylessGrants
+from .keyless import KeylessState
+from .metadata import MetadataService, metadata_error
 
 _REGISTRY_FAULT_CODES = {401: "UNAUTHORIZED", 403: "DENIED", 404: "NOT_FOUND", 429: "TOOMANYREQUESTS", 503: "UNAVAILABLE"}
 _MALFORMED = b"<html><head><title>Bad Gateway</title></head><body>upstream answered garbage</body></html>"
@@ -63,6 +70,8 @@ class Emulator:
         self.faults = FaultQueue()
         self.directory = Directory(self.fixture)
         self.refresh_tokens = RefreshTokens()
+        self.keyless = KeylessState(self.fixture)
+        self.metadata: MetadataService | None = None
         self._own_state_dir = False
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -71,6 +80,8 @@ class Emulator:
         self.iam: IamService | None = None
         self.realm: RegistryRealm | None = None
         self.registry_signer: RegistrySigner | None = None
+        self.identity_api: IdentityApi | None = None
+        self.policy_api: PolicyApi | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> Emulator:
@@ -92,6 +103,10 @@ class Emulator:
         self.realm = RegistryRealm(self.realm_config, self.registry_signer, self.iam, self.directory, self.refresh_tokens,
                                    self.lifetimes, self._counters, self.url, self.variants)
         self.realm.upstream = self.registry_upstream
+        # --- keyless identity ---
+        self.metadata = MetadataService(self.iam, self.keyless)
+        KeylessGrants(self.iam, self.keyless).install()
+        self._start_management()
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"icr-emulator-{self.port}", daemon=True)
         self._thread.start()
@@ -159,6 +174,8 @@ class Emulator:
         self.faults.clear()
         self.directory.reload()
         self.variants.reset()
+        self.keyless.reset()
+        self._reset_management()
 
     def _variants_dict(self) -> dict[str, Any]:
         return self.variants.current.as_dict()
@@ -218,6 +235,32 @@ class Emulator:
         self.lifetimes.update(outside_ibm_limits=outside_ibm_limits, access_token_lifetime=access_token_lifetime,
                               refresh_token_lifetime=refresh_token_lifetime, registry_token_lifetime=registry_token_lifetime)
 
+    # --- keyless identity: metadata service, compute resources ------------------------------------------
+    @property
+    def metadata_url(self) -> str:
+        """Base URL of the VPC instance metadata service (the emulator's own origin)."""
+        return self.url
+
+    def set_instance(self, name: str) -> None:
+        """Make the metadata service act as the fixture instance of that name (KeyError if none)."""
+        self.keyless.set_instance(name)
+
+    def instance(self) -> dict[str, Any]:
+        """The instance the metadata service acts as: name, id, crn, default profile, linked profiles."""
+        current = self.keyless.current_instance()
+        if current is None:
+            return {}
+        return {"name": current.name, "id": current.id, "crn": current.crn, "default_profile": current.default_profile,
+                "profiles": list(current.profiles)}
+
+    def cr_token(self, name: str) -> str:
+        """The current cr token value of the fixture compute resource of that name (KeyError if none)."""
+        return self.keyless.cr_token(name)
+
+    def rotate_cr_token(self, name: str) -> str:
+        """Give a compute resource a new cr token (the old one stops working at once); the new value."""
+        return self.keyless.rotate_cr_token(name)
+
     def info(self) -> dict[str, Any]:
         """Facts other processes need: URLs, issuer, service, region, certificate path."""
         return {
@@ -226,6 +269,7 @@ class Emulator:
             "region": self.realm_config.region, "registry_cert": self.registry_cert_path,
             "variants": self.variants.current.as_dict(), "registry_upstream": self.registry_upstream,
             "registry_kid": self.registry_signer.kid if self.registry_signer else "",
+            "metadata_url": self.url, "instance": self.instance(),
         }
 
     # --- dispatch ----------------------------------------------------------------------------------
@@ -253,11 +297,18 @@ class Emulator:
         if path == "/identity/keys":
             return "identity_keys", self.iam.keys, ()
         if path == "/v1/apikeys/details":
-            return "apikey_details", self.iam.apikey_details, ()
+            return "apikey_details", self.identity_api.apikey_details if self.identity_api else self.iam.apikey_details, ()
+        managed = self._management_route(path)
+        if managed is not None:
+            return managed
         if path == "/oauth/token":
             return "registry_token", self.realm.token, self._username_counter(req)
         if path == "/v2" or path.startswith("/v2/"):
             return "registry_v2", self.realm.v2, ()
+        # --- keyless identity: VPC instance metadata service (metadata.py) ---
+        metadata_endpoint = MetadataService.endpoint_of(path)
+        if metadata_endpoint is not None and self.metadata is not None:
+            return metadata_endpoint, self.metadata.handle, ()
         return None, self.realm.v2, ()
 
     @staticmethod
@@ -265,7 +316,8 @@ class Emulator:
         if req.method != "POST" or req.content_type() != FORM_TYPE:
             return ()
         grant_type = req.form().get("grant_type", "")
-        return {APIKEY_GRANT: ("iam_token_apikey",), REFRESH_GRANT: ("iam_token_refresh",)}.get(grant_type, ())
+        return {APIKEY_GRANT: ("iam_token_apikey",), REFRESH_GRANT: ("iam_token_refresh",),
+                CR_GRANT: ("iam_token_cr",), ASSUME_GRANT: ("iam_token_assume",)}.get(grant_type, ())
 
     @staticmethod
     def _username_counter(req: Request) -> tuple[str, ...]:
@@ -273,6 +325,8 @@ class Emulator:
             creds = req.basic_auth()
         except ValueError:
             return ()
+        if creds and PROFILE_USERNAME.match(creds[0]):
+            return ("registry_token_profile",)
         return (f"registry_token_{creds[0]}",) if creds and creds[0] in USERNAMES else ()
 
     def _apply_fault(self, fault: Fault, handler: Handler, req: Request) -> Response:
@@ -297,9 +351,14 @@ class Emulator:
 
     def _fault_error(self, endpoint: str, status: int, req: Request) -> Response:
         reason = f"Injected fault: HTTP {status}"
+        if endpoint in MANAGEMENT_ENDPOINTS:
+            err = ApiError(status, "EMULATOR_FAULT", reason, invented=False)
+            return policy_error(err) if endpoint == "policies" else identity_error(req, self.url, err)
         if endpoint in ("iam_token", "identity_keys"):
             request_type = "incoming.Identity_Token" if endpoint == "iam_token" else "incoming.Identity_Keys"
             return iam_error_response(req, self.url, IamError(status, "EMULATOR_FAULT", reason), request_type)
+        if endpoint.startswith("metadata_"):
+            return metadata_error(status, "emulator_fault", reason)
         return registry_error(status, _REGISTRY_FAULT_CODES.get(status, "UNKNOWN"), reason)
 
     # --- admin -------------------------------------------------------------------------------------
@@ -316,6 +375,9 @@ class Emulator:
             return json_response(400, {"error": str(exc)})
 
     def _admin_action(self, name: str, method: str, data: dict[str, Any]) -> Response:
+        managed = self._management_admin(name, method, data)
+        if managed is not None:
+            return managed
         reads = {"health": lambda: {"status": "ok", "url": self.url, "pid": os.getpid()}, "counters": self.counters,
                  "info": self.info, "faults": lambda: {"pending": self.faults.pending()}, "lifetimes": lambda: vars(self.lifetimes).copy(),
                  "variants": self._variants_dict}
@@ -339,9 +401,78 @@ class Emulator:
             return json_response(200, {"ended": self.end_sessions(data.get("name"))})
         elif method == "POST" and name == "upstream":
             self.set_upstream(data.get("url"))
+        # --- keyless identity ---
+        elif method == "GET" and name == "instance":
+            return json_response(200, self.instance())
+        elif method == "POST" and name == "instance":
+            self.set_instance(str(data.get("name", "")))
+            return json_response(200, self.instance())
+        elif method == "POST" and name == "rotate-cr-token":
+            return json_response(200, {"cr_token": self.rotate_cr_token(str(data.get("name", "")))})
         else:
             return json_response(404, {"error": f"no admin action {method} /_emulator/{name}"})
         return json_response(200, {"ok": True})
+
+    # --- IAM Identity and Policy Management APIs (identity_api.py, policy_api.py) -------------------
+    def _start_management(self) -> None:
+        assert self.iam is not None
+        self.policy_api = PolicyApi(self.directory, self.fixture, self.iam.verify_access_token, self.url)
+        self.identity_api = IdentityApi(self.directory, self.fixture, self.iam.verify_access_token, self.url,
+                                        self.policy_api.remove_subject)
+        self.policy_api.locked_service_id = self.identity_api.service_id_locked
+
+    def _reset_management(self) -> None:
+        if self.identity_api is None or self.policy_api is None:
+            return
+        self.directory.restore_fixture(self.fixture)
+        self.identity_api.reset()
+        self.policy_api.reset()
+        self.policy_api.set_consistency_delay(0)
+
+    def _management_route(self, path: str) -> tuple[str, Handler, tuple[str, ...]] | None:
+        if self.identity_api is None or self.policy_api is None:
+            return None
+        if path == "/v1/serviceids" or path.startswith("/v1/serviceids/"):
+            return "identity_serviceids", self.identity_api.handle_serviceids, ()
+        if path == "/v1/apikeys" or path.startswith("/v1/apikeys/"):
+            return "identity_apikeys", self.identity_api.handle_apikeys, ()
+        if path == "/v1/policies" or path.startswith("/v1/policies/"):
+            return "policies", self.policy_api.handle, ()
+        return None
+
+    def _management_admin(self, name: str, method: str, data: dict[str, Any]) -> Response | None:
+        reads = {"service-ids": self.service_ids, "apikeys": self.apikeys, "policies": self.policies}
+        if method == "GET" and name in reads:
+            return json_response(200, reads[name]())
+        if method == "POST" and name == "consistency":
+            self.set_consistency_delay(reads=data.get("reads", 0))
+            return json_response(200, {"reads": data.get("reads", 0)})
+        return None
+
+    def _management(self) -> tuple[IdentityApi, PolicyApi]:
+        if self.identity_api is None or self.policy_api is None:
+            raise RuntimeError("the emulator is not started")
+        return self.identity_api, self.policy_api
+
+    def service_ids(self) -> list[dict[str, Any]]:
+        """Every service ID record, as GET /v1/serviceids/{id} shows it."""
+        identity, _policies = self._management()
+        with identity._lock:  # pylint: disable=protected-access
+            return [identity.serviceid_record(m) for m in identity.serviceids.values()]
+
+    def apikeys(self) -> list[dict[str, Any]]:
+        """Every API key record that is not deleted, without values."""
+        identity, _policies = self._management()
+        with identity._lock:  # pylint: disable=protected-access
+            return [identity.apikey_record(m) for m in identity._live_keys()]  # pylint: disable=protected-access
+
+    def policies(self) -> list[dict[str, Any]]:
+        """Every policy record, each with its current `etag`."""
+        return self._management()[1].list_records()
+
+    def set_consistency_delay(self, reads: int = 0) -> None:
+        """Policies created or replaced from now on answer 404 to the next `reads` GETs by id (0: off)."""
+        self._management()[1].set_consistency_delay(reads)
 
     def _log(self, line: str) -> None:
         stream = self.log_stream or sys.stderr
