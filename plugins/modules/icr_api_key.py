@@ -43,7 +43,9 @@ options:
   api_key:
     description:
       - The IBM Cloud API key of the administrator - a user or service ID that may manage the service ID's API keys.
-      - If not set, the environment variable E(IBMCLOUD_API_KEY) is used, then E(IC_API_KEY).
+      - If not set, the environment variable E(IBMCLOUD_API_KEY) is used, then E(IC_API_KEY), as exported where
+        C(ansible-playbook) runs. Do not set them with the C(environment) keyword - Ansible puts such values on the
+        module's command line, where C(ps) and C(-vvv) show them.
     type: str
   service_id:
     description:
@@ -104,14 +106,13 @@ EXAMPLES = r'''
 ---
 - name: The fleet's key, created once; its value goes only to a private file
   icr.auth.icr_api_key:
+    api_key: "{{ vault_admin_api_key }}"
     service_id: web-fleet-pull
     name: web-fleet-pull-2026-12
     expires_at: "2027-06-01T00:00+0000"
     store_to: ~/.vault/web-fleet-pull.json
   delegate_to: localhost
   run_once: true
-  environment:
-    IBMCLOUD_API_KEY: "{{ vault_admin_api_key }}"
 
 - name: Disable the previous key once every host uses the new one
   icr.auth.icr_api_key:

@@ -45,7 +45,9 @@ options:
     description:
       - The IBM Cloud API key of the administrator - a user or service ID that may manage service IDs (IAM Identity
         Service) and Container Registry policies.
-      - If not set, the environment variable E(IBMCLOUD_API_KEY) is used, then E(IC_API_KEY).
+      - If not set, the environment variable E(IBMCLOUD_API_KEY) is used, then E(IC_API_KEY), as exported where
+        C(ansible-playbook) runs. Do not set them with the C(environment) keyword - Ansible puts such values on the
+        module's command line, where C(ps) and C(-vvv) show them.
       - The Identity and Policy APIs are asked at the base URL of O(iam_endpoint).
     type: str
   name:
@@ -119,6 +121,7 @@ EXAMPLES = r'''
 ---
 - name: A pull-only identity for the web fleet
   icr.auth.icr_service_id:
+    api_key: "{{ vault_admin_api_key }}"
     name: web-fleet-pull
     description: Pulls web images in us-south and base images from the global registry
     access:
@@ -127,8 +130,6 @@ EXAMPLES = r'''
     purge_access: true
   delegate_to: localhost
   run_once: true
-  environment:
-    IBMCLOUD_API_KEY: "{{ vault_admin_api_key }}"
   register: sid
 
 - name: A CI identity that pushes, locked against accidental deletion

@@ -233,14 +233,14 @@ def test_duplicate_names_and_locks_fail_clearly_and_change_nothing(emu, tmp_path
 def test_no_secret_at_any_verbosity_even_when_failing(emu, tmp_path):
     store_to = tmp_path / 'vault' / 'fleet.json'
     from_env = sid_task(emu, access=ACCESS)
-    del from_env['icr.auth.icr_service_id']['api_key']
-    from_env['environment'] = {'IBMCLOUD_API_KEY': '{{ admin_key }}'}
+    del from_env['icr.auth.icr_service_id']['api_key']  # exported where ansible-playbook runs, as the docs say
     tasks = [from_env, key_task(emu, store_to)]
-    run = run_play(tmp_path, tasks, secret_vars=admin(emu), args=['-vvvv', '--diff'])
+    exported = {'IBMCLOUD_API_KEY': emu.apikey('user-admin')}
+    run = run_play(tmp_path, tasks, secret_vars=admin(emu), args=['-vvvv', '--diff'], env=exported)
     assert run.rc == 0, run.text[-4000:]
     value = json.loads(store_to.read_text())['apikey']
     os.unlink(store_to)
-    failing = run_play(tmp_path, tasks, secret_vars=admin(emu), args=['-vvvv', '--diff'])
+    failing = run_play(tmp_path, tasks, secret_vars=admin(emu), args=['-vvvv', '--diff'], env=exported)
     assert failing.rc != 0 and 'cannot be written again' in failing.result('api key')['result']['msg']
     wrong_dir = tmp_path / 'open'
     wrong_dir.mkdir(mode=0o755)
