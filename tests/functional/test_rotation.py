@@ -154,61 +154,84 @@ def keys_of(emu, iam_id):
     return sorted(k['name'] for k in emu.apikeys() if k['iam_id'] == iam_id)
 
 
-def test_rotation_keeps_every_pull_working_survives_a_kill_at_each_step_and_retires_the_old_key(
-        emu, registry, images, tmp_path, fleet_users):
-    alice, bob = fleet_users
-    admin = emu.apikey('user-admin')
-    image = images['team-a'].ref.split('/', 1)[1]
-    ref = '%s/%s' % (registry.host, image)
-    # The service ID, made from nothing by icr_service_id: Reader on team-a in the emulator's region.
-    made = run_play(tmp_path / 'sid', [{'name': 'sid', 'icr.auth.icr_service_id': {
-        'api_key': '{{ admin }}', 'iam_endpoint': emu.url, 'name': SERVICE_ID,
-        'access': [{'role': 'Reader', 'region': 'us-south', 'namespaces': ['team-a']}]}, 'register': 'sid'}],
-        secret_vars={'admin': admin})
-    assert made.rc == 0, made.text[-3000:]
-    iam_id = made.result('sid')['result']['service_id']['iam_id']
-    inventory = tmp_path / 'hosts.json'
-    inventory.write_text(json.dumps({'fleet': {
-        'hosts': {'rot-a': {'docker_auth_users': [alice.pw_name]}, 'rot-b': {'docker_auth_users': [bob.pw_name]}},
-        'vars': {'ansible_connection': 'local', 'docker_auth_regions': ['us-south'],
-                 'docker_auth_registries': [registry.host], 'docker_auth_validate': False}}}))
-    keys = tmp_path / 'keys'
+class Fleet(object):
+    """The service ID (made from nothing by icr_service_id: Reader on team-a in the emulator's region), and an inventory of
+    two local-connection hosts, one user each, whose role variables write us.icr.io and the real registry."""
 
-    def extra(new, old):
-        return {'icr_rotation_hosts': 'fleet', 'icr_rotation_service_id': SERVICE_ID, 'icr_rotation_new_key': new,
-                'icr_rotation_store_to': str(keys / (new + '.json')), 'icr_rotation_old_keys': old,
-                'icr_rotation_iam_endpoint': emu.url, 'icr_rotation_verify_registries': [registry.host]}
+    def __init__(self, emu, registry, images, tmp_path, fleet_users):
+        self.emu = emu
+        self.users = fleet_users
+        self.admin = emu.apikey('user-admin')
+        self.ref = '%s/%s' % (registry.host, images['team-a'].ref.split('/', 1)[1])
+        self.registry = registry
+        made = run_play(tmp_path / 'sid', [{'name': 'sid', 'icr.auth.icr_service_id': {
+            'api_key': '{{ admin }}', 'iam_endpoint': emu.url, 'name': SERVICE_ID,
+            'access': [{'role': 'Reader', 'region': 'us-south', 'namespaces': ['team-a']}]}, 'register': 'sid'}],
+            secret_vars={'admin': self.admin})
+        assert made.rc == 0, made.text[-3000:]
+        self.iam_id = made.result('sid')['result']['service_id']['iam_id']
+        self.inventory = tmp_path / 'hosts.json'
+        alice, bob = fleet_users
+        self.inventory.write_text(json.dumps({'fleet': {
+            'hosts': {'rot-a': {'docker_auth_users': [alice.pw_name]}, 'rot-b': {'docker_auth_users': [bob.pw_name]}},
+            # The system's Python, which every user can run (the pull command runs as each user).
+            'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': '/usr/bin/python3',
+                     'docker_auth_regions': ['us-south'],
+                     'docker_auth_registries': [registry.host], 'docker_auth_validate': False}}}))
+        self.keys = tmp_path / 'keys'
 
+    def extra(self, new, old, **more):
+        values = {'icr_rotation_hosts': 'fleet', 'icr_rotation_service_id': SERVICE_ID, 'icr_rotation_new_key': new,
+                  'icr_rotation_store_to': str(self.keys / (new + '.json')), 'icr_rotation_old_keys': old,
+                  'icr_rotation_iam_endpoint': self.emu.url, 'icr_rotation_verify_registries': [self.registry.host]}
+        values.update(more)
+        return values
+
+    def value(self, name):
+        return json.loads((self.keys / (name + '.json')).read_text())['apikey']
+
+    def keys_in_iam(self):
+        return keys_of(self.emu, self.iam_id)
+
+
+@pytest.fixture
+def fleet(emu, registry, images, tmp_path, fleet_users):
+    return Fleet(emu, registry, images, tmp_path, fleet_users)
+
+
+def test_rotation_keeps_every_pull_working_survives_a_kill_at_each_step_and_retires_the_old_key(fleet, tmp_path):
+    alice, bob = fleet.users
+    emu, admin, host = fleet.emu, fleet.admin, fleet.registry.host
     # The first key, rolled out by the playbook itself (nothing to retire).
-    rc, out, _ = rotate(tmp_path / 'first', inventory, extra('rot-key-0', []), admin)
+    rc, out, _ = rotate(tmp_path / 'first', fleet.inventory, fleet.extra('rot-key-0', []), admin)
     assert rc == 0, out[-4000:]
-    assert keys_of(emu, iam_id) == ['rot-key-0']
-    key0 = json.loads((keys / 'rot-key-0.json').read_text())['apikey']
-    assert held_key(alice, 'us.icr.io') == held_key(bob, registry.host) == key0
+    assert fleet.keys_in_iam() == ['rot-key-0']
+    key0 = fleet.value('rot-key-0')
+    assert held_key(alice, 'us.icr.io') == held_key(bob, host) == key0
     assert_no_secret([key0, admin], out)
 
-    loop = PullLoop([alice, bob], ref)
+    loop = PullLoop([alice, bob], fleet.ref)
     with loop:
         previous = 'rot-key-0'
         for number, step in enumerate(STEPS, start=1):
             new = 'rot-key-%d' % number
-            rc, out, killed = rotate(tmp_path / ('kill-%d' % number), inventory, extra(new, [previous]), admin,
-                                     kill_at=step)
+            rc, out, killed = rotate(tmp_path / ('kill-%d' % number), fleet.inventory, fleet.extra(new, [previous]),
+                                     admin, kill_at=step)
             assert killed, 'the run never reached %r:\n%s' % (step, out[-4000:])
             assert rc == -signal.SIGKILL
             # Killed there, the fleet still pulls, with the old key or the new one.
             for user in (alice, bob):
                 pulled = loop.pull_once(user)
                 assert pulled.returncode == 0, (step, user.pw_name, pulled.stderr[-2000:])
-            assert previous in keys_of(emu, iam_id) or step == STEPS[-1]
+            assert previous in fleet.keys_in_iam() or step == STEPS[-1]
             # The rerun finishes the job.
-            rc, out, _ = rotate(tmp_path / ('rerun-%d' % number), inventory, extra(new, [previous]), admin)
+            rc, out, _ = rotate(tmp_path / ('rerun-%d' % number), fleet.inventory, fleet.extra(new, [previous]), admin)
             assert rc == 0, (step, out[-4000:])
-            assert keys_of(emu, iam_id) == [new], step
-            value = json.loads((keys / (new + '.json')).read_text())['apikey']
+            assert fleet.keys_in_iam() == [new], step
+            value = fleet.value(new)
             for user in (alice, bob):
-                for host in ('us.icr.io', registry.host):
-                    assert held_key(user, host) == value, (step, user.pw_name, host)
+                for registry_host in ('us.icr.io', host):
+                    assert held_key(user, registry_host) == value, (step, user.pw_name, registry_host)
             assert_no_secret([value, admin], out)
             previous = new
         time.sleep(1)
@@ -216,9 +239,47 @@ def test_rotation_keeps_every_pull_working_survives_a_kill_at_each_step_and_reti
     assert min(loop.ok.values()) > 0, loop.ok
 
     # Everything again: nothing changes anywhere, and IAM still has one key.
-    rc, out, _ = rotate(tmp_path / 'again', inventory, extra(previous, ['rot-key-%d' % (len(STEPS) - 1)]), admin)
+    rc, out, _ = rotate(tmp_path / 'again', fleet.inventory, fleet.extra(previous, ['rot-key-%d' % (len(STEPS) - 1)]), admin)
     assert rc == 0, out[-4000:]
     assert set(recap_changed(out).values()) == {0}, out[-3000:]
-    assert keys_of(emu, iam_id) == [previous]
-    final = json.loads((keys / (previous + '.json')).read_text())['apikey']
-    assert fingerprint(held_key(alice, 'us.icr.io')) == fingerprint(final)
+    assert fleet.keys_in_iam() == [previous]
+    assert fingerprint(held_key(alice, 'us.icr.io')) == fingerprint(fleet.value(previous))
+
+
+def test_check_mode_changes_nothing_and_disable_keeps_the_old_key_disabled(fleet, tmp_path):
+    alice, bob = fleet.users
+    emu, admin = fleet.emu, fleet.admin
+    rc, out, _ = rotate(tmp_path / 'first', fleet.inventory, fleet.extra('rot-key-a', []), admin)
+    assert rc == 0, out[-4000:]
+    before = (pathlib.Path(alice.pw_dir) / '.docker' / 'config.json').read_bytes()
+    policies = emu.policies()
+    # Check mode: the new key would be created; nothing in IAM, no key file, no host file changes.
+    rc, out, _ = rotate(tmp_path / 'check', fleet.inventory, fleet.extra('rot-key-b', ['rot-key-a']), admin,
+                        args=['--check'])
+    assert rc == 0, out[-4000:]
+    assert 'check mode stops here' in out
+    assert fleet.keys_in_iam() == ['rot-key-a']
+    assert not (fleet.keys / 'rot-key-b.json').exists()
+    assert (pathlib.Path(alice.pw_dir) / '.docker' / 'config.json').read_bytes() == before
+    assert emu.policies() == policies
+    # A pull that fails after the rollout (an image the service ID may not read) keeps the old key as it is.
+    failing = fleet.extra('rot-key-b', ['rot-key-a'], icr_rotation_retire='disable',
+                          icr_rotation_pull_command=['skopeo', 'inspect', '--tls-verify=false', '--raw',
+                                                     'docker://%s/team-b/app:base' % fleet.registry.host])
+    rc, out, _ = rotate(tmp_path / 'refused', fleet.inventory, failing, admin)
+    assert rc != 0
+    assert 'Pull with the new key, as every user' in out and 'team-b/app' in out, out[-4000:]
+    assert 'Permission denied' not in out, out[-4000:]
+    assert sorted(fleet.keys_in_iam()) == ['rot-key-a', 'rot-key-b']
+    assert not [k for k in emu.apikeys() if k['name'] == 'rot-key-a' and k.get('disabled')]
+    # With a pull that works, the old key is disabled (not deleted), and the hosts hold the new one.
+    working = dict(failing, icr_rotation_pull_command=['skopeo', 'inspect', '--tls-verify=false', '--raw',
+                                                       'docker://' + fleet.ref])
+    rc, out, _ = rotate(tmp_path / 'disable', fleet.inventory, working, admin)
+    assert rc == 0, out[-4000:]
+    old = [k for k in emu.apikeys() if k['name'] == 'rot-key-a']
+    assert len(old) == 1 and old[0]['disabled'] is True, old
+    assert held_key(bob, 'us.icr.io') == fleet.value('rot-key-b')
+    rc, out, _ = rotate(tmp_path / 'disable-again', fleet.inventory, working, admin)
+    assert rc == 0, out[-4000:]
+    assert set(recap_changed(out).values()) == {0}, out[-3000:]
