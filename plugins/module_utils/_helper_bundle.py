@@ -38,7 +38,7 @@ def source_of(name: str) -> str:
     """The source text of a module of the collection, through its loader."""
     module = importlib.import_module(name)
     loader = getattr(module, '__loader__', None)
-    text = None
+    text: str | bytes | None = None
     if loader is not None and hasattr(loader, 'get_source'):
         try:
             text = loader.get_source(name)
@@ -46,7 +46,8 @@ def source_of(name: str) -> str:
             text = None
     if text is None:
         text = inspect.getsource(module)
-    return text
+    # Ansible's collection loader answers bytes, the standard loaders and zipimport text.
+    return text.decode('utf-8') if isinstance(text, bytes) else text
 
 
 def imported_modules(text: str) -> list[str]:
