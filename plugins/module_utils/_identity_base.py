@@ -77,4 +77,3 @@ class IdentitySource(object):
                                           headers={'Content-Type': 'application/x-www-form-urlencoded'})
         return access_token(answer_of(url, response.status, response.json(), len(response.body), self.transport,
                                       doing))
-

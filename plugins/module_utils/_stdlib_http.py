@@ -143,7 +143,7 @@ class Transport(object):
                 delay = retry_after(response.headers.get('retry-after'))
             except TransportError:
                 raise
-            except (socket.timeout, TimeoutError) as exc:
+            except (socket.timeout, TimeoutError):
                 raise TransportError(self._timed_out(what, url, attempt)) from None
             except ssl.SSLError as exc:
                 raise TransportError(self._tls(what, url, exc)) from None

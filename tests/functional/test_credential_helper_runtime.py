@@ -17,6 +17,7 @@ import base64
 import http.server
 import json
 import os
+import pathlib
 import socket
 import stat
 import subprocess
@@ -94,7 +95,7 @@ class StandIn(object):
         length = int(req.headers.get('Content-Length') or 0)
         body = req.rfile.read(length) if length else b''
         self.bodies.append(body)
-        path, _, query = req.path.partition('?')
+        path, query = (req.path.split('?', 1) + [''])[:2]
         version = urllib.parse.parse_qs(query).get('version', [''])[0]
         if self.down:
             return req.reply(503, {'errorCode': 'BXNIM0503E', 'errorMessage': 'down'})
@@ -178,7 +179,7 @@ class Host(object):
 
     def run(self, action, stdin=''):
         done = subprocess.run([self.helper, action], input=stdin, capture_output=True, text=True, env=self.env(),
-                              timeout=120)
+                              timeout=120, check=False)
         return done.returncode, done.stdout, done.stderr
 
     def cache_bytes(self):
@@ -349,3 +350,28 @@ def test_the_key_of_a_key_file_identity_is_never_exposed(tmp_path, helper_path, 
     open_to_others = host.run('get', 'us.icr.io')
     assert open_to_others[0] == 1 and f'run chmod 600 {key_file}' in open_to_others[2]
     assert_no_secret([API_KEY, API_KEY[::-1]], refused, open_to_others, *host.cache_bytes())
+
+
+@pytest.mark.parametrize('version', ['3.8', '3.13'])
+def test_the_zipapp_on_the_oldest_and_newest_host_python(tmp_path, stand_in, version):
+    repo = pathlib.Path(__file__).resolve().parent.parent.parent
+    found = subprocess.run([str(repo / 'scripts' / 'find-python.sh'), version], capture_output=True, text=True,
+                           check=False)
+    if found.returncode != 0:
+        if os.environ.get('CI') == 'true':
+            pytest.fail(f'no Python {version} on this machine: {found.stderr.strip()}')
+        pytest.skip(f'no Python {version} on this machine')
+    path = tmp_path / 'docker-credential-icr'
+    path.write_bytes(bundle(found.stdout.strip()))
+    path.chmod(0o755)
+    key_file = tmp_path / 'apikey'
+    key_file.write_text(API_KEY)
+    key_file.chmod(0o600)
+    host = Host(tmp_path, str(path), identity='api_key_file', api_key_file=str(key_file), iam_endpoint=stand_in.url)
+    code, out, err = host.run('get', 'us.icr.io')
+    assert (code, err) == (0, '') and json.loads(out)['Username'] == 'iambearer'
+    version_of = subprocess.run([found.stdout.strip(), '--version'], capture_output=True, text=True, check=False)
+    assert version_of.stdout.startswith(f'Python {version}.')
+    vpc = Host(tmp_path, str(path), identity='vpc_trusted_profile', metadata_endpoint=stand_in.url)
+    assert vpc.run('get', 'icr.io')[0] == 0 and stand_in.counts == {'metadata_token': 1, 'metadata_iam_token': 1,
+                                                                    'iam_apikey': 1, 'iam_cr': 0}

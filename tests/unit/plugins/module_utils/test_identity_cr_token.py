@@ -36,7 +36,7 @@ def form(request):
 
 
 def test_the_cr_token_grant_is_posted_to_iam_with_the_profile(tmp_path):
-    identity, tr, _ = source(tmp_path, profile_name='deployers')
+    identity, tr = source(tmp_path, profile_name='deployers')[:2]
     token = identity.fetch()
     assert token.expires_at == NOW + 3600
     request = tr.requests[0]

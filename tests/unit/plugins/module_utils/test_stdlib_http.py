@@ -35,7 +35,7 @@ def transport(**kwargs):
 
 def test_a_plain_answer_is_returned_with_its_headers_and_body():
     with ScriptServer((200, {'X-Thing': 'a'}, {'access_token': 't'})) as server:
-        tr, _ = transport()
+        tr = transport()[0]
         answer = tr.request('PUT', server.url + '/p?x=1', 'the thing', headers={'H': 'v'}, body=b'{}')
     assert (answer.status, answer.headers['x-thing'], answer.json()) == (200, 'a', {'access_token': 't'})
     sent = server.requests[0]
@@ -135,7 +135,7 @@ def test_link_local_addresses_are_never_proxied(monkeypatch, host, link_local):
 
 
 def test_an_unreadable_ca_file_is_named(tmp_path):
-    tr, _ = transport(ca_path=str(tmp_path / 'missing.pem'))
+    tr = transport(ca_path=str(tmp_path / 'missing.pem'))[0]
     with pytest.raises(sh.TransportError) as caught:
         tr.request('POST', 'https://127.0.0.1:1/identity/token', 'IAM')
     assert caught.value.msg.startswith(f"ca_path: cannot load CA certificates from {tmp_path / 'missing.pem'}")
