@@ -40,8 +40,8 @@ def test_the_cr_token_grant_is_posted_to_iam_with_the_profile(tmp_path):
     token = identity.fetch()
     assert token.expires_at == NOW + 3600
     request = tr.requests[0]
-    assert (request['method'], request['url'], request['proxy']) == ('POST', 'https://iam.example.test/identity/token',
-                                                                      True)
+    expected = ('POST', 'https://iam.example.test/identity/token', True)
+    assert (request['method'], request['url'], request['proxy']) == expected
     assert form(request) == {'grant_type': 'urn:ibm:params:oauth:grant-type:cr-token', 'cr_token': 'cr-token-one',
                              'profile_id': 'Profile-1', 'profile_name': 'deployers'}
 

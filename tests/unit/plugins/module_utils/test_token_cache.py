@@ -40,8 +40,8 @@ def test_the_directory_is_made_0700_and_the_file_0600_with_tokens_only(cache):
     assert stat.S_IMODE(os.stat(cache.directory).st_mode) == 0o700
     st = os.stat(cache.path)
     assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == os.geteuid()
-    assert json.loads(open(cache.path).read()) == {'version': 1, 'access_token': 'the-token',
-                                                    'expires_at': NOW + 3000, 'issued_at': NOW - 600}
+    expected = {'version': 1, 'access_token': 'the-token', 'expires_at': NOW + 3000, 'issued_at': NOW - 600}
+    assert json.loads(open(cache.path).read()) == expected
     assert cache.read() == token(value='the-token')
     leftovers = [n for n in os.listdir(cache.directory) if n not in (cache.name,)]
     assert leftovers == []
@@ -183,8 +183,8 @@ def test_a_caller_that_cannot_get_the_lock_serves_a_usable_cached_token(cache):
     cache.write(token(left=600, value='old'))
     fd = os.open(os.path.join(cache.directory, KEY + '.lock'), os.O_RDWR | os.O_CREAT, 0o600)
     context = multiprocessing.get_context('fork')
-    holder = context.Process(target=lambda: (fcntl.flock(os.open(os.path.join(cache.directory, KEY + '.lock'),
-                                                                  os.O_RDWR), fcntl.LOCK_EX), time.sleep(3)))
+    lock_path = os.path.join(cache.directory, KEY + '.lock')
+    holder = context.Process(target=lambda: (fcntl.flock(os.open(lock_path, os.O_RDWR), fcntl.LOCK_EX), time.sleep(3)))
     holder.start()
     try:
         time.sleep(0.5)
