@@ -24,10 +24,13 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 
 import pytest
 
+from emu_fixture import emu, module_emu  # noqa: F401  pylint: disable=unused-import
 from secret_scan import assert_no_secret
 
 from ansible_collections.icr.auth.plugins.module_utils._helper_bundle import bundle
@@ -159,7 +162,7 @@ class Host(object):
     """The helper's configuration file, cache and key file of one test, and runs of the helper."""
 
     def __init__(self, tmp_path, helper_path, **config):
-        self.tmp = tmp_path
+        tmp_path.mkdir(parents=True, exist_ok=True)
         self.helper = helper_path
         self.cache = tmp_path / 'cache'
         self.config_path = tmp_path / 'credential-helper.json'
@@ -375,3 +378,123 @@ def test_the_zipapp_on_the_oldest_and_newest_host_python(tmp_path, stand_in, ver
     vpc = Host(tmp_path, str(path), identity='vpc_trusted_profile', metadata_endpoint=stand_in.url)
     assert vpc.run('get', 'icr.io')[0] == 0 and stand_in.counts == {'metadata_token': 1, 'metadata_iam_token': 1,
                                                                     'iam_apikey': 1, 'iam_cr': 0}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Against the project's emulator: its VPC metadata service, the cr-token grant, API keys, and its token realm.
+
+READER = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'
+NOPOLICY = 'Profile-3028434f-f369-427d-8c4d-edf5c75ee2c2'
+
+
+def realm_pull(emu, token, scope='repository:team-a/app:pull'):
+    """(status, granted actions) of the emulator's token realm for iambearer:<token>, as docker would ask."""
+    auth = base64.b64encode(f'iambearer:{token}'.encode()).decode()
+    request = urllib.request.Request(f"{emu.url}/oauth/token?service=registry&scope={urllib.parse.quote(scope)}",
+                                     headers={'Authorization': 'Basic ' + auth})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (loopback)
+            body = json.loads(answer.read())
+            status = answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code, []
+    registry_token = body.get('token') or body.get('access_token')
+    claims = json.loads(base64.urlsafe_b64decode(registry_token.split('.')[1] + '=='))
+    return status, [a for entry in claims.get('access', []) for a in entry.get('actions', [])]
+
+
+@pytest.mark.parametrize('version', ['2025-08-26', '2022-03-01'])
+def test_emulator_vpc_default_profile_pulls_and_a_profile_without_policy_does_not(tmp_path, helper_path, emu,
+                                                                                   version):
+    emu.set_instance('vsi-1')
+    host = Host(tmp_path, helper_path, identity='vpc_trusted_profile', metadata_endpoint=emu.metadata_url,
+                metadata_version=version)
+    code, out, err = host.run('get', 'us.icr.io')
+    assert (code, err) == (0, '')
+    token = json.loads(out)['Secret']
+    assert realm_pull(emu, token) == (200, ['pull'])
+    counters = emu.counters()
+    assert (counters['metadata_token'], counters['metadata_iam_token']) == (1, 1)
+    nopolicy = Host(tmp_path / 'np', helper_path, identity='vpc_trusted_profile', metadata_endpoint=emu.metadata_url,
+                    metadata_version=version, trusted_profile_id=NOPOLICY)
+    code, out, err = nopolicy.run('get', 'us.icr.io')
+    assert code == 0 and realm_pull(emu, json.loads(out)['Secret'])[1] == []
+
+
+def test_emulator_instance_without_default_profile_says_what_to_do(tmp_path, helper_path, emu):
+    emu.set_instance('vsi-nodefault')
+    host = Host(tmp_path, helper_path, identity='vpc_trusted_profile', metadata_endpoint=emu.metadata_url)
+    code, out, err = host.run('get', 'us.icr.io')
+    assert code == 1 and err.count('\n') == 1
+    assert 'vpc_trusted_profile: could not get an IAM token for the trusted profile' in err
+    assert 'no_default_trusted_profile' in err and 'set trusted_profile_id' in err
+    code, out, err = Host(tmp_path, helper_path, identity='vpc_trusted_profile', metadata_endpoint=emu.metadata_url,
+                          trusted_profile_id=READER).run('get', 'us.icr.io')
+    assert code == 1 and 'trusted_profile_not_linked' in err and 'HTTP 403' in err
+
+
+def test_emulator_twenty_concurrent_gets_make_one_exchange(tmp_path, helper_path, emu):
+    emu.inject_fault('metadata_iam_token', delay=1.0, count=1)
+    host = Host(tmp_path, helper_path, identity='vpc_trusted_profile', metadata_endpoint=emu.metadata_url)
+    procs = [host.start('get', 'us.icr.io') for _i in range(20)]
+    results = [proc.communicate(stdin, timeout=120) + (proc.returncode,) for proc, stdin in procs]
+    assert [code for _out, _err, code in results] == [0] * 20, results[0]
+    assert emu.counters()['metadata_iam_token'] == 1
+
+
+def test_emulator_metadata_failure_serves_the_valid_cache_then_an_expired_one_fails(tmp_path, helper_path, emu):
+    host = Host(tmp_path, helper_path, identity='vpc_trusted_profile', metadata_endpoint=emu.metadata_url,
+                retries=0)
+    token = json.loads(host.run('get', 'us.icr.io')[1])['Secret']
+    entry_path = next(host.cache.glob('vpc_trusted_profile-*.json'))
+    entry = json.loads(entry_path.read_text())
+    entry['issued_at'] = entry['expires_at'] - 100000
+    entry_path.write_text(json.dumps(entry))
+    emu.inject_fault('metadata_iam_token', status=500, count=5)
+    code, out, err = host.run('get', 'us.icr.io')
+    assert code == 0 and json.loads(out)['Secret'] == token and ': warning: could not refresh the token' in err
+    entry['expires_at'] = int(time.time()) + 3
+    entry_path.write_text(json.dumps(entry))
+    code, out, err = host.run('get', 'us.icr.io')
+    assert code == 1 and 'HTTP 500' in err and token not in out + err
+
+
+def test_emulator_short_lived_tokens_are_refreshed_before_they_expire(tmp_path, helper_path, emu):
+    emu.set_lifetimes(access_token_lifetime=30, outside_ibm_limits=True)
+    host = Host(tmp_path, helper_path, identity='vpc_trusted_profile', metadata_endpoint=emu.metadata_url,
+                refresh_share=0.9)
+    first = json.loads(host.run('get', 'us.icr.io')[1])['Secret']
+    assert json.loads(host.run('get', 'us.icr.io')[1])['Secret'] == first
+    time.sleep(4)
+    second = json.loads(host.run('get', 'us.icr.io')[1])['Secret']
+    assert second != first and realm_pull(emu, second)[0] == 200
+    assert emu.counters()['metadata_iam_token'] == 2
+
+
+def test_emulator_compute_resource_token_file_is_read_again_after_rotation(tmp_path, helper_path, emu):
+    token_file = tmp_path / 'sa-token'
+    token_file.write_text(emu.cr_token('pod-1'))
+    host = Host(tmp_path, helper_path, identity='compute_resource', iam_endpoint=emu.url, profile_id=READER,
+                cr_token_file=str(token_file))
+    code, out, err = host.run('get', 'icr.io')
+    assert (code, err) == (0, '') and realm_pull(emu, json.loads(out)['Secret']) == (200, ['pull'])
+    token_file.write_text(emu.rotate_cr_token('pod-1'))
+    assert host.run('erase', 'icr.io')[0] == 0  # docker logout: the next get exchanges again
+    code, out, err = host.run('get', 'icr.io')
+    assert (code, err) == (0, '') and emu.counters()['iam_token_cr'] == 2
+    assert_no_secret([emu.cr_token('pod-1')], out.replace(json.loads(out)['Secret'], ''), err, *host.cache_bytes())
+
+
+def test_emulator_api_key_file_never_exposes_the_key(tmp_path, helper_path, emu):
+    key = emu.apikey('svc-reader')
+    key_file = tmp_path / 'apikey'
+    key_file.write_text(key + '\n')
+    key_file.chmod(0o600)
+    host = Host(tmp_path, helper_path, identity='api_key_file', api_key_file=str(key_file), iam_endpoint=emu.url)
+    runs = [host.run('get', 'us.icr.io'), host.run('get', 'us.icr.io'), host.run('list'), host.run('erase', 'us.icr.io')]
+    assert [r[0] for r in runs] == [0, 0, 0, 0] and emu.counters()['iam_token_apikey'] == 1
+    assert realm_pull(emu, json.loads(runs[0][1])['Secret']) == (200, ['pull'])
+    emu.revoke('svc-reader')
+    revoked = host.run('get', 'us.icr.io')
+    assert revoked[0] == 1 and 'BXNIM0415E' in revoked[2]
+    assert_no_secret([key], runs, revoked, *host.cache_bytes())
