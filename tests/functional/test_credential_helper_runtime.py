@@ -404,8 +404,7 @@ def realm_pull(emu, token, scope='repository:team-a/app:pull'):
 
 
 @pytest.mark.parametrize('version', ['2025-08-26', '2022-03-01'])
-def test_emulator_vpc_default_profile_pulls_and_a_profile_without_policy_does_not(tmp_path, helper_path, emu,
-                                                                                   version):
+def test_emulator_vpc_default_profile_pulls_and_one_without_policy_does_not(tmp_path, helper_path, emu, version):
     emu.set_instance('vsi-1')
     host = Host(tmp_path, helper_path, identity='vpc_trusted_profile', metadata_endpoint=emu.metadata_url,
                 metadata_version=version)
