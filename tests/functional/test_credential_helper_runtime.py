@@ -375,9 +375,16 @@ def test_the_zipapp_on_the_oldest_and_newest_host_python(tmp_path, stand_in, ver
     assert (code, err) == (0, '') and json.loads(out)['Username'] == 'iambearer'
     version_of = subprocess.run([found.stdout.strip(), '--version'], capture_output=True, text=True, check=False)
     assert version_of.stdout.startswith(f'Python {version}.')
+    stand_in.delay = 0.5
     vpc = Host(tmp_path, str(path), identity='vpc_trusted_profile', metadata_endpoint=stand_in.url)
-    assert vpc.run('get', 'icr.io')[0] == 0 and stand_in.counts == {'metadata_token': 1, 'metadata_iam_token': 1,
-                                                                    'iam_apikey': 1, 'iam_cr': 0}
+    procs = [vpc.start('get', 'icr.io') for _i in range(5)]
+    assert [proc.communicate(stdin, timeout=60)[1] for proc, stdin in procs] == [''] * 5
+    assert stand_in.counts == {'metadata_token': 1, 'metadata_iam_token': 1, 'iam_apikey': 1, 'iam_cr': 0}
+    login = json.dumps({'ServerURL': 'icr.io', 'Username': 'iamapikey', 'Secret': 'own-login-secret-0123'})
+    assert vpc.run('store', login) == (0, '', '')
+    assert json.loads(vpc.run('list')[1]) == {'icr.io': 'iamapikey', 'us.icr.io': 'iambearer'}
+    assert vpc.run('erase', 'icr.io') == (0, '', '')
+    assert json.loads(vpc.run('get', 'icr.io')[1])['Username'] == 'iambearer'
 
 
 # ---------------------------------------------------------------------------------------------------------------
