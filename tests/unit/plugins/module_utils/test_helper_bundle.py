@@ -83,3 +83,24 @@ def test_the_zipapp_runs(tmp_path):
 def test_the_python_must_be_an_absolute_path(python):
     with pytest.raises(ValueError):
         hb.bundle(python)
+
+
+def test_built_from_a_zip_as_ansiballz_ships_it_the_bytes_are_the_same(tmp_path):
+    """AnsiballZ puts the module's zip on sys.path: sources come through zipimport then, and must give the same bytes."""
+    modlib = tmp_path / 'modlib.zip'
+    files = dict((name.replace('.', '/') + '.py', text) for name, text in hb.sources().items())
+    files[hb.__name__.replace('.', '/') + '.py'] = hb.source_of(hb.__name__)
+    with zipfile.ZipFile(str(modlib), 'w') as zf:
+        parts = hb.PACKAGE.split('.')
+        for depth in range(1, len(parts) + 1):
+            zf.writestr('/'.join(parts[:depth]) + '/__init__.py', '')
+        for name, text in files.items():
+            zf.writestr(name, text)
+    code = ('import sys; sys.path.insert(0, sys.argv[1]); '
+            f'from {hb.PACKAGE} import _helper_bundle as hb; '
+            'assert type(hb.__loader__).__name__ == "zipimporter", hb.__loader__; '
+            'sys.stdout.buffer.write(hb.bundle(sys.argv[2]))')
+    done = subprocess.run([sys.executable, '-I', '-c', code, str(modlib), sys.executable], capture_output=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert done.stdout == hb.bundle(sys.executable)
