@@ -9,8 +9,9 @@
   ``registries``, answers ``{"ServerURL", "Username": "iambearer", "Secret": <IAM access token>}`` from the
   configured identity, through the token cache. Another host: ``credentials not found in native keychain``, exit 1.
 - ``store``: keeps the user's own ``docker login`` (see _helper_logins); ``get`` serves it for that host until
-  ``erase`` (``docker logout``) removes it. ``erase`` also drops the identity's cached token, so a logout starts
-  afresh.
+  ``erase`` (``docker logout``) removes it. A stored iambearer login whose token expired is no longer served, and
+  storing back the token ``get`` answered (``docker login`` without arguments does) keeps nothing. ``erase`` also
+  drops the identity's cached token, so a logout starts afresh.
 - ``list``: the configured hosts -> "iambearer", and the stored logins -> their usernames.
 - ``version``; anything else is a protocol error.
 
@@ -23,16 +24,23 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from typing import IO, Any
 
 from ansible_collections.icr.auth.plugins.module_utils import _helper_config as helper_config
+from ansible_collections.icr.auth.plugins.module_utils._credential import jwt_claims, token_expiry
 from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError
 from ansible_collections.icr.auth.plugins.module_utils._helper_logins import LoginStore
 from ansible_collections.icr.auth.plugins.module_utils._identity_sources import source
 from ansible_collections.icr.auth.plugins.module_utils._identity_key_file import expand_user
 from ansible_collections.icr.auth.plugins.module_utils._regions import is_icr_host, normalize_registry
 from ansible_collections.icr.auth.plugins.module_utils._stdlib_http import MAX_RETRY_AFTER, Transport
-from ansible_collections.icr.auth.plugins.module_utils._token_cache import TokenCache, default_cache_dir, get_token
+from ansible_collections.icr.auth.plugins.module_utils._token_cache import (
+    MIN_VALIDITY,
+    TokenCache,
+    default_cache_dir,
+    get_token,
+)
 
 NAME = 'docker-credential-icr'
 VERSION = '1.0.0'
@@ -56,6 +64,14 @@ def registry_host(server_url: str) -> str | None:
 def serves(host: str | None, config: dict | None) -> bool:
     """True for the hosts this helper answers for: every ICR host, and those configured."""
     return host is not None and (is_icr_host(host) or (config is not None and host in config['registries']))
+
+
+def expired_bearer(username: str, secret: str, now: float | None = None) -> bool:
+    """True for a stored iambearer login whose token has (nearly) expired: the identity's token is served instead."""
+    if username != USERNAME:
+        return False
+    exp = token_expiry(jwt_claims(secret))
+    return exp is not None and exp - (time.time() if now is None else now) <= MIN_VALIDITY
 
 
 def lock_timeout(config: dict) -> float:
@@ -117,7 +133,7 @@ class Helper(object):
             return self.fail(f'{where}: {exc.msg}')
         finally:
             logins.close()
-        if stored is not None:
+        if stored is not None and not expired_bearer(stored[0], stored[1]):
             return self.answer(asked, stored[0], stored[1])
         try:
             config = self.config()
@@ -153,7 +169,11 @@ class Helper(object):
         host = registry_host(entry['ServerURL'])
         if host is None:
             return self.fail(f"{NAME}: store: {entry['ServerURL']!r} is not a registry host")
-        logins = LoginStore(cache_dir(self.config_or_none()))
+        config = self.config_or_none()
+        if entry['Username'] == USERNAME and self.cached_token(config) == entry['Secret']:
+            # docker login without arguments stores back what get answered: nothing of the user's to keep.
+            return 0
+        logins = LoginStore(cache_dir(config))
         try:
             logins.store(host, entry['Username'], entry['Secret'])
         except IcrAuthError as exc:
@@ -161,6 +181,19 @@ class Helper(object):
         finally:
             logins.close()
         return 0
+
+    def cached_token(self, config: dict | None) -> str | None:
+        """The identity's cached token, or None."""
+        if config is None:
+            return None
+        cache = TokenCache(cache_dir(config), source(config, transport(config)).cache_key())
+        try:
+            cached = cache.read()
+        except IcrAuthError:
+            return None
+        finally:
+            cache.close()
+        return cached.token if cached else None
 
     def erase(self) -> int:
         host = registry_host(self.read_input())

@@ -141,3 +141,24 @@ def test_version(tmp_path):
 
 def stat_mode(path):
     return os.stat(path).st_mode & 0o777
+
+
+def test_docker_login_without_arguments_stores_back_our_token_and_nothing_is_kept(tmp_path):
+    token = iam_token()
+    with ScriptServer(iam_answer(token)) as iam:
+        setup = Setup(tmp_path, iam.url)
+        answer = json.loads(setup.run('get', stdin='us.icr.io')[1])
+        assert setup.run('store', stdin=json.dumps(answer)) == (0, '', '')
+    assert json.loads(setup.run('list')[1]) == {'127.0.0.1:5000': 'iambearer', 'us.icr.io': 'iambearer'}
+    assert not (setup.cache / 'logins.json').exists() or 'us.icr.io' not in (setup.cache / 'logins.json').read_text()
+
+
+def test_a_stored_bearer_login_is_served_until_its_token_expires(tmp_path):
+    with ScriptServer(iam_answer('identity-token')) as iam:
+        setup = Setup(tmp_path, iam.url)
+        valid = iam_token(lifetime=600)
+        setup.run('store', stdin=json.dumps({'ServerURL': 'us.icr.io', 'Username': 'iambearer', 'Secret': valid}))
+        assert json.loads(setup.run('get', stdin='us.icr.io')[1])['Secret'] == valid
+        expired = iam_token(lifetime=10)
+        setup.run('store', stdin=json.dumps({'ServerURL': 'us.icr.io', 'Username': 'iambearer', 'Secret': expired}))
+        assert json.loads(setup.run('get', stdin='us.icr.io')[1])['Secret'] == 'identity-token'
