@@ -203,6 +203,11 @@ def get_token(fetch: Callable[[], AccessToken], cache: TokenCache, share: float,
                 return Served(cached, f'could not refresh the token ({exc.msg}); serving the cached one, valid for '
                               f'{left} more seconds')
             raise
+        warning = None
         if held:
-            cache.write(token)
-        return Served(token, exchanged=True)
+            try:
+                cache.write(token)
+            except IcrAuthError as exc:
+                # A full disk or a read-only home must not keep a good token from the caller (ECR #653).
+                warning = f'the token could not be cached ({exc.msg}); every get will ask IAM until this is fixed'
+        return Served(token, warning, exchanged=True)

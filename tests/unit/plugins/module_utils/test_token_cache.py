@@ -195,3 +195,12 @@ def test_a_caller_that_cannot_get_the_lock_serves_a_usable_cached_token(cache):
         holder.join()
         os.close(fd)
     assert served.token.token == 'old' and 'held the token lock for 0.3 seconds' in served.warning
+
+
+def test_a_token_that_cannot_be_cached_is_still_served_with_a_warning(cache, monkeypatch):
+    def full_disk(*args, **kwargs):
+        raise tc.ConfigFileError(f'Writing {cache.path} failed: No space left on device. The file was left unchanged.')
+    monkeypatch.setattr(tc, 'write_atomic', full_disk)
+    served = tc.get_token(lambda: token(value='new'), cache, 0.25, 5, now=lambda: NOW)
+    assert served.token.token == 'new' and served.exchanged
+    assert served.warning.startswith('the token could not be cached (Writing ') and 'No space left' in served.warning
