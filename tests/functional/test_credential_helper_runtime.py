@@ -504,3 +504,16 @@ def test_emulator_api_key_file_never_exposes_the_key(tmp_path, helper_path, emu)
     revoked = host.run('get', 'us.icr.io')
     assert revoked[0] == 1 and 'BXNIM0415E' in revoked[2]
     assert_no_secret([key], runs, revoked, *host.cache_bytes())
+
+
+def test_emulator_metadata_slow_or_answering_garbage_fails_in_seconds_with_one_line(tmp_path, helper_path, emu):
+    host = Host(tmp_path, helper_path, identity='vpc_trusted_profile', metadata_endpoint=emu.metadata_url, timeout=1,
+                retries=2)
+    emu.inject_fault('metadata_token', delay=20, count=1)
+    start = time.monotonic()
+    code, out, err = host.run('get', 'us.icr.io')
+    assert code == 1 and time.monotonic() - start < 15 and err.count('\n') == 1
+    assert 'vpc_trusted_profile: the VPC instance metadata service at' in err and 'did not answer within 1 seconds' in err
+    emu.inject_fault('metadata_iam_token', status=200, body='malformed', count=1)
+    code, out, err = host.run('get', 'us.icr.io')
+    assert code == 1 and 'answered HTTP 200 with a body that is not a token answer' in err
