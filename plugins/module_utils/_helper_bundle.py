@@ -20,6 +20,7 @@ import zipfile
 
 # Imported here so that AnsiballZ ships the helper's modules with any module that imports this one.
 from ansible_collections.icr.auth.plugins.module_utils import _helper_main
+from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
 
 PACKAGE = 'ansible_collections.icr.auth.plugins.module_utils'
 ENTRY = _helper_main.__name__
@@ -88,7 +89,7 @@ def _add(archive: zipfile.ZipFile, name: str, text: str) -> None:
 def bundle(python: str) -> bytes:
     """The bytes of the executable: '#!<python> -I', then a zip of __main__.py and the helper's modules."""
     if not python.startswith('/') or any(c.isspace() for c in python):
-        raise ValueError(f'python: give the absolute path of the interpreter, without white space, not {python!r}')
+        raise InputError(f'python: give the absolute path of the interpreter, without white space, not {python!r}.')
     files = dict((name.replace('.', '/') + '.py', text) for name, text in sources().items())
     parts = PACKAGE.split('.')
     for depth in range(1, len(parts) + 1):

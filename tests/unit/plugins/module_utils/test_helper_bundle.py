@@ -15,6 +15,7 @@ import zipfile
 import pytest
 
 from ansible_collections.icr.auth.plugins.module_utils import _helper_bundle as hb
+from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
 
 PREFIX = 'ansible_collections/icr/auth/plugins/module_utils/'
 
@@ -81,8 +82,9 @@ def test_the_zipapp_runs(tmp_path):
 
 @pytest.mark.parametrize('python', ['python3', '', '/usr/bin/python3 -u', '/usr/bin/py\nthon'])
 def test_the_python_must_be_an_absolute_path(python):
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError) as caught:
         hb.bundle(python)
+    assert caught.value.msg.startswith('python: give the absolute path of the interpreter')
 
 
 def test_built_from_a_zip_as_ansiballz_ships_it_the_bytes_are_the_same(tmp_path):
