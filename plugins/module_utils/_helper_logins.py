@@ -18,7 +18,7 @@ import json
 from ansible_collections.icr.auth.plugins.module_utils._atomic_file import read_at, write_atomic
 from ansible_collections.icr.auth.plugins.module_utils._dir_walk import Attributes
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError
-from ansible_collections.icr.auth.plugins.module_utils._token_cache import CacheError, TokenCache, _private
+from ansible_collections.icr.auth.plugins.module_utils._token_cache import CacheError, TokenCache, check_private
 
 LOGINS = 'logins'
 LOCK_TIMEOUT = 10.0
@@ -40,7 +40,7 @@ class LoginStore(object):
             return {}
         if raw is None or st is None:
             return {}
-        _private(st, self.files.path, 'file', f'remove it (rm {self.files.path})')
+        check_private(st, self.files.path, 'file', f'remove it (rm {self.files.path})')
         try:
             data = json.loads(raw.decode('utf-8'))
         except (ValueError, UnicodeDecodeError):

@@ -58,7 +58,8 @@ def fresh(token: AccessToken | None, share: float, now: float) -> bool:
     return token.expires_at - now > share * life
 
 
-def _private(st: os.stat_result, path: str, kind: str, fix: str) -> None:
+def check_private(st: os.stat_result, path: str, kind: str, fix: str) -> None:
+    """CacheError unless st is owned by the caller and closed to group and others."""
     if st.st_uid != os.geteuid():
         raise CacheError(f'the token cache {kind} {path} belongs to uid {st.st_uid}, not to uid {os.geteuid()} who runs '
                          f'the helper; {fix}')
@@ -88,7 +89,7 @@ class TokenCache(object):
                                  'directory of the calling user.') from None
             try:
                 st = os.fstat(fd)
-                _private(st, self.directory, 'directory', f'remove it, or run chmod 700 {self.directory} if it is '
+                check_private(st, self.directory, 'directory', f'remove it, or run chmod 700 {self.directory} if it is '
                          'yours, or set cache_dir')
             except BaseException:
                 os.close(fd)
@@ -110,7 +111,7 @@ class TokenCache(object):
             return None
         if raw is None or st is None:
             return None
-        _private(st, self.path, 'file', f'remove it (rm {self.path})')
+        check_private(st, self.path, 'file', f'remove it (rm {self.path})')
         try:
             entry = json.loads(raw.decode('utf-8'))
             token = AccessToken(entry['access_token'], entry['expires_at'], entry['issued_at'])
