@@ -89,8 +89,8 @@ class TokenCache(object):
                                  'directory of the calling user.') from None
             try:
                 st = os.fstat(fd)
-                check_private(st, self.directory, 'directory', f'remove it, or run chmod 700 {self.directory} if it is '
-                         'yours, or set cache_dir')
+                fix = f'remove it, or run chmod 700 {self.directory} if it is yours, or set cache_dir'
+                check_private(st, self.directory, 'directory', fix)
             except BaseException:
                 os.close(fd)
                 raise
