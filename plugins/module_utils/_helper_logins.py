@@ -14,6 +14,7 @@ is ever shown, logged or sent anywhere but to the caller of ``get``.
 from __future__ import annotations
 
 import json
+import os
 
 from ansible_collections.icr.auth.plugins.module_utils._atomic_file import read_at, write_atomic
 from ansible_collections.icr.auth.plugins.module_utils._dir_walk import Attributes
@@ -34,6 +35,8 @@ class LoginStore(object):
         self.files.close()
 
     def _read(self) -> dict:
+        if not os.path.isdir(self.files.directory):
+            return {}  # reading makes no directory (get, list, erase with nothing stored)
         try:
             raw, st = read_at(self.files.dir_fd(), self.files.name, self.files.path)
         except ConfigFileError:
@@ -74,6 +77,8 @@ class LoginStore(object):
 
     def erase(self, host: str) -> bool:
         """Remove the stored login of host; True if there was one."""
+        if not os.path.isdir(self.files.directory):
+            return False
         with self.files.locked(LOCK_TIMEOUT) as held:
             if not held:
                 raise CacheError(f'another docker-credential-icr held the lock of {self.files.path} for '

@@ -130,6 +130,8 @@ class TokenCache(object):
 
     def remove(self) -> bool:
         """Drop the cached token; True if there was one."""
+        if not os.path.isdir(self.directory):
+            return False
         try:
             os.unlink(self.name, dir_fd=self.dir_fd())
         except OSError as exc:

@@ -48,3 +48,10 @@ def test_a_file_open_to_others_is_refused(store):
     with pytest.raises(CacheError) as caught:
         store.get('us.icr.io')
     assert 'is open to others (mode 0640)' in caught.value.msg
+
+
+def test_reading_makes_no_directory(tmp_path):
+    logins = LoginStore(str(tmp_path / 'none' / 'cache'))
+    assert logins.get('us.icr.io') is None and logins.hosts() == {} and logins.erase('us.icr.io') is False
+    logins.close()
+    assert not (tmp_path / 'none').exists()

@@ -204,3 +204,7 @@ def test_a_token_that_cannot_be_cached_is_still_served_with_a_warning(cache, mon
     served = tc.get_token(lambda: token(value='new'), cache, 0.25, 5, now=lambda: NOW)
     assert served.token.token == 'new' and served.exchanged
     assert served.warning.startswith('the token could not be cached (Writing ') and 'No space left' in served.warning
+
+
+def test_remove_without_a_cache_makes_no_directory(cache):
+    assert cache.remove() is False and not os.path.exists(cache.directory)
