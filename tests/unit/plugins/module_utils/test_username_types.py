@@ -15,18 +15,19 @@ from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers im
 
 
 def test_names_in_the_documented_order_and_each_type_answers_to_its_name():
-    assert username_types.USERNAME_TYPES == ('iamapikey', 'iambearer', 'iamrefresh')
+    assert username_types.USERNAME_TYPES == ('iamapikey', 'iambearer', 'iamrefresh', 'trusted_profile')
     for name in username_types.USERNAME_TYPES:
         assert username_types.get(name).name == name
-    assert [username_types.get(n).is_api_key for n in username_types.USERNAME_TYPES] == [True, False, False]
-    assert [username_types.get(n).needs_iam for n in username_types.USERNAME_TYPES] == [False, True, True]
+    assert [username_types.get(n).is_api_key for n in username_types.USERNAME_TYPES] == [True, False, False, True]
+    assert [username_types.get(n).needs_iam for n in username_types.USERNAME_TYPES] == [False, True, True, False]
+    assert username_types.API_KEY_TYPES == ('iamapikey', 'trusted_profile')
 
 
 @pytest.mark.parametrize('name', ['iamkey', '', None, 'IAMAPIKEY'])
 def test_an_unknown_name_is_refused_with_the_valid_ones(name):
     with pytest.raises(InputError) as err:
         username_types.get(name)
-    assert err.value.msg == f'username_type: {name!r} is none of iamapikey, iambearer, iamrefresh.'
+    assert err.value.msg == f'username_type: {name!r} is none of iamapikey, iambearer, iamrefresh, trusted_profile.'
 
 
 def test_check_password_dispatches_to_the_type():
