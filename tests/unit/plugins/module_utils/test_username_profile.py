@@ -52,8 +52,8 @@ def test_a_missing_profile_id_names_the_option(value):
     ('Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77\nProfile-e86a78ef-3927-4e8f-9b0c-15434b101e77', ''),
     (12, ''),
     ('iam-' + PROFILE, ' An IAM id was given: drop its "iam-" prefix.'),
-    ('crn:v1:bluemix:public:iam-identity::a/0a1b::profile:' + PROFILE, ' A CRN was given: use the id at its end '
-                                                                        '(Profile-<uuid>).'),
+    ('crn:v1:bluemix:public:iam-identity::a/0a1b::profile:' + PROFILE,
+     ' A CRN was given: use the id at its end (Profile-<uuid>).'),
 ])
 def test_a_malformed_profile_id_names_the_option_and_the_form(value, hint):
     with pytest.raises(InputError) as err:
