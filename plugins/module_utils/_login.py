@@ -63,8 +63,8 @@ class Login(object):
     def credential(self) -> tuple[str, str | None, int | None]:
         """(username, password or UNKNOWN_SECRET, expires_at)."""
         p = self.params
+        self.username = name = username_types.login_name(self.option('username_type'), p.get('trusted_profile_id'))
         username = self.option('username_type')
-        self.username = name = username_types.login_name(username, p.get('trusted_profile_id'))
         if p.get('password') is not None:
             password, exp = check_password(username, p['password'])
             return name, password, exp

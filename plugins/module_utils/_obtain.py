@@ -57,7 +57,8 @@ def obtain(params: dict, env: dict, network: Network | None = None, now: float |
     warnings = []
     api_key = api_key_from(params, env)
     check_api_key(api_key)
-    kind = username_types.get(params.get('username_type') or DEFAULTS['username_type'])
+    username = params.get('username_type') or DEFAULTS['username_type']
+    kind = username_types.get(username)
     # The registry username: the type's name, or for trusted_profile the profile id.
     username = kind.login_name(params.get('trusted_profile_id'))
     hosts, host_warnings = resolve_registries(params.get('regions'), params.get('registries'), params.get('private_endpoint'))
