@@ -45,9 +45,18 @@ options:
     description:
       - What the password is. V(iamapikey) an IBM Cloud API key (user or service ID), V(iambearer) an IAM access
         token, V(iamrefresh) an IAM refresh token.
+      - V(trusted_profile) the API key of a service ID that the trusted profile O(trusted_profile_id) trusts, in this
+        or another account; the username written is the profile id, and pulls get the profile's access (ICR's
+        trusted-profile login). The key is written as it is, like V(iamapikey)'s.
     type: str
-    choices: [iamapikey, iambearer, iamrefresh]
+    choices: [iamapikey, iambearer, iamrefresh, trusted_profile]
     default: iamapikey
+  trusted_profile_id:
+    description:
+      - The id of the trusted profile to log in as (V(Profile-<uuid>)), with O(username_type=trusted_profile) only,
+        where it is required.
+    type: str
+    version_added: 2.0.0
   password:
     description:
       - The secret for O(username_type) - for example the RV(icr.auth.icr_credential#module:password) of

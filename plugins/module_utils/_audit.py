@@ -38,7 +38,7 @@ from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFile
 from ansible_collections.icr.auth.plugins.module_utils._privilege import identity, locate
 from ansible_collections.icr.auth.plugins.module_utils._regions import DEPRECATED_HOSTS, host_region, is_icr_host
 from ansible_collections.icr.auth.plugins.module_utils._target import Target
-from ansible_collections.icr.auth.plugins.module_utils._username_types import USERNAME_TYPES
+from ansible_collections.icr.auth.plugins.module_utils._username_types import API_KEY_TYPES, type_of
 
 # The collection's own credential helper, docker-credential-icr.
 OWN_HELPER = 'icr'
@@ -73,16 +73,19 @@ def icr_scope(key: object) -> tuple[str, str | None, bool] | None:
 
 def describe_secret(username: str, secret: str, now: float) -> dict:
     """username_type, fingerprint, and for a token its identity and expiry (never the secret)."""
+    known = type_of(username)
     if username == '<identitytoken>':
         kind = 'identitytoken'
-    elif username in USERNAME_TYPES:
-        kind = username
+    elif known is not None:
+        kind = known.name
     else:
         kind = 'other'
-    seen = {'username_type': kind, 'fingerprint': fingerprint(secret), 'iam_id': None, 'account_id': None,
+    # A trusted profile login names its identity in the username: the profile's IAM id (iam-Profile-<uuid>).
+    seen = {'username_type': kind, 'fingerprint': fingerprint(secret),
+            'iam_id': known.identity_of(username) if known is not None else None, 'account_id': None,
             'expires_at': None, 'expired': None}
     claims = jwt_claims(secret)
-    if claims is not None and kind != 'iamapikey':
+    if claims is not None and kind not in API_KEY_TYPES:
         seen['iam_id'], seen['account_id'] = token_identity(claims)
         exp = token_expiry(claims)
         if exp is not None:
@@ -141,9 +144,10 @@ def analyse(data: dict, fmt: str, forbid_api_keys: bool = False, now: float | No
                 'helper_shadows_file', f'The file holds a credential for {key}, but credHelpers sends {key} to '
                 f'docker-credential-{helper}: the clients ignore the file\'s credential, which only lies there. Remove '
                 'it from "auths" (leave an empty entry), or remove the credHelpers entry.', key))
-        if entry['username_type'] == 'iamapikey' and forbid_api_keys:
+        if entry['username_type'] in API_KEY_TYPES and forbid_api_keys:
             problems.append(problem(
-                'plaintext_api_key', f'The file holds an IBM Cloud API key in plain text for {key}, and policy wants '
+                'plaintext_api_key', f'The file holds an IBM Cloud API key in plain text for {key} (username type '
+                f'{entry["username_type"]}), and policy wants '
                 'none (forbid_api_keys). Write a short-lived token instead (icr_login with username_type iambearer) or '
                 'use the credential helper docker-credential-icr.', key))
         if entry['expired']:

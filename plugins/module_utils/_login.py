@@ -51,6 +51,7 @@ class Login(object):
         self.want_diff = diff
         self.network = network
         self.warnings: list[str] = []
+        self.username: str | None = None  # the registry username written (trusted_profile: the profile id)
 
     def option(self, name: str) -> object:
         """An option's value, or its default (stated once, in _options) when the caller left it out."""
@@ -62,14 +63,15 @@ class Login(object):
     def credential(self) -> tuple[str, str | None, int | None]:
         """(username, password or UNKNOWN_SECRET, expires_at)."""
         p = self.params
+        self.username = name = username_types.login_name(self.option('username_type'), p.get('trusted_profile_id'))
         username = self.option('username_type')
         if p.get('password') is not None:
             password, exp = check_password(username, p['password'])
-            return username, password, exp
+            return name, password, exp
         api_key = p.get('api_key')
         if username_types.get(username).is_api_key:
             check_api_key(api_key)
-            return username, api_key, None
+            return name, api_key, None
         if self.check_mode:
             return username, UNKNOWN_SECRET, None
         if self.network is None:
@@ -223,7 +225,7 @@ class Login(object):
             'config_path': files[0]['path'],
             'files': [dict((k, v) for k, v in f.items() if k != 'diff') for f in files],
             'expires_at': iso8601(expires_at),
-            'username': self.option('username_type'),
+            'username': self.username or self.option('username_type'),
         }
         if verification is not None:
             result['verification'] = verification

@@ -59,6 +59,8 @@ def obtain(params: dict, env: dict, network: Network | None = None, now: float |
     check_api_key(api_key)
     username = params.get('username_type') or DEFAULTS['username_type']
     kind = username_types.get(username)
+    # The registry username: the type's name, or for trusted_profile the profile id.
+    username = kind.login_name(params.get('trusted_profile_id'))
     hosts, host_warnings = resolve_registries(params.get('regions'), params.get('registries'), params.get('private_endpoint'))
     warnings.extend(host_warnings)
     if params.get('verify') and not hosts:
@@ -77,7 +79,7 @@ def obtain(params: dict, env: dict, network: Network | None = None, now: float |
     path = None
     record = None
     if (kind.needs_iam or verify) and params.get('cache', DEFAULTS['cache']):
-        path = cache.entry_path(params.get('cache_dir') or cache.default_dir(env), client.url, username, api_key)
+        path = cache.entry_path(params.get('cache_dir') or cache.default_dir(env), client.url, kind.name, api_key)
         record = cache.load(path, min_validity, now)
         if record is not None and kind.is_api_key:
             record['password'] = api_key
@@ -104,6 +106,7 @@ def obtain(params: dict, env: dict, network: Network | None = None, now: float |
     result = {
         'changed': False,
         'username': username,
+        'username_type': kind.name,
         'password': password,
         'expires_at': iso8601(expires_at),
         'expires_in': int(expires_at - now_s) if expires_at else None,
@@ -140,7 +143,7 @@ def withhold(result: dict, task_no_log: bool) -> list[str]:
     """Keep the API key out of a result that Ansible would show; returns the warnings for the task."""
     if task_no_log:
         return []
-    kind = username_types.get(result['username'])
+    kind = username_types.get(result.get('username_type') or result['username'])
     if kind.is_api_key:
         result.update(password=None, dockerconfigjson=None)
     return [kind.exposure_warning]

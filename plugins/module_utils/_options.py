@@ -38,6 +38,7 @@ def registry_spec() -> dict:
         registries=dict(type='list', elements='str', aliases=['registry']),
         private_endpoint=dict(type='bool', default=False),
         username_type=dict(type='str', default='iamapikey', choices=list(USERNAME_TYPES)),
+        trusted_profile_id=dict(type='str'),
     )
 
 

@@ -22,9 +22,11 @@ from ansible_collections.icr.auth.plugins.module_utils._challenge import (
     realm_refusal,
 )
 from ansible_collections.icr.auth.plugins.module_utils._http import HttpOptions, describe_exception, is_cert_verification_error
+from ansible_collections.icr.auth.plugins.module_utils._username_profile import is_profile_id
 
-__all__ = ['Verification', 'ask_realm', 'bearer_challenge', 'classify_token_answer', 'errors_text', 'handshake',
-           'is_loopback', 'mask', 'parse_www_authenticate', 'realm_refusal', 'realm_unreachable', 'scrubbed', 'verify']
+__all__ = ['Verification', 'ask_realm', 'bearer_challenge', 'classify_token_answer', 'credential_label', 'errors_text',
+           'handshake', 'is_loopback', 'mask', 'parse_www_authenticate', 'realm_refusal', 'realm_unreachable', 'scrubbed',
+           'verify']
 
 _BASIC_RE = re.compile(r'(?i)\b(basic)\s+[A-Za-z0-9+/=_\-.]+')
 
@@ -166,21 +168,35 @@ def _basic(session: Any, opts: HttpOptions, base: str, host: str, username: str,
     except requests.exceptions.RequestException as exc:
         return Verification(host, False, describe_exception(exc, 'the registry', base + '/v2/', opts), reason='unreachable')
     if response.status_code == 200:
-        return Verification(host, True, f'The registry at {host} accepted the {username} credential.', status=200)
-    return scrubbed(Verification(host, False, f'The registry at {host} refused the {username} credential '
+        return Verification(host, True, f'The registry at {host} accepted the {credential_label(username)}.', status=200)
+    return scrubbed(Verification(host, False, f'The registry at {host} refused the {credential_label(username)} '
                                  f'(HTTP {response.status_code}: {errors_text(response)}).',
                                  status=response.status_code, reason='credential'), username, password)
+
+
+def credential_label(username: str) -> str:
+    """How messages name a credential: 'iamapikey credential', 'trusted profile Profile-... credential'."""
+    return f'trusted profile {username} credential' if is_profile_id(username) else f'{username} credential'
+
+
+def _refusal_hint(username: str) -> str:
+    if is_profile_id(username):
+        return (f'Either the trusted profile {username} does not exist, or it does not trust the service ID of this API '
+                'key (add the service ID to the profile\'s trust), or the API key is wrong, revoked, disabled or not '
+                'a service ID\'s.')
+    return 'The API key or token is wrong, revoked or expired, or the username type does not match it.'
 
 
 def classify_token_answer(host: str, username: str, answer: Any) -> tuple[Verification, str | None]:
     """(Verification, token or None) of the realm's answer to a credential."""
     status = answer.status_code
+    label = credential_label(username)
     if status in (400, 401):
-        return Verification(host, False, f'The registry at {host} refused the {username} credential (HTTP {status}: '
-                            f'{errors_text(answer)}). The API key or token is wrong, revoked or expired, or the username '
-                            'type does not match it.', status=status, reason='credential'), None
+        return Verification(host, False, f'The registry at {host} refused the {label} (HTTP {status}: '
+                            f'{errors_text(answer)}). {_refusal_hint(username)}', status=status,
+                            reason='credential'), None
     if status == 403:
-        return Verification(host, False, f'The registry at {host} accepted the {username} credential but denies access '
+        return Verification(host, False, f'The registry at {host} accepted the {label} but denies access '
                             f'(HTTP 403: {errors_text(answer)}). Check the IAM policies and context-based restrictions of '
                             'the identity, and whether the account allows only private-network access.',
                             status=status, reason='permission'), None
@@ -198,4 +214,4 @@ def classify_token_answer(host: str, username: str, answer: Any) -> tuple[Verifi
     if not isinstance(token, str) or not token:
         return Verification(host, False, f'The token service of {host} answered HTTP 200 without a token.',
                             status=status, reason='protocol'), None
-    return Verification(host, True, f'The registry at {host} accepted the {username} credential.', status=status), token
+    return Verification(host, True, f'The registry at {host} accepted the {label}.', status=status), token

@@ -5,7 +5,7 @@
 
 """What every registry username type is and does, and the checks of a secret (internal use only).
 
-A username type (iamapikey, iambearer, iamrefresh) is one small class in its own file; _username_types maps the
+A username type (iamapikey, iambearer, iamrefresh, trusted_profile) is one small class in its own file; _username_types maps the
 names to them. Standard library only: this file is shipped to every managed host. An IAM client is handed in where
 one is needed, never imported.
 """
@@ -58,6 +58,24 @@ class UsernameType(object):
     prefix = ''
     #: What a task that would show the result is told.
     exposure_warning = ''
+
+    def login_name(self, profile_id: object = None) -> str:
+        """The registry username sent and stored: the type's name, except for trusted_profile (the profile id).
+
+        profile_id: the trusted_profile_id option; InputError if this type does not take one and it is given.
+        """
+        if profile_id is not None and profile_id != '':
+            raise InputError(f'trusted_profile_id: it is only used with username_type trusted_profile, not {self.name}; '
+                             'set username_type: trusted_profile, or remove trusted_profile_id.')
+        return self.name
+
+    def owns(self, username: object) -> bool:
+        """True if a stored registry username is one of this type."""
+        return username == self.name
+
+    def identity_of(self, username: str) -> str | None:
+        """The IAM id a username names by itself (a trusted profile's), else None."""
+        return None
 
     @property
     def needs_iam(self) -> bool:

@@ -18,8 +18,9 @@ from ansible_collections.icr.auth.plugins.module_utils._username_base import Iss
 from ansible_collections.icr.auth.plugins.module_utils._username_iamapikey import IamApiKey
 from ansible_collections.icr.auth.plugins.module_utils._username_iambearer import IamBearer
 from ansible_collections.icr.auth.plugins.module_utils._username_iamrefresh import IamRefresh
+from ansible_collections.icr.auth.plugins.module_utils._username_profile import TrustedProfile
 
-_TYPES = dict((kind.name, kind) for kind in (IamApiKey(), IamBearer(), IamRefresh()))
+_TYPES = dict((kind.name, kind) for kind in (IamApiKey(), IamBearer(), IamRefresh(), TrustedProfile()))
 USERNAME_TYPES = tuple(_TYPES)
 # The types whose password is the API key itself.
 API_KEY_TYPES = tuple(name for name, kind in _TYPES.items() if kind.is_api_key)
@@ -31,6 +32,19 @@ def get(name: str) -> UsernameType:
         return _TYPES[name]
     except (KeyError, TypeError):
         raise InputError(f"username_type: {name!r} is none of {', '.join(USERNAME_TYPES)}.") from None
+
+
+def login_name(username_type: str, profile_id: object = None) -> str:
+    """The registry username of a username type: its name, or for trusted_profile the profile id (checked)."""
+    return get(username_type).login_name(profile_id)
+
+
+def type_of(username: object) -> UsernameType | None:
+    """The username type of a registry username as stored or sent (iamapikey, Profile-<uuid>...), else None."""
+    for kind in _TYPES.values():
+        if kind.owns(username):
+            return kind
+    return None
 
 
 def check_password(username_type: str, password: object, now: float | None = None) -> tuple[str, int | None]:
@@ -55,5 +69,5 @@ def still_current(stored: tuple[str, str | None] | None, username: str, password
         return False
     if stored[1] == password:
         return True
-    kind = _TYPES.get(username)
+    kind = type_of(username)
     return kind is not None and kind.keeps(stored[1], password, min_validity, now)

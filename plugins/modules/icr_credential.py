@@ -15,6 +15,9 @@ description:
   - Gives the username and password with which Docker, podman, skopeo or Kubernetes log in to IBM Cloud Container
     Registry (ICR) - for O(username_type=iamapikey) the API key itself, for V(iambearer) an IAM access token and
     for V(iamrefresh) an IAM refresh token, exchanged with IBM Cloud IAM.
+  - With O(username_type=trusted_profile), the username is a trusted profile's id and the password the API key of a
+    service ID that the profile trusts (ICR's trusted-profile login, for pulls across accounts); the key is not
+    exchanged, and is treated as the API key of V(iamapikey) is.
   - Optionally proves the credential against registries the way C(docker login) does, telling a bad key from a
     missing IAM policy.
   - Run it once on the controller (C(run_once), C(delegate_to=localhost)) and hand the result to
@@ -25,7 +28,7 @@ description:
   - The credential is returned to the task that asks for it, never shown. Give the task C(no_log) C(true) (as in
     every example); Ansible then shows none of its result, and the registered variable holds RV(password) and
     RV(dockerconfigjson). Without C(no_log), the API key is never returned (RV(password) and RV(dockerconfigjson) are
-    null for V(iamapikey), with a warning), and a token is returned with a warning that tells to set C(no_log).
+    null for V(iamapikey) and V(trusted_profile), with a warning), and a token is returned with a warning that tells to set C(no_log).
 notes:
   - With C(no_log) C(true), a failure shows only that the output was censored. To see
     why it failed, register the result with C(failed_when) C(false) and fail in a next task with its C(msg), which
@@ -58,9 +61,18 @@ options:
       - The kind of credential to give. V(iamapikey) needs no IAM call unless O(regions) or O(registries) ask for
         verification; V(iambearer) is an IAM access token (60 minutes at most); V(iamrefresh) an IAM refresh token,
         obtained with the IBM Cloud CLI's client id so that it can be refreshed.
+      - V(trusted_profile) logs in as the trusted profile O(trusted_profile_id) with O(api_key), which must be the key
+        of a service ID that the profile trusts (in this or another account); like V(iamapikey), no IAM call unless
+        verification asks for the key's identity. Verification then proves that the profile trusts the key.
     type: str
-    choices: [iamapikey, iambearer, iamrefresh]
+    choices: [iamapikey, iambearer, iamrefresh, trusted_profile]
     default: iamapikey
+  trusted_profile_id:
+    description:
+      - The id of the trusted profile to log in as (V(Profile-<uuid>)), with O(username_type=trusted_profile) only,
+        where it is required. It becomes RV(username).
+    type: str
+    version_added: 2.0.0
   regions:
     description:
       - ICR regions (V(us-south), V(global), ...) to verify the credential against, and to cover in RV(dockerconfigjson).
@@ -182,18 +194,48 @@ EXAMPLES = r'''
       data:
         .dockerconfigjson: {{ pull.dockerconfigjson | to_json | b64encode }}
   no_log: true
+
+- name: Pull from another account as a trusted profile that trusts this account's service ID, proven once
+  icr.auth.icr_credential:
+    api_key: "{{ vault_puller_api_key }}"
+    username_type: trusted_profile
+    trusted_profile_id: Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77
+    regions: [us-south]
+    verify: true
+  delegate_to: localhost
+  run_once: true
+  no_log: true
+  register: cross
+
+- name: Write it on every host
+  icr.auth.icr_login:
+    regions: [us-south]
+    username_type: "{{ cross.username_type }}"
+    trusted_profile_id: "{{ cross.username }}"
+    password: "{{ cross.password }}"
 '''
 
 RETURN = r'''
 username:
-  description: The registry username - V(iamapikey), V(iambearer) or V(iamrefresh).
+  description:
+    - The registry username - V(iamapikey), V(iambearer) or V(iamrefresh); for V(trusted_profile) the profile id.
   returned: success
   type: str
   sample: iambearer
+username_type:
+  description:
+    - The username type of the credential, as O(username_type) - what M(icr.auth.icr_login) takes as its
+      O(icr.auth.icr_login#module:username_type) (with RV(username) as its
+      O(icr.auth.icr_login#module:trusted_profile_id) for V(trusted_profile)).
+  returned: success
+  type: str
+  sample: trusted_profile
+  version_added: 2.0.0
 password:
   description:
     - The registry password - the API key, or the IAM token. A secret - register the task with C(no_log).
-    - Null for V(iamapikey) when the task has no C(no_log) (the API key is never returned to a task that would show it).
+    - Null for V(iamapikey) and V(trusted_profile) when the task has no C(no_log) (the API key is never returned to a
+      task that would show it).
   returned: success
   type: str
   sample: eyJraWQiOi...
@@ -208,7 +250,9 @@ expires_in:
   type: int
   sample: 3571
 iam_id:
-  description: The IAM identity of the key, when IAM was asked (token types, or verification).
+  description:
+    - The IAM identity of the key, when IAM was asked (token types, or verification). For V(trusted_profile), the
+      service ID whose key it is; the registry grants the profile's access.
   returned: success
   type: str
   sample: iam-ServiceId-2d9bd1b2-4f51-4fcb-9a51-6f6f0f4b3c55
@@ -237,7 +281,7 @@ dockerconfigjson:
   description:
     - A Docker config with an C(auths) entry for each registry (every ICR region when none is given) - the content of
       a Kubernetes C(kubernetes.io/dockerconfigjson) pull secret. Holds the secret.
-    - Null for V(iamapikey) when the task has no C(no_log), as RV(password).
+    - Null for V(iamapikey) and V(trusted_profile) when the task has no C(no_log), as RV(password).
   returned: success
   type: dict
   sample: {"auths": {"us.icr.io": {"username": "iamapikey", "password": "...", "auth": "..."}}}

@@ -148,7 +148,7 @@ expires_at:
   type: str
   sample: "2026-11-24T13:05:00Z"
 username:
-  description: The registry username written.
+  description: The registry username written (for O(username_type=trusted_profile), the profile id).
   returned: always
   type: str
   sample: iamapikey

@@ -228,8 +228,9 @@ files:
           sample: null
         username_type:
           description:
-            - V(iamapikey), V(iambearer), V(iamrefresh), V(identitytoken) or V(other), read from the entry of C(auths);
-              null when the file holds no credential for the host.
+            - V(iamapikey), V(iambearer), V(iamrefresh), V(trusted_profile) (a C(Profile-<uuid>) username),
+              V(identitytoken) or V(other), read from the entry of C(auths); null when the file holds no credential for
+              the host.
           type: str
           returned: always
           sample: iambearer
@@ -239,7 +240,9 @@ files:
           returned: always
           sample: "sha256:3f9a0c7d12be"
         iam_id:
-          description: The IAM identity a token names (its C(iam_id) claim); null for API keys.
+          description:
+            - The IAM identity a token names (its C(iam_id) claim); null for API keys.
+            - For V(trusted_profile), the profile's (C(iam-Profile-<uuid>)), whose access the entry gives.
           type: str
           returned: always
           sample: iam-ServiceId-98914559-1ee5-44c5-b7ff-6f7aa240de8e

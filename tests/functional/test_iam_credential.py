@@ -393,3 +393,106 @@ def test_the_stored_token_is_signed_by_iam_and_names_the_keys_identity(emu, tmp_
     assert claims['account']['bss'] == SVC_READER_ACCOUNT
     assert claims['iss'] == emu.iam_issuer
     assert iam_calls(emu) == 1
+
+
+# ------------------------------------------------------------------------------------------ trusted-profile login
+
+PROFILE = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'      # profile-reader: Reader on team-a (account a1)
+UNTRUSTING = 'Profile-3028434f-f369-427d-8c4d-edf5c75ee2c2'   # profile-nopolicy: trusts nobody
+
+
+def profile_tasks(emu, path, profile=PROFILE, **login):
+    """icr_credential proves the pair at the realm, icr_login writes it with what icr_credential returned."""
+    cred = credential_task(emu, username_type='trusted_profile', trusted_profile_id=profile,
+                           verify_access=['team-a/app:pull'])
+    write = login_task(path, username_type='{{ icr.username_type }}', trusted_profile_id='{{ icr.username }}',
+                       iam_endpoint=emu.url, validate=True)
+    write['icr.auth.icr_login'].update(login)
+    # The credential task is no_log: what the play may show of its result goes through a task of its own.
+    seen = {'name': 'seen', 'ansible.builtin.debug': {'msg': {
+        'username': '{{ icr.username }}', 'username_type': '{{ icr.username_type }}', 'expires_at': '{{ icr.expires_at }}',
+        'iam_id': '{{ icr.iam_id }}', 'verification': '{{ icr.verification }}'}}}
+    return [cred, seen, write]
+
+
+@pytest.mark.parametrize('service_id', ['svc-nopolicy', 'svc-other-account'])
+def test_trusted_profile_login_end_to_end_also_across_accounts(emu, tmp_path, service_id):
+    """A service ID with no registry policy of its own (or one of another account) pulls team-a as the profile."""
+    key = emu.apikey(service_id)
+    path = tmp_path / 'docker' / 'config.json'
+    tasks = profile_tasks(emu, path)
+    first = run_play(tmp_path, tasks, play_vars={'registry': emu_host(emu)}, secret_vars={'key': key},
+                     args=['-vvvv', '--diff'])
+    assert first.rc == 0, first.text[-3000:]
+    cred = first.result('seen')['result']['msg']
+    assert (cred['username'], cred['username_type'], cred['expires_at']) == (PROFILE, 'trusted_profile', None)
+    assert cred['verification'][emu_host(emu)]['ok'] is True
+    assert cred['iam_id'] == emu.directory.key_by_name(service_id).iam_id
+    login = first.result('login')['result']
+    assert login['changed'] is True and login['username'] == PROFILE and login['verification'][emu_host(emu)]['ok']
+    entry = json.loads(path.read_text())['auths'][emu_host(emu)]
+    assert base64.b64decode(entry['auth']).decode() == f'{PROFILE}:{key}'
+    # The key itself was sent as the profile, never exchanged: IAM saw one identity lookup (for the proof).
+    assert iam_calls(emu) == 1 and emu.counters()['registry_token_profile'] >= 2
+    # A client with the written entry gets the profile's access to team-a.
+    status, body = realm_status(emu, path)
+    assert status == 200 and body['token']
+    second = run_play(tmp_path, tasks, play_vars={'registry': emu_host(emu)}, secret_vars={'key': key},
+                      args=['-vvvv', '--diff'])
+    assert second.rc == 0, second.text[-3000:]
+    assert second.result('login')['result']['changed'] is False
+    assert iam_calls(emu) == 1  # the identity of the proof came from the cache, which never holds the key
+    for cache_file in (tmp_path / 'cache').rglob('*.json'):
+        assert key not in cache_file.read_text()
+    assert_no_secret([key, entry['auth']], first.stdout, first.stderr, second.stdout, second.stderr, first.records,
+                     second.records)
+    assert PROFILE in first.stdout and 'sha256:' in first.stdout
+
+
+@pytest.mark.parametrize('service_id,profile', [('svc-reader', PROFILE), ('svc-nopolicy', UNTRUSTING)],
+                         ids=['key-not-trusted', 'profile-trusts-nobody'])
+def test_a_pair_the_profile_does_not_trust_fails_clearly_at_verify_and_validate(emu, tmp_path, service_id, profile):
+    key = emu.apikey(service_id)
+    path = tmp_path / 'config.json'
+    path.write_text('{"auths": {}}')
+    cred = dict(credential_task(emu, username_type='trusted_profile', trusted_profile_id=profile), no_log=False)
+    write = {'name': 'write', 'icr.auth.icr_login': {
+        'registries': [emu_host(emu)], 'username_type': 'trusted_profile', 'trusted_profile_id': profile,
+        'password': '{{ key }}', 'iam_endpoint': emu.url, 'config_path': str(path), 'validate': True}}
+    run = run_play(tmp_path, [dict(cred, ignore_errors=True), write], secret_vars={'key': key}, args=['-vvvv'])
+    assert run.rc != 0
+    for task in ('credential', 'write'):
+        assert run.result(task)['status'] == 'failed'
+        result = run.result(task)['result']
+        assert f'refused the trusted profile {profile} credential (HTTP 400' in result['msg'], result['msg']
+        assert f'the trusted profile {profile} does not exist, or it does not trust the service ID of this API key' \
+            in result['msg']
+        assert result['verification'][emu_host(emu)]['reason'] == 'credential'
+    assert 'Nothing was written' in run.result('write')['result']['msg']
+    assert path.read_text() == '{"auths": {}}'
+    assert_no_secret([key], run.stdout, run.stderr, run.records)
+
+
+def test_trusted_profile_key_is_withheld_from_a_shown_result_and_bad_ids_name_the_option(emu, tmp_path):
+    key = emu.apikey('svc-nopolicy')
+    shown = dict(credential_task(emu, username_type='trusted_profile', trusted_profile_id=PROFILE), no_log=False)
+    missing = dict(credential_task(emu, username_type='trusted_profile'), no_log=False, ignore_errors=True,
+                   name='missing')
+    # An API key given in place of the profile id by mistake is never echoed.
+    mistaken = dict(credential_task(emu, username_type='trusted_profile', trusted_profile_id='{{ key }}'), no_log=False,
+                    ignore_errors=True, name='mistaken')
+    stray = {'name': 'stray', 'ignore_errors': True, 'icr.auth.icr_login': {
+        'registries': [emu_host(emu)], 'password': '{{ key }}', 'trusted_profile_id': PROFILE,
+        'config_path': str(tmp_path / 'c.json')}}
+    run = run_play(tmp_path, [shown, missing, mistaken, stray], secret_vars={'key': key}, args=['-vvvv'])
+    assert run.rc == 0, run.text[-3000:]
+    result = run.result('credential')['result']
+    assert result['password'] is None and result['dockerconfigjson'] is None and result['username'] == PROFILE
+    assert any('for trusted_profile they hold the service ID' in w for w in result['warnings'])
+    assert run.result('missing')['result']['msg'].startswith('trusted_profile_id: username_type trusted_profile needs')
+    assert run.result('mistaken')['result']['msg'].startswith('trusted_profile_id: the value is not a trusted profile id')
+    assert run.result('stray')['result']['msg'].startswith('trusted_profile_id: it is only used with username_type '
+                                                           'trusted_profile, not iamapikey')
+    # Only the first task's proof reached the realm: the bad ids failed before anything was sent or written.
+    assert not (tmp_path / 'c.json').exists() and emu.counters()['registry_token'] == 1 and iam_calls(emu) == 1
+    assert_no_secret([key], run.stdout, run.stderr, run.records)

@@ -337,3 +337,23 @@ def test_the_fleet_audit_playbook_writes_the_markdown_and_json_reports(emu, tmp_
     assert (reports / 'icr-fleet-audit.md').exists() and bob_docker.read_text() == bob_before
     assert_no_secret([key, old_key, token, token_auth], done.stdout, done.stderr, markdown, checked.stdout,
                      (reports / 'icr-fleet-audit.json').read_text(), (tmp_path / 'audit' / 'results.jsonl').read_text())
+
+
+def test_a_trusted_profile_login_is_audited_as_the_profile(emu, tmp_path, own_files):
+    docker, _containers, env = own_files
+    key = emu.apikey('svc-other-account')
+    profile = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'
+    tasks = [
+        {'name': 'login', 'icr.auth.icr_login': {'registries': ['us.icr.io'], 'username_type': 'trusted_profile',
+                                                 'trusted_profile_id': profile, 'password': '{{ key }}'}},
+        {'name': 'info', 'icr.auth.icr_login_info': {'format': 'docker', 'forbid_api_keys': True}, 'register': 'info'},
+    ]
+    run = run_play(tmp_path / 'play', tasks, secret_vars={'key': key}, env=env, args=['-vvvv'])
+    assert run.rc == 0, run.text[-3000:]
+    username, secret, auth = stored(docker, 'us.icr.io')
+    assert (username, secret) == (profile, key)
+    entry = by_registry(run.result('info')['result'], 'docker')['us.icr.io']
+    assert (entry['method'], entry['username_type'], entry['iam_id'], entry['fingerprint']) == (
+        'file', 'trusted_profile', 'iam-' + profile, fingerprint(key))
+    assert [p['code'] for p in run.result('info')['result']['problems']] == ['plaintext_api_key']
+    assert_no_secret([key, auth], run.stdout, run.stderr, run.records)

@@ -239,6 +239,26 @@ def test_login_reauthorize_and_min_validity_reach_a_credential_helper(tmp_path, 
     assert action == 'updated' and data['us.icr.io']['Secret'] == new
 
 
+def test_login_trusted_profile_id_reaches_a_credential_helper(tmp_path, fake_helper):
+    profile, other = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77', 'Profile-0b6f2c4e-8d1a-4c3b-9e7f-1a2b3c4d5e6f'
+
+    def login(profile_id):
+        params = login_params(tmp_path, credential_store='icrtest', username_type='trusted_profile',
+                              trusted_profile_id=profile_id)
+        failed, result, _raw = run_module(icr_login, module_args(params, _ansible_diff=True))
+        assert not failed, result.get('msg')
+        assert result['username'] == profile_id and API_KEY not in json.dumps(result)
+        assert f'"username": "{profile_id}"' in result['diff']['after'] and 'docker-credential-icrtest' in \
+            result['diff']['after']
+        return result['registries']['us.icr.io'], json.loads(fake_helper.read_text())
+
+    action, data = login(profile)
+    assert action == 'added' and data['us.icr.io'] == {'Username': profile, 'Secret': API_KEY}
+    assert login(profile)[0] == 'unchanged' and json.loads(fake_helper.read_text())['_stores'] == 1
+    action, data = login(other)
+    assert action == 'updated' and data['us.icr.io'] == {'Username': other, 'Secret': API_KEY}
+
+
 def test_login_private_endpoint_writes_the_private_hosts(tmp_path):
     failed, result, _raw = run_module(icr_login, module_args(login_params(
         tmp_path, regions=['us-south', 'global'], registries=['de.icr.io', '127.0.0.1:5000'], private_endpoint=True)))

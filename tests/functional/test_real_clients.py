@@ -11,6 +11,7 @@ REGISTRY_AUTH_FILE or --authfile): no client ever logs in.
 
 from __future__ import annotations
 
+import base64
 import json
 import pathlib
 import stat
@@ -416,3 +417,33 @@ def test_no_secret_in_any_output_or_process_argument(emu, registry, dockerd, pod
     assert any('ansible-playbook' in argv and str(tmp_path) in argv for argv in sampler.seen)
     assert any('AnsiballZ_icr_' in argv for argv in sampler.seen)
     assert_no_secret(values, *sampler.seen)
+
+
+# ------------------------------------------------------------------------------------------ trusted-profile login
+
+PROFILE = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'  # profile-reader: Reader on team-a, trusts svc-other-account
+
+
+def test_trusted_profile_login_lets_skopeo_pull_across_accounts(emu, registry, images, tmp_path):
+    """The key of a service ID of another account, written as the profile, pulls team-a with the profile's access."""
+    host = registry.host
+    key = emu.apikey('svc-other-account')
+    path = tmp_path / 'login' / 'docker' / 'config.json'
+    tasks = [
+        credential_task(emu.url, [host], 'trusted_profile', trusted_profile_id=PROFILE, verify_access=['team-a/app:pull'],
+                        cache=False),
+        login_task([host], path, username_type='{{ icr.username_type }}', trusted_profile_id='{{ icr.username }}'),
+    ]
+    run = run_play(tmp_path / 'play', tasks, secret_vars={'key': key}, args=['-vvvv', '--diff'])
+    assert run.rc == 0, run.text[-4000:]
+    assert base64.b64decode(json.loads(path.read_text())['auths'][host]['auth']).decode() == f'{PROFILE}:{key}'
+    env = client_env(path.parent)
+    calls = registry_token_calls(emu, 'profile')
+    pulled = skopeo_pull(on_host(host, images['team-a']), str(tmp_path / 'pulled'), 'base', env=env)
+    assert pulled.rc == 0, pulled.stderr
+    assert pulled_digest(str(tmp_path / 'pulled'), 'base') == images['team-a'].digest
+    assert registry_token_calls(emu, 'profile') > calls
+    # The profile has no access to team-b, whatever the service ID may do in its own account.
+    other = skopeo_pull(on_host(host, images['team-b']), str(tmp_path / 'team-b'), 'base', env=env)
+    assert other.rc != 0
+    assert_no_secret([key], run.stdout, run.stderr, run.records, pulled.output, other.output)

@@ -198,3 +198,22 @@ def test_a_fifo_or_a_device_in_place_of_the_file_is_reported_without_blocking(tm
     link.symlink_to('/dev/zero')
     view = audit.audit_file(str(link), 'containers', me(), True)
     assert view['readable'] is False and 'not a regular file' in view['problems'][0]['msg']
+
+
+PROFILE = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'
+
+
+def test_a_trusted_profile_login_is_reported_as_such_with_the_profile_and_is_a_plaintext_api_key():
+    data = {'auths': {'us.icr.io': {'auth': encode_auth(PROFILE, API_KEY)},
+                      'de.icr.io': {'auth': encode_auth('Profile-not-a-uuid', API_KEY)}}}
+    seen = audit.analyse(data, 'containers', now=NOW)
+    got = by_registry(seen)
+    entry = got['us.icr.io']
+    assert (entry['username_type'], entry['iam_id'], entry['account_id'], entry['expires_at']) == (
+        'trusted_profile', 'iam-' + PROFILE, None, None)
+    assert entry['fingerprint'] == fingerprint(API_KEY) and seen['problems'] == []
+    assert got['de.icr.io']['username_type'] == 'other' and got['de.icr.io']['iam_id'] is None
+    strict = audit.analyse(data, 'containers', True, now=NOW)
+    assert [(p['code'], p['registry']) for p in strict['problems']] == [('plaintext_api_key', 'us.icr.io')]
+    assert '(username type trusted_profile)' in strict['problems'][0]['msg']
+    assert API_KEY not in json.dumps(seen) + json.dumps(strict)

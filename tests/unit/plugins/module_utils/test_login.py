@@ -337,3 +337,54 @@ def test_the_network_given_is_the_one_used(tmp_path):
     with pytest.raises(Exited):
         run_module(module, Network())
     assert module.outcome[0] == 'exit' and asked == [('us.icr.io',)]
+
+
+PROFILE = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'
+OTHER_PROFILE = 'Profile-0b6f2c4e-8d1a-4c3b-9e7f-1a2b3c4d5e6f'
+
+
+@pytest.mark.parametrize('given', ['password', 'api_key'])
+def test_a_trusted_profile_login_writes_the_profile_id_and_the_key(tmp_path, given):
+    p = params(tmp_path, username_type='trusted_profile', trusted_profile_id=PROFILE, password=None)
+    p[given] = API_KEY
+    network = FakeNetwork()  # the key is never exchanged: any IAM call fails the test
+    result = run(p, diff=True, network=network)
+    assert network.calls == [] and result['changed'] and result['username'] == PROFILE and result['expires_at'] is None
+    stored = json.loads((tmp_path / 'config.json').read_text())['auths']['us.icr.io']['auth']
+    assert decode_auth(stored) == (PROFILE, API_KEY)
+    assert API_KEY not in json.dumps(result)
+    assert f'"username": "{PROFILE}"' in result['diff']['after'] and '"secret": "sha256:' in result['diff']['after']
+    # The same pair again is unchanged; another profile with the same key is an update.
+    assert not run(p, network=network)['changed']
+    again = run(dict(p, trusted_profile_id=OTHER_PROFILE), diff=True)
+    assert again['registries'] == {'us.icr.io': 'updated'} and PROFILE in again['diff']['before']
+    assert decode_auth(json.loads((tmp_path / 'config.json').read_text())['auths']['us.icr.io']['auth'])[0] == OTHER_PROFILE
+
+
+@pytest.mark.parametrize('profile,words', [
+    (None, 'trusted_profile_id: username_type trusted_profile needs the id'),
+    ('iam-' + PROFILE, 'trusted_profile_id: the value is not a trusted profile id'),
+])
+def test_a_trusted_profile_login_without_a_good_profile_id_writes_nothing(tmp_path, profile, words):
+    with pytest.raises(InputError) as err:
+        run(params(tmp_path, username_type='trusted_profile', trusted_profile_id=profile))
+    assert err.value.msg.startswith(words) and API_KEY not in err.value.msg
+    assert not (tmp_path / 'config.json').exists()
+
+
+def test_a_profile_id_with_another_username_type_is_refused(tmp_path):
+    with pytest.raises(InputError) as err:
+        run(params(tmp_path, trusted_profile_id=PROFILE))
+    assert err.value.msg.startswith('trusted_profile_id: it is only used with username_type trusted_profile, not iamapikey')
+    assert not (tmp_path / 'config.json').exists()
+
+
+def test_a_trusted_profile_login_is_validated_as_the_profile(tmp_path):
+    network = FakeNetwork(verified=lambda hosts: [Verification(h, False, 'refused', 400, 'credential') for h in hosts])
+    p = params(tmp_path, username_type='trusted_profile', trusted_profile_id=PROFILE, validate=True)
+    with pytest.raises(RegistryError):
+        run(p, network=network)
+    assert network.calls == [('verify', ('us.icr.io',), PROFILE)] and not (tmp_path / 'config.json').exists()
+    network = FakeNetwork(verified=lambda hosts: [Verification(h, True, 'ok', 200) for h in hosts])
+    assert run(p, network=network)['verification'] == {'us.icr.io': {'ok': True, 'msg': 'ok', 'status': 200,
+                                                                     'reason': None, 'granted': {}}}

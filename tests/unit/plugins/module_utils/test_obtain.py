@@ -109,3 +109,45 @@ def test_withhold_keeps_the_api_key_from_a_shown_result_and_warns_for_a_token():
     token = {'username': 'iamrefresh', 'password': 'r', 'dockerconfigjson': {}}
     assert withhold(token, False) == ['The result holds an IAM refresh token (password, dockerconfigjson), and this task '
                                       'would show it: set no_log: true on this task.'] and token['password'] == 'r'
+
+
+PROFILE = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'
+
+
+def test_a_trusted_profile_credential_is_the_key_sent_as_the_profile_and_proven_as_it():
+    network = FakeNetwork()
+    result, warnings = obtain(params(username_type='trusted_profile', trusted_profile_id=PROFILE), {}, network=network,
+                              now=NOW)
+    # Never exchanged: IAM is asked only for the key's identity, for the proof; the realm is asked as the profile.
+    assert network.calls == [('identity',), ('verify', ('us.icr.io',), PROFILE, API_KEY, ())]
+    assert (result['username'], result['username_type'], result['password']) == (PROFILE, 'trusted_profile', API_KEY)
+    assert (result['expires_at'], result['expires_in'], result['iam_id']) == (None, None, 'iam-x') and warnings == []
+    assert result['dockerconfigjson']['auths']['us.icr.io']['username'] == PROFILE
+    shown = dict(result)
+    warned = withhold(shown, False)
+    assert shown['password'] is None and shown['dockerconfigjson'] is None and 'no_log: true' in warned[0]
+    assert API_KEY not in repr(shown) and PROFILE == shown['username']
+
+
+@pytest.mark.parametrize('extra,words', [
+    ({'username_type': 'trusted_profile'}, 'trusted_profile_id: username_type trusted_profile needs the id'),
+    ({'username_type': 'trusted_profile', 'trusted_profile_id': 'Profile-1'}, 'trusted_profile_id: the value is not'),
+    ({'trusted_profile_id': PROFILE}, 'trusted_profile_id: it is only used with username_type trusted_profile'),
+])
+def test_a_bad_trusted_profile_id_fails_before_anything_is_sent(extra, words):
+    network = FakeNetwork()
+    with pytest.raises(InputError) as err:
+        obtain(params(**extra), {}, network=network, now=NOW)
+    assert err.value.msg.startswith(words) and network.calls == []
+
+
+def test_a_trusted_profile_key_is_never_cached(tmp_path):
+    network = FakeNetwork()
+    p = params(username_type='trusted_profile', trusted_profile_id=PROFILE, cache=True, cache_dir=str(tmp_path))
+    first, _w = obtain(p, {}, network=network, now=NOW)
+    second, _w = obtain(p, {}, network=network, now=NOW)
+    assert not first['cached'] and second['cached'] and second['password'] == API_KEY
+    # Only the identity of the key is kept, never the key: the second run proved it again at the registry.
+    assert [c[0] for c in network.calls] == ['identity', 'verify', 'verify']
+    files = list(tmp_path.iterdir())
+    assert len(files) == 1 and API_KEY not in files[0].read_text() and PROFILE not in files[0].read_text()

@@ -65,3 +65,18 @@ def test_mask_hides_the_secret_in_every_form():
     out = mask(text, 'iamapikey', KEY)
     assert KEY not in out and b64 not in out and 'Zm9vOmJhcg==' not in out
     assert out.count('********') >= 4
+
+
+PROFILE = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'
+
+
+def test_a_trusted_profile_login_is_sent_as_the_profile_and_a_refusal_names_the_trust():
+    session = Registry({})
+    assert verify(session, OPTS, HOST, PROFILE, GOOD).msg == f'The registry at {HOST} accepted the trusted profile ' \
+                                                             f'{PROFILE} credential.'
+    assert session.calls[1][2][-2:] == [('account', PROFILE), ('client_id', 'icr.auth')]
+    refused = verify(Registry({}), OPTS, HOST, PROFILE, 'x' * 44)
+    assert not refused.ok and refused.reason == 'credential' and 'x' * 44 not in refused.msg
+    assert f'the trusted profile {PROFILE} does not exist, or it does not trust the service ID of this API key' \
+           in refused.msg
+    assert 'username type does not match' in verify(Registry({}), OPTS, HOST, 'iamapikey', 'x' * 44).msg

@@ -15,18 +15,19 @@ from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers im
 
 
 def test_names_in_the_documented_order_and_each_type_answers_to_its_name():
-    assert username_types.USERNAME_TYPES == ('iamapikey', 'iambearer', 'iamrefresh')
+    assert username_types.USERNAME_TYPES == ('iamapikey', 'iambearer', 'iamrefresh', 'trusted_profile')
     for name in username_types.USERNAME_TYPES:
         assert username_types.get(name).name == name
-    assert [username_types.get(n).is_api_key for n in username_types.USERNAME_TYPES] == [True, False, False]
-    assert [username_types.get(n).needs_iam for n in username_types.USERNAME_TYPES] == [False, True, True]
+    assert [username_types.get(n).is_api_key for n in username_types.USERNAME_TYPES] == [True, False, False, True]
+    assert [username_types.get(n).needs_iam for n in username_types.USERNAME_TYPES] == [False, True, True, False]
+    assert username_types.API_KEY_TYPES == ('iamapikey', 'trusted_profile')
 
 
 @pytest.mark.parametrize('name', ['iamkey', '', None, 'IAMAPIKEY'])
 def test_an_unknown_name_is_refused_with_the_valid_ones(name):
     with pytest.raises(InputError) as err:
         username_types.get(name)
-    assert err.value.msg == f'username_type: {name!r} is none of iamapikey, iambearer, iamrefresh.'
+    assert err.value.msg == f'username_type: {name!r} is none of iamapikey, iambearer, iamrefresh, trusted_profile.'
 
 
 def test_check_password_dispatches_to_the_type():
@@ -74,3 +75,31 @@ def test_still_current_rules():
     # Refresh tokens are opaque: only the same value stays.
     assert not username_types.still_current(('iamrefresh', 'r1'), 'iamrefresh', 'r2', 0, now)
     assert not username_types.still_current(('other', 'x'), 'other', 'y', 0, now)
+
+
+PROFILE = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'
+
+
+def test_login_name_and_type_of_a_stored_username():
+    assert username_types.login_name('iamapikey') == 'iamapikey'
+    assert username_types.login_name('trusted_profile', PROFILE) == PROFILE
+    with pytest.raises(InputError) as err:
+        username_types.login_name('trusted_profile')
+    assert err.value.msg.startswith('trusted_profile_id: ')
+    with pytest.raises(InputError) as err:
+        username_types.login_name('iambearer', PROFILE)
+    assert err.value.msg.startswith('trusted_profile_id: it is only used with username_type trusted_profile')
+    assert username_types.type_of(PROFILE).name == 'trusted_profile'
+    assert username_types.type_of('iambearer').name == 'iambearer'
+    assert username_types.type_of('trusted_profile') is None and username_types.type_of('bob') is None
+    assert username_types.exchange(None, API_KEY, 'trusted_profile') == (API_KEY, None, None)
+
+
+def test_still_current_for_a_trusted_profile_login():
+    assert username_types.still_current((PROFILE, API_KEY), PROFILE, API_KEY, 600, 0)
+    assert not username_types.still_current((PROFILE, API_KEY), PROFILE, API_KEY + 'x', 0, 0)
+    other = 'Profile-0b6f2c4e-8d1a-4c3b-9e7f-1a2b3c4d5e6f'
+    assert not username_types.still_current((other, API_KEY), PROFILE, API_KEY, 0, 0)
+    assert not username_types.still_current(('iamapikey', API_KEY), PROFILE, API_KEY, 0, 0)
+    # A key sent as the profile is never kept in place of another, nor of a check-mode placeholder.
+    assert not username_types.still_current((PROFILE, API_KEY), PROFILE, None, 0, 0)
