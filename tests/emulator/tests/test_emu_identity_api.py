@@ -35,7 +35,7 @@ def test_service_id_create_record_and_non_unique_names(emu: Emulator) -> None:
 
 def test_service_id_pagination(emu: Emulator) -> None:
     admin = auth(emu)
-    made = {create_service_id(emu, admin, "paged")["id"] for _ in range(5)}
+    made = {create_service_id(emu, admin, "paged")["id"] for _number in range(5)}
     seen: list[str] = []
     resp = call(emu, "GET", "/v1/serviceids/", admin, params={"account_id": A1, "name": "paged", "pagesize": 2})
     pages = 0
