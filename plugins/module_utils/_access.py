@@ -66,7 +66,7 @@ def _grants(pairs: list[tuple[str, str]]) -> str:
 
 
 def _permission(host: str, username: str, missing: list[tuple[str, str]], granted: dict, status: int) -> Verification:
-    return Verification(host, False, f'The registry at {host} accepted the {username} credential, but its IAM policies '
+    return Verification(host, False, f'The registry at {host} accepted the {registry.credential_label(username)}, but its IAM policies '
                         f'do not grant {_grants(missing)}. Give the identity the Reader (pull) or Writer (push) role on '
                         'the namespace.', status=status, reason='permission', granted=granted)
 
@@ -128,7 +128,7 @@ def _prove_scopes(session: Any, opts: HttpOptions, base: str, host: str, usernam
     granted = dict((repo, sorted(actions)) for repo, actions in granted.items())
     if missing:
         return _permission(host, username, missing, granted, 200)
-    msg = f'The registry at {host} accepted the {username} credential and grants {_grants(_wanted(scopes))}.'
+    msg = f'The registry at {host} accepted the {registry.credential_label(username)} and grants {_grants(_wanted(scopes))}.'
     if absent:
         msg += f" ({', '.join(sorted(set(absent)))}: no such repository yet.)"
     return Verification(host, True, msg, status=200, granted=granted)

@@ -62,6 +62,13 @@ def identity_of(entry: Mapping, known: Mapping[str, dict]) -> tuple[str, str | N
         if key is None:
             return f'unknown API key {fp}', None
         return (f"API key {key['name']} ({key['iam_id']})" if key['iam_id'] else f"API key {key['name']}"), key['name']
+    if kind == 'trusted_profile':
+        # The profile is the identity; the password is a service ID's API key, named when the controller knows it.
+        profile = f"trusted profile {entry.get('iam_id')}" if entry.get('iam_id') else 'trusted profile'
+        key = known.get(fp)
+        if key is None:
+            return f'{profile} with unknown API key {fp}', None
+        return f"{profile} with API key {key['name']}", key['name']
     if kind in ('iambearer', 'iamrefresh') and entry.get('iam_id'):
         return entry['iam_id'], None
     if kind:

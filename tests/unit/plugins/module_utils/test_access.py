@@ -62,3 +62,12 @@ def test_without_scopes_nothing_is_probed():
     result = verify(session, OPTS, HOST, 'iamapikey', GOOD)
     assert result.ok
     assert [c[0] for c in session.calls] == ['GET', 'GET']
+
+
+def test_messages_name_a_trusted_profile_login_as_the_profile():
+    profile = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'
+    session = Registry({'team-a/app': ('pull',)}, token='opaque-token', denial='scope', bad_status=400)
+    ok = verify(session, OPTS, HOST, profile, GOOD, ['repository:team-a/app:pull'])
+    assert ok.ok and f'accepted the trusted profile {profile} credential and grants' in ok.msg, ok.msg
+    push = verify(session, OPTS, HOST, profile, GOOD, ['repository:team-a/app:pull,push'])
+    assert not push.ok and f'accepted the trusted profile {profile} credential, but' in push.msg, push.msg

@@ -110,3 +110,12 @@ def test_known_keys_are_checked_and_a_key_given_by_mistake_is_never_shown(known,
     with pytest.raises(InputError) as err:
         report.build_report({}, known)
     assert err.value.msg.startswith(message) and API_KEY not in err.value.msg
+
+
+def test_a_trusted_profile_login_names_the_profile_and_the_known_key_behind_it():
+    known = report.check_known_keys(KNOWN)
+    profile = 'iam-Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'
+    assert report.identity_of(entry(username_type='trusted_profile', iam_id=profile), known) == (
+        'trusted profile %s with API key key-2026-12' % profile, 'key-2026-12')
+    assert report.identity_of(entry(username_type='trusted_profile', iam_id=profile, fp='sha256:bbbbbbbbbbbb'), known) == (
+        'trusted profile %s with unknown API key sha256:bbbbbbbbbbbb' % profile, None)
