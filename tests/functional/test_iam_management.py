@@ -29,7 +29,8 @@ ACCESS = [{'role': 'Reader', 'region': 'us-south', 'namespaces': ['team-a']},
 
 
 def sid_task(emu, name='fleet-pull', **args):
-    base = {'api_key': '{{ admin_key }}', 'iam_endpoint': emu.url, 'name': name, 'retries': 2, 'timeout': 10}
+    base = {'api_key': '{{ admin_key }}', 'iam_endpoint': emu.url, 'name': name, 'retries': 2, 'timeout': 10,
+            'registry_api_endpoint': emu.url}
     base.update(args)
     return {'name': 'service id', 'icr.auth.icr_service_id': base, 'register': 'sid'}
 
