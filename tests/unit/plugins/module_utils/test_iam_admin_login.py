@@ -123,3 +123,17 @@ def test_cr_token_file_problems_name_the_option_and_never_the_content(tmp_path):
         with pytest.raises(InputError) as info:
             read_cr_token(str(path))
         assert 'does not hold a compute resource token' in info.value.msg and 'two words' not in info.value.msg
+
+
+@pytest.mark.parametrize('kwargs, words', [
+    ({}, 'given: none'), ({'profile_id': PROFILE_ID, 'profile_crn': PROFILE_CRN}, 'given: profile_id, profile_crn'),
+    ({'profile_name': PROFILE_NAME}, 'give its account id too'),
+])
+def test_iam_client_assume_wants_exactly_one_profile_reference(kwargs, words):
+    from ansible_collections.icr.auth.plugins.module_utils._http import HttpOptions
+    from ansible_collections.icr.auth.plugins.module_utils._iam import IamClient
+    client = IamClient('http://127.0.0.1:9', HttpOptions.from_params({'retries': 0, 'timeout': 1.0}))
+    with pytest.raises(InputError, match=words):
+        client.assume('eyJ.token.x', **kwargs)
+    with pytest.raises(InputError, match='profile id or name'):
+        client.cr_token(CR_TOKEN)
