@@ -22,6 +22,7 @@ PRIVATE_ENDPOINT = 'https://private.iam.cloud.ibm.com'
 TOKEN_PATH = '/identity/token'
 APIKEY_GRANT = 'urn:ibm:params:oauth:grant-type:apikey'
 REFRESH_GRANT = 'refresh_token'
+ASSUME_GRANT = 'urn:ibm:params:oauth:grant-type:assume'
 CR_TOKEN_GRANT = 'urn:ibm:params:oauth:grant-type:cr-token'
 # The client of the IBM Cloud CLI: the only widely documented way to get a usable refresh token.
 CLI_CLIENT = ('bx', 'bx')
@@ -94,6 +95,37 @@ class IamClient(object):
         """A new IAM token from a refresh token issued to the bx client."""
         form = {'grant_type': REFRESH_GRANT, 'refresh_token': refresh_token}
         return self._token(form, CLI_CLIENT, 'refresh the IAM token')
+
+    def assume(self, access_token: str, profile_id: str | None = None, profile_crn: str | None = None,
+               profile_name: str | None = None, account_id: str | None = None) -> Token:
+        """The token of a trusted profile that the identity of ``access_token`` may assume (the assume grant):
+        exactly one of profile_id, profile_crn, or profile_name with account_id."""
+        given = [name for name, value in (('profile_id', profile_id), ('profile_crn', profile_crn),
+                                          ('profile_name', profile_name)) if value]
+        if len(given) != 1:
+            raise InputError('To assume a trusted profile give exactly one of its id, its CRN, or its name with the '
+                             f"account id (given: {', '.join(given) or 'none'}).")
+        if profile_name and not account_id:
+            raise InputError(f'The trusted profile {profile_name!r} is given by name: give its account id too.')
+        form = {'grant_type': ASSUME_GRANT, 'access_token': access_token}
+        if profile_id:
+            form['profile_id'] = profile_id
+        elif profile_crn:
+            form['profile_crn'] = profile_crn
+        else:
+            form.update(profile_name=profile_name, account=account_id)
+        return self._token(form, None, 'assume the trusted profile')
+
+    def cr_token(self, cr_token: str, profile_id: str | None = None, profile_name: str | None = None) -> Token:
+        """The token of a trusted profile for a compute resource token (the cr-token grant)."""
+        if not profile_id and not profile_name:
+            raise InputError('The compute resource token grant needs the trusted profile id or name.')
+        form = {'grant_type': CR_TOKEN_GRANT, 'cr_token': cr_token}
+        if profile_id:
+            form['profile_id'] = profile_id
+        if profile_name:
+            form['profile_name'] = profile_name
+        return self._token(form, None, 'exchange the compute resource token')
 
     def _token(self, form: dict, client: tuple[str, str] | None, doing: str) -> Token:
         import requests

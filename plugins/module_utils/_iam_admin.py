@@ -5,7 +5,10 @@
 
 """An administrator's session with the IAM Identity and Policy Management APIs (internal use only).
 
-- The admin API key (option api_key, else IBMCLOUD_API_KEY, else IC_API_KEY) is exchanged once for a bearer token.
+- The administrator is an API key (option api_key, else IBMCLOUD_API_KEY, else IC_API_KEY), that key assuming the
+  trusted profile admin_trusted_profile (the assume grant), or with admin_cr_token_file and no key a compute resource
+  token (IKS, OpenShift, Code Engine) exchanged for admin_trusted_profile (the cr-token grant; the file is read
+  again for every exchange, as the platform rotates it). The bearer token is got once per session.
 - 429 and 5xx answers are retried by the session (urllib3 Retry, honouring Retry-After). GET, PUT (with If-Match)
   and DELETE are retried on both; POST only on 429, which IAM answers before doing anything, so that a create that
   failed after it was done is never repeated blindly (the callers look up what exists instead).
@@ -14,24 +17,75 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import re
+
+from typing import Any, Callable, Iterator
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, InputError
 from ansible_collections.icr.auth.plugins.module_utils._http import HttpOptions, attempts_text, describe_exception, make_session
 from ansible_collections.icr.auth.plugins.module_utils._iam import PRIVATE_ENDPOINT, PUBLIC_ENDPOINT, TOKEN_PATH, IamClient
+from ansible_collections.icr.auth.plugins.module_utils._iam_admin_login import admin_profile_token
 from ansible_collections.icr.auth.plugins.module_utils._network import iam_endpoint
 from ansible_collections.icr.auth.plugins.module_utils._options import API_KEY_ENV, network_spec
 
 PAGE_SIZE = 100
 MAX_PAGES = 1000
+PROFILE_ID_RE = re.compile(r'^Profile-[0-9a-fA-F-]{8,64}$')
+ADMIN_OPTIONS = 'api_key, admin_trusted_profile or admin_cr_token_file'
 REQUEST_ID_HEADERS = ('Transaction-Id', 'X-Request-Id', 'X-Correlation-Id', 'X-Global-Transaction-Id')
 
 
 def admin_spec() -> dict:
     """Options shared by the IAM management modules: the admin key and the connection options."""
-    spec = dict(api_key=dict(type='str', no_log=True))
+    spec = dict(api_key=dict(type='str', no_log=True), admin_trusted_profile=dict(type='str'),
+                admin_account=dict(type='str'), admin_cr_token_file=dict(type='path'))
     spec.update(network_spec())
     return spec
+
+
+def profile_ref(params: dict) -> dict:
+    """The trusted profile of admin_trusted_profile as grant parameters: profile_id, profile_crn or profile_name."""
+    value = (params.get('admin_trusted_profile') or '').strip()
+    if not value:
+        return {}
+    if PROFILE_ID_RE.match(value):
+        return {'profile_id': value}
+    if value.startswith('crn:'):
+        if ':profile:' not in value:
+            raise InputError(f'admin_trusted_profile: {value!r} is a CRN but not one of a trusted profile '
+                             '(crn:v1:bluemix:public:iam-identity::a/<account id>::profile:Profile-...).')
+        return {'profile_crn': value}
+    if value.startswith('Profile-'):
+        raise InputError(f'admin_trusted_profile: {value!r} is not a trusted profile id (Profile-<uuid>).')
+    return {'profile_name': value}
+
+
+def admin_mode(params: dict) -> str:
+    """How the administrator authenticates: apikey, assume or cr_token (InputError for a combination that cannot work)."""
+    ref = profile_ref(params)
+    if params.get('admin_account') and 'profile_name' not in ref:
+        raise InputError('admin_account: it only goes with admin_trusted_profile given by name (a profile id or CRN '
+                         'names its account itself).')
+    if params.get('admin_cr_token_file'):
+        if params.get('api_key'):
+            raise InputError('admin_cr_token_file and api_key: give one. With a compute resource token the '
+                             'administrator is the trusted profile admin_trusted_profile and needs no API key.')
+        if not ref:
+            raise InputError('admin_cr_token_file: give admin_trusted_profile too, the id (Profile-...) or name of '
+                             'the trusted profile the compute resource is linked to.')
+        if 'profile_crn' in ref:
+            raise InputError('admin_trusted_profile: with admin_cr_token_file give the profile id (Profile-...) or '
+                             'name; IAM takes no CRN for a compute resource token.')
+        return 'cr_token'
+    if 'profile_name' in ref and not params.get('admin_account'):
+        raise InputError(f"admin_trusted_profile: {ref['profile_name']!r} is a name; give admin_account too (the "
+                         'account id of the profile), or give the profile id (Profile-...) or CRN.')
+    return 'assume' if ref else 'apikey'
+
+
+def admin_secrets(params: dict, env: dict) -> list:
+    """The secrets a module must hide before it runs: the admin API key, unless a compute resource token is used."""
+    return [] if admin_mode(params) == 'cr_token' else [admin_key(params, env)]
 
 
 def admin_key(params: dict, env: dict) -> str:
@@ -43,7 +97,8 @@ def admin_key(params: dict, env: dict) -> str:
             return env[name]
     raise InputError('api_key: no administrator API key was given and neither IBMCLOUD_API_KEY nor IC_API_KEY is set. '
                      'Pass the key of a user or service ID that may manage IAM (from a vault), or export '
-                     'IBMCLOUD_API_KEY on the controller.')
+                     'IBMCLOUD_API_KEY on the controller. In a pod with a compute resource token, give '
+                     'admin_cr_token_file and admin_trusted_profile instead.')
 
 
 def api_base(endpoint: str | None) -> str:
@@ -132,7 +187,7 @@ def describe_error(doing: str, response: Any, body: Any, opts: HttpOptions) -> s
     elif status >= 500:
         text += f' IAM may be having trouble ({attempts_text(opts)}); run again later.'
     elif status in (401, 403):
-        text += (' The administrator key (api_key) lacks the access this needs: Editor or Administrator on the IAM '
+        text += (f' The administrator ({ADMIN_OPTIONS}) lacks the access this needs: Editor or Administrator on the IAM '
                  'Identity Service (service IDs, API keys), and Administrator on Container Registry or on IAM Access '
                  'Management (policies).')
     rid = request_id(response, body)
@@ -157,14 +212,20 @@ class Answer(object):
 class AdminSession(object):
     """Authenticated calls to the IAM Identity and Policy APIs as the administrator."""
 
-    def __init__(self, params: dict, env: dict, session: Any = None) -> None:
+    def __init__(self, params: dict, env: dict, session: Any = None, hide: Callable[[str], None] | None = None) -> None:
         self.endpoint = iam_endpoint(params, env)
         self.base = api_base(self.endpoint)
         self.opts = HttpOptions.from_params(params)
-        self._key = admin_key(params, env)
+        self.mode = admin_mode(params)
+        self._profile = profile_ref(params)
+        self._profile_account = params.get('admin_account')
+        self._cr_token_file = params.get('admin_cr_token_file')
+        self._key = admin_key(params, env) if self.mode != 'cr_token' else None
+        self._hide = hide
         self._session = session
         self._token = None
         self.account_id = None
+        self.iam_id = None
 
     @property
     def session(self) -> Any:
@@ -174,11 +235,24 @@ class AdminSession(object):
         return self._session
 
     def login(self) -> None:
-        """Exchange the admin key once (IamError names a refused key)."""
+        """Get the administrator's token once (IamError names the refused option)."""
         if self._token is None:
-            token = IamClient(self.endpoint, self.opts, session=self.session).apikey_token(self._key)
+            client = IamClient(self.endpoint, self.opts, session=self.session)
+            if self.mode == 'apikey':
+                token = client.apikey_token(self._key)
+            else:
+                token = admin_profile_token(client, self.mode, self._profile, self._profile_account,
+                                            self._cr_token_file, self._key, self._hide)
+            if self._hide:
+                self._hide(token.access_token)
             self._token = token.access_token
             self.account_id = token.account_id
+            self.iam_id = token.iam_id
+
+    def bearer(self) -> str:
+        """The administrator's bearer token (logging in first)."""
+        self.login()
+        return self._token
 
     def call(self, method: str, path: str, doing: str, params: dict | None = None, body: Any = None,
              headers: dict | None = None, ok: tuple = (200, 201, 202, 204), allow: tuple = ()) -> Answer:

@@ -14,7 +14,8 @@ version_added: 2.0.0
 description:
   - Makes an API key of a service ID exist (or not), locked, disabled or expiring as asked - the key a fleet then logs
     in to IBM Cloud Container Registry with.
-  - Runs on the controller (C(delegate_to=localhost)), authenticated as an administrator with O(api_key).
+  - Runs on the controller (C(delegate_to=localhost)), authenticated as an administrator - O(api_key), a trusted profile
+    that key assumes (O(admin_trusted_profile)), or a pod's compute resource token (O(admin_cr_token_file)).
   - The key is found by O(name) among the API keys of the service ID. IAM does not keep names unique, so more than
     one key of that name is an error that lists their ids.
   - IAM gives a key's value once, when it is created. The module writes it to O(store_to) - a new 0600 file in a
@@ -28,6 +29,7 @@ extends_documentation_fragment:
   - icr.auth.attributes
   - icr.auth.attributes.ACTIONGROUP
   - icr.auth.iam
+  - icr.auth.iam_admin
 attributes:
   check_mode:
     support: full
@@ -46,6 +48,8 @@ options:
       - If not set, the environment variable E(IBMCLOUD_API_KEY) is used, then E(IC_API_KEY), as exported where
         C(ansible-playbook) runs. Do not set them with the C(environment) keyword - Ansible puts such values on the
         module's command line, where C(ps) and C(-vvv) show them.
+      - Or the administrator is a trusted profile - see O(admin_trusted_profile) (with this key) and
+        O(admin_cr_token_file) (without any key).
     type: str
   service_id:
     description:
@@ -185,7 +189,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, IcrAuthError, InputError, failure
-from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession, admin_key, admin_spec
+from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession, admin_secrets, admin_spec
 from ansible_collections.icr.auth.plugins.module_utils._iam_identity import Identity, expiry_text, parse_expiry, same_expiry
 from ansible_collections.icr.auth.plugins.module_utils._iam_key_file import KeyFile, check_directory, read_record
 
@@ -340,8 +344,9 @@ def run(module: AnsibleModule, admin: AdminSession) -> dict:
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
-        module.no_log_values.add(admin_key(module.params, os.environ))
-        result = run(module, AdminSession(module.params, os.environ))
+        for secret in admin_secrets(module.params, os.environ):
+            module.no_log_values.add(secret)
+        result = run(module, AdminSession(module.params, os.environ, hide=module.no_log_values.add))
     except IcrAuthError as exc:
         module.fail_json(**failure(exc))
     if not module._diff:

@@ -14,7 +14,8 @@ version_added: 2.0.0
 description:
   - Makes an IBM Cloud IAM service ID exist (or not) with the IBM Cloud Container Registry (ICR) access given in
     O(access) - roles on namespaces of registry regions - and nothing more when O(purge_access=true).
-  - Runs on the controller (C(delegate_to=localhost)), authenticated as an administrator with O(api_key); never use
+  - Runs on the controller (C(delegate_to=localhost)), authenticated as an administrator - O(api_key), a trusted profile
+    that key assumes (O(admin_trusted_profile)), or a pod's compute resource token (O(admin_cr_token_file)); never use
     the fleet's own key for this.
   - The service ID is found by O(name). IAM does not keep names unique, so more than one service ID of that name is an
     error that lists their ids.
@@ -22,6 +23,8 @@ description:
     duplicate. A policy on the same resource with other roles is updated with the ETag IAM gave (C(If-Match)); a
     C(409 policy_conflict_error) adopts the existing policy IAM names; a policy IAM created but cannot read yet is
     read again, never created again.
+  - A namespace in O(access) that does not exist in its registry is an error before anything changes (see
+    O(check_namespaces)).
   - Rate limits (429) and server errors (5xx) are retried, honouring C(Retry-After).
 author:
   - icr.auth contributors (@icr-auth)
@@ -29,6 +32,7 @@ extends_documentation_fragment:
   - icr.auth.attributes
   - icr.auth.attributes.ACTIONGROUP
   - icr.auth.iam
+  - icr.auth.iam_admin
 attributes:
   check_mode:
     support: full
@@ -48,6 +52,8 @@ options:
       - If not set, the environment variable E(IBMCLOUD_API_KEY) is used, then E(IC_API_KEY), as exported where
         C(ansible-playbook) runs. Do not set them with the C(environment) keyword - Ansible puts such values on the
         module's command line, where C(ps) and C(-vvv) show them.
+      - Or the administrator is a trusted profile - see O(admin_trusted_profile) (with this key) and
+        O(admin_cr_token_file) (without any key).
       - The Identity and Policy APIs are asked at the base URL of O(iam_endpoint).
     type: str
   name:
@@ -109,6 +115,23 @@ options:
       - IAM refuses to change a locked service ID and to change its policies. A change to a locked service ID fails
         unless O(locked=false), which unlocks it first.
     type: bool
+  check_namespaces:
+    description:
+      - Before a policy on a namespace is created or changed, check that the namespace exists in its region's
+        registry, with the Container Registry API (C(GET /api/v1/namespaces) on the region's host, for the service
+        ID's account). A missing namespace fails the task before anything changes in IAM, and the message lists the
+        namespaces that exist.
+      - The administrator then also needs a Container Registry role that lists namespaces (Reader or Manager).
+      - V(false) grants on namespaces without asking the registry (for example on a namespace created later).
+    type: bool
+    default: true
+  registry_api_endpoint:
+    description:
+      - The base URL of the Container Registry API, in place of C(https://<region's registry host>) (for example a
+        proxy on a private network, or a test service).
+      - A C({host}) in it is replaced by the region's registry host, such as C(us.icr.io) or C(icr.io) for the
+        global registry (V(https://{host}) is the default).
+    type: str
 seealso:
   - module: icr.auth.icr_api_key
   - module: icr.auth.icr_credential
@@ -139,6 +162,25 @@ EXAMPLES = r'''
     access:
       - {role: Writer, region: eu-de, namespaces: [apps]}
     locked: true
+  delegate_to: localhost
+  run_once: true
+
+- name: The same from an AWX pod in IKS, as a trusted profile linked to the pod (no API key)
+  icr.auth.icr_service_id:
+    admin_cr_token_file: /var/run/secrets/tokens/vault-token
+    admin_trusted_profile: Profile-6b9c5c3e-8a5e-4b8e-9d1e-2f4a5b6c7d8e
+    name: web-fleet-pull
+    access:
+      - {role: Reader, region: us-south, namespaces: [web, base]}
+  delegate_to: localhost
+  run_once: true
+
+- name: An administrator key that assumes a trusted profile by name
+  icr.auth.icr_service_id:
+    api_key: "{{ vault_admin_api_key }}"
+    admin_trusted_profile: iam-admins
+    admin_account: 0a1b2c3d4e5f60718293a4b5c6d7e8f9
+    name: web-fleet-pull
   delegate_to: localhost
   run_once: true
 
@@ -204,8 +246,9 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, IcrAuthError, failure
-from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession, admin_key, admin_spec
+from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession, admin_secrets, admin_spec
 from ansible_collections.icr.auth.plugins.module_utils._iam_identity import Identity
+from ansible_collections.icr.auth.plugins.module_utils._iam_namespaces import check_namespaces
 from ansible_collections.icr.auth.plugins.module_utils._iam_policy import (
     Policies, access_view, desired_access, plan, policy_key, policy_view)
 
@@ -223,6 +266,8 @@ def argument_spec() -> dict:
         purge_access=dict(type='bool', default=False),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         locked=dict(type='bool'),
+        check_namespaces=dict(type='bool', default=True),
+        registry_api_endpoint=dict(type='str'),
     )
     return spec
 
@@ -285,6 +330,9 @@ def run(module: AnsibleModule, admin: AdminSession) -> dict:
     want_locked = bool(sid.get('locked')) if sid and params['locked'] is None else bool(params['locked'])
     if sid and sid.get('locked') and params['locked'] is not False and (describe or todo.changes):
         raise locked_refusal(sid, 'change the description or the policies' if describe else 'change the policies')
+    if params['check_namespaces']:
+        check_namespaces(admin, account, [key for key, _roles in todo.create] + [policy_key(p) for p, _r in todo.update],
+                         params['registry_api_endpoint'])
     changed = sid is None or describe or todo.changes or bool((sid or {}).get('locked')) != want_locked
     after_policies = [policy_view(p) for p in todo.keep]
     after_policies += [dict(access_view(policy_key(p), roles), id=p.get('id')) for p, roles in todo.update]
@@ -323,9 +371,9 @@ def run(module: AnsibleModule, admin: AdminSession) -> dict:
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
-        key = admin_key(module.params, os.environ)
-        module.no_log_values.add(key)
-        result = run(module, AdminSession(module.params, os.environ))
+        for secret in admin_secrets(module.params, os.environ):
+            module.no_log_values.add(secret)
+        result = run(module, AdminSession(module.params, os.environ, hide=module.no_log_values.add))
     except IcrAuthError as exc:
         module.fail_json(**failure(exc))
     if not module._diff:

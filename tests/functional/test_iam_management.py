@@ -29,7 +29,8 @@ ACCESS = [{'role': 'Reader', 'region': 'us-south', 'namespaces': ['team-a']},
 
 
 def sid_task(emu, name='fleet-pull', **args):
-    base = {'api_key': '{{ admin_key }}', 'iam_endpoint': emu.url, 'name': name, 'retries': 2, 'timeout': 10}
+    base = {'api_key': '{{ admin_key }}', 'iam_endpoint': emu.url, 'name': name, 'retries': 2, 'timeout': 10,
+            'registry_api_endpoint': emu.url}
     base.update(args)
     return {'name': 'service id', 'icr.auth.icr_service_id': base, 'register': 'sid'}
 
@@ -259,3 +260,127 @@ def test_bad_expiry_is_refused_before_any_change(emu, tmp_path, bad):
     run = run_play(tmp_path, [dict(key_task(emu, tmp_path / 'v' / 'k.json', expires_at=bad), ignore_errors=True)],
                    secret_vars=admin(emu))
     assert 'expires_at:' in run.result('api key')['result']['msg'] and not (tmp_path / 'v').exists()
+
+
+IAM_ADMIN_PROFILE = 'Profile-3876e0a4-cbf5-4c18-9905-cabe155e2e44'   # profile-iam-admin: trusts user-admin, linked to pod-1
+READER_PROFILE = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'      # profile-reader: no IAM rights
+A1 = '0399f7d0bbd61ecb2ec14cc4d51098bb'
+
+
+def keyless(task, **options):
+    """The task with no api_key, authenticated as options say."""
+    args = dict((k, v) for k, v in next(v for k, v in task.items() if k.startswith('icr.auth.')).items() if k != 'api_key')
+    args.update(options)
+    module = next(k for k in task if k.startswith('icr.auth.'))
+    return dict(task, **{module: args})
+
+
+def cr_token_file(emu, tmp_path):
+    path = tmp_path / 'run' / 'secrets' / 'tokens' / 'vault-token'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(emu.cr_token('pod-1') + '\n')
+    os.chmod(path, 0o600)
+    return path
+
+
+def no_admin_env():
+    return {'IBMCLOUD_API_KEY': '', 'IC_API_KEY': ''}
+
+
+def test_a_trusted_profile_assumed_with_the_admin_key_manages_service_ids_and_keys(emu, tmp_path):
+    store_to = tmp_path / 'vault' / 'fleet.json'
+    tasks = [sid_task(emu, access=ACCESS, admin_trusted_profile=IAM_ADMIN_PROFILE),
+             key_task(emu, store_to, admin_trusted_profile='profile-iam-admin', admin_account=A1)]
+    run = run_play(tmp_path, tasks, secret_vars=admin(emu), env=no_admin_env())
+    assert run.rc == 0, run.text[-4000:]
+    counters = emu.counters()
+    assert counters['iam_token_assume'] == 2 and counters['iam_token_apikey'] == 2
+    iam_id = run.result('service id')['result']['service_id']['iam_id']
+    assert len(policies_of(emu, iam_id)) == 2 and len(sids_named(emu, 'fleet-pull')) == 1
+    assert [k['iam_id'] for k in emu.apikeys() if k['name'] == 'fleet-pull-2026-12'] == [iam_id]
+    again = run_play(tmp_path, tasks, secret_vars=admin(emu), env=no_admin_env())
+    assert again.rc == 0 and not again.result('service id')['result']['changed']
+    assert not again.result('api key')['result']['changed'] and len(policies_of(emu, iam_id)) == 2
+    # the API calls go out with the profile's token, not the key's: a profile without IAM rights is refused
+    before = (len(emu.service_ids()), len(emu.policies()))
+    refused = run_play(tmp_path, [dict(sid_task(emu, name='other', access=ACCESS, admin_trusted_profile=READER_PROFILE),
+                                       ignore_errors=True)], secret_vars=admin(emu), env=no_admin_env())
+    msg = refused.result('service id')['result']['msg']
+    assert 'HTTP 403' in msg and 'admin_trusted_profile' in msg and (len(emu.service_ids()), len(emu.policies())) == before
+    untrusted = run_play(tmp_path, [dict(sid_task(emu, admin_trusted_profile='Profile-3028434f-f369-427d-8c4d-edf5c75ee2c2'),
+                                         ignore_errors=True)], secret_vars=admin(emu), env=no_admin_env())
+    msg = untrusted.result('service id')['result']['msg']
+    assert msg.startswith("admin_trusted_profile 'Profile-3028434f") and 'trusts the identity of api_key' in msg
+    assert_no_secret([emu.apikey('user-admin')], run.text, again.text, refused.text, untrusted.text)
+
+
+def test_a_cr_token_file_and_no_api_key_manages_service_ids_and_keys(emu, tmp_path):
+    token_file = cr_token_file(emu, tmp_path)
+    store_to = tmp_path / 'vault' / 'fleet.json'
+    by_pod = dict(admin_cr_token_file=str(token_file), admin_trusted_profile=IAM_ADMIN_PROFILE)
+    tasks = [keyless(sid_task(emu, access=ACCESS), **by_pod),
+             keyless(key_task(emu, store_to), admin_cr_token_file=str(token_file), admin_trusted_profile='profile-iam-admin')]
+    run = run_play(tmp_path, tasks, env=no_admin_env())
+    assert run.rc == 0, run.text[-4000:]
+    counters = emu.counters()
+    assert counters['iam_token_cr'] == 2 and counters['iam_token_apikey'] == 0 and counters['iam_token_assume'] == 0
+    iam_id = run.result('service id')['result']['service_id']['iam_id']
+    assert len(policies_of(emu, iam_id)) == 2 and json.loads(store_to.read_text())['iam_id'] == iam_id
+    # the platform rotates the token and rewrites the file: the next run reads the new one
+    old = emu.cr_token('pod-1')
+    token_file.write_text(emu.rotate_cr_token('pod-1'))
+    again = run_play(tmp_path, tasks, env=no_admin_env())
+    assert again.rc == 0, again.text[-4000:]
+    assert not again.result('service id')['result']['changed'] and not again.result('api key')['result']['changed']
+    token_file.write_text(old)
+    stale = run_play(tmp_path, [dict(tasks[0], ignore_errors=True)], env=no_admin_env())
+    msg = stale.result('service id')['result']['msg']
+    assert msg.startswith('admin_cr_token_file with admin_trusted_profile') and 'current token' in msg
+    both = run_play(tmp_path, [dict(sid_task(emu, **by_pod), ignore_errors=True)], secret_vars=admin(emu))
+    assert 'admin_cr_token_file and api_key: give one' in both.result('service id')['result']['msg']
+    assert_no_secret([old, emu.cr_token('pod-1'), emu.apikey('user-admin')], run.text, again.text, stale.text, both.text)
+
+
+def test_a_missing_namespace_is_refused_and_iam_is_untouched(emu, tmp_path):
+    before = (len(emu.service_ids()), len(emu.policies()), len(emu.apikeys()))
+    access = ACCESS + [{'role': 'Writer', 'region': 'eu-de', 'namespaces': ['team-a', 'no-such-ns']}]
+    run = run_play(tmp_path, [dict(sid_task(emu, access=access), ignore_errors=True)], secret_vars=admin(emu))
+    result = run.result('service id')['result']
+    assert 'no-such-ns in eu-de (de.icr.io; it has: demo, team-a)' in result['msg']
+    assert 'Nothing was changed in IAM' in result['msg']
+    assert (len(emu.service_ids()), len(emu.policies()), len(emu.apikeys())) == before
+    assert emu.counters()['registry_namespaces'] == 3   # us-south, global, eu-de: each asked once
+    # an existing service ID gains nothing either
+    made = run_play(tmp_path, [sid_task(emu, access=ACCESS)], secret_vars=admin(emu))
+    assert made.rc == 0, made.text[-4000:]
+    iam_id = made.result('service id')['result']['service_id']['iam_id']
+    count = len(emu.policies())
+    run = run_play(tmp_path, [dict(sid_task(emu, access=access), ignore_errors=True)], secret_vars=admin(emu))
+    assert 'no-such-ns' in run.result('service id')['result']['msg'] and len(emu.policies()) == count
+    assert len(policies_of(emu, iam_id)) == 2
+    # the registry API failing is a clear error too, before anything changes
+    emu.inject_fault('registry_namespaces', status=500, count=10)
+    run = run_play(tmp_path, [dict(sid_task(emu, access=access, retries=0), ignore_errors=True)], secret_vars=admin(emu))
+    msg = run.result('service id')['result']['msg']
+    assert 'Could not list the namespaces' in msg and 'HTTP 500' in msg and len(emu.policies()) == count
+
+
+def test_no_secret_of_the_admin_identity_at_vvvv(emu, tmp_path):
+    token_file = cr_token_file(emu, tmp_path)
+    store_to = tmp_path / 'vault' / 'fleet.json'
+    by_pod = dict(admin_cr_token_file=str(token_file), admin_trusted_profile=IAM_ADMIN_PROFILE)
+    tasks = [keyless(sid_task(emu, access=ACCESS), **by_pod), keyless(key_task(emu, store_to), **by_pod),
+             sid_task(emu, name='assumed', access=ACCESS, admin_trusted_profile=IAM_ADMIN_PROFILE)]
+    run = run_play(tmp_path, tasks, secret_vars=admin(emu), args=['-vvvv', '--diff'], env=no_admin_env())
+    assert run.rc == 0, run.text[-4000:]
+    value = json.loads(store_to.read_text())['apikey']
+    secrets = [emu.cr_token('pod-1'), emu.apikey('user-admin'), value]
+    token_file.write_text('crtoken.pod-1.not-the-current-one-' + 'x' * 30)
+    failing = run_play(tmp_path, [keyless(sid_task(emu, name='x', access=ACCESS), **by_pod)], args=['-vvvv'],
+                       env=no_admin_env())
+    assert failing.rc != 0 and 'admin_cr_token_file' in failing.text
+    secrets.append('crtoken.pod-1.not-the-current-one-' + 'x' * 30)
+    assert_no_secret(secrets, run.text, failing.text, run.records, failing.records)
+    for path in tmp_path.rglob('*'):
+        if path.is_file() and path not in (store_to, token_file) and path.name != 'secret-vars.json':
+            assert_no_secret(secrets, path.read_bytes())

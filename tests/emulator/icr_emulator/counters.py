@@ -24,6 +24,7 @@ COUNTER_NAMES = (
     "identity_serviceids",        # requests under /v1/serviceids (Identity API)
     "identity_apikeys",           # requests to /v1/apikeys and /v1/apikeys/{id}... (not /v1/apikeys/details)
     "policies",                   # requests under /v1/policies (Policy Management API)
+    "registry_namespaces",        # requests to /api/v1/namespaces (Container Registry API)
     "faults_served",              # requests answered by an injected fault
     "not_found",                  # requests to unknown paths
 )

@@ -22,6 +22,7 @@ from .realm import PROFILE_USERNAME, USERNAMES, RealmConfig, RegistryRealm, regi
 from .identity_api import IdentityApi
 from .management import MANAGEMENT_ENDPOINTS, ApiError, identity_error, policy_error
 from .policy_api import PolicyApi
+from .namespaces_api import NAMESPACES_PATH, NamespacesApi
 from .server import EmulatorHTTPServer
 from .signing import IamSigner, RegistrySigner
 from .variants import VariantSwitch
@@ -301,6 +302,8 @@ class Emulator:
         managed = self._management_route(path)
         if managed is not None:
             return managed
+        if path == NAMESPACES_PATH:
+            return "registry_namespaces", NamespacesApi(self.directory, self.iam.verify_access_token).handle, ()
         if path == "/oauth/token":
             return "registry_token", self.realm.token, self._username_counter(req)
         if path == "/v2" or path.startswith("/v2/"):

@@ -156,7 +156,8 @@ def test_list_pagination_and_filters(emu: Emulator) -> None:
     admin = auth(emu)
     everything = call(emu, "GET", "/v1/policies", admin, params={"account_id": A1, "limit": 100}).json()
     total = len(everything["policies"])
-    assert total == 9 and "next" not in everything   # 9 fixture policies in a1 (8 of service IDs and users, 1 of profile-reader)
+    # 11 fixture policies in a1: 8 of service IDs and users, 1 of profile-reader, 2 of profile-iam-admin
+    assert total == 11 and "next" not in everything
     seen = []
     page = call(emu, "GET", "/v1/policies", admin, params={"account_id": A1, "limit": 3}).json()
     for _round in range(10):   # bounded: a broken start token must fail, not loop
@@ -173,7 +174,8 @@ def test_list_pagination_and_filters(emu: Emulator) -> None:
     assert {p["id"] for p in filtered["policies"]} == {"policy-svc-reader-team-a", "policy-svc-reader-team-a-eu-de-writer"}
     call(emu, "POST", "/v1/policies", admin, json=policy_body(NOPOLICY_IAM_ID, "Viewer", service="iam-identity"))
     platform = call(emu, "GET", "/v1/policies", admin, params={"account_id": A1, "service_type": "platform_service"}).json()
-    assert [p["resources"][0]["attributes"][1]["value"] for p in platform["policies"]] == ["iam-identity"]
+    services = [p["resources"][0]["attributes"][1]["value"] for p in platform["policies"]]
+    assert services == ["iam-identity", "iam-access-management", "iam-identity"]   # profile-iam-admin's, then the new one
     for bad in ({"limit": 0}, {"limit": 101}, {"start": "garbage"}, {"type": "weird"}):
         assert call(emu, "GET", "/v1/policies", admin, params=dict({"account_id": A1}, **bad)).status_code == 400
     assert call(emu, "GET", "/v1/policies", admin).status_code == 400   # account_id is required

@@ -17,6 +17,7 @@ CR_GRANT = "urn:ibm:params:oauth:grant-type:cr-token"
 ASSUME_GRANT = "urn:ibm:params:oauth:grant-type:assume"
 READER = "Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77"
 NOPOLICY = "Profile-3028434f-f369-427d-8c4d-edf5c75ee2c2"
+IAM_ADMIN = "Profile-3876e0a4-cbf5-4c18-9905-cabe155e2e44"
 A1 = "0399f7d0bbd61ecb2ec14cc4d51098bb"
 READER_CRN = f"crn:v1:bluemix:public:iam-identity::a/{A1}::profile:{READER}"
 PULL = "repository:team-a/app:pull"
@@ -65,7 +66,9 @@ def test_default_fixture_profiles_instances_resources() -> None:
     assert fixture.identities[reader.iam_id].kind == "profile"
     assert [i.name for i in fixture.instances] == ["vsi-1", "vsi-nodefault"]
     assert fixture.instances[0].default_profile == READER and fixture.instances[1].default_profile is None
-    assert fixture.compute_resources["pod-1"].profiles == (READER, NOPOLICY)
+    assert fixture.compute_resources["pod-1"].profiles == (READER, NOPOLICY, IAM_ADMIN)
+    admin = fixture.profiles[IAM_ADMIN]
+    assert admin.name == "profile-iam-admin" and admin.trusts == frozenset({"IBMid-6950003ABC"})
 
 
 def _profile(data: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,10 @@ from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers im
 
 ADMIN_KEY = 'AdminKeyAdminKeyAdminKeyAdminKeyAdminKey_-xy'
 ACCOUNT = 'acc0123456789abcdef0123456789abcd'
+PROFILE_ID = 'Profile-0b6f2e3c-1d2a-4b5c-8d9e-0f1a2b3c4d5e'
+PROFILE_NAME = 'iam-admins'
+PROFILE_CRN = 'crn:v1:bluemix:public:iam-identity::a/%s::profile:%s' % (ACCOUNT, PROFILE_ID)
+CR_TOKEN = 'crtoken.pod.Q2VjcmV0Q3JUb2tlblZhbHVlU2hvdWxkTmV2ZXJMZWFr'
 
 
 class FakeIam(object):
@@ -36,6 +40,11 @@ class FakeIam(object):
         self.unreadable_reads = 0
         self.list_lag = 0  # number of newest policies the list does not show yet
         self.key_values = []
+        # trusted profile PROFILE_ID / PROFILE_NAME, trusting the admin key, linked to the compute resource CR_TOKEN
+        self.cr_token = CR_TOKEN
+        self.grants = []
+        # namespaces of ACCOUNT per registry host (GET /<host>/api/v1/namespaces); None: any other
+        self.namespaces = {None: ['web', 'base', 'apps']}
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -111,12 +120,17 @@ class FakeIam(object):
                     return fault[2], fault[3], fault[4]
             body = json.loads(raw) if raw.startswith(b'{') else {}
             if path == '/identity/token':
-                form = urllib.parse.parse_qs(raw.decode())
-                if form.get('apikey', [''])[0] != ADMIN_KEY:
+                form = dict((k, v[0]) for k, v in urllib.parse.parse_qs(raw.decode()).items())
+                self.grants.append(form.get('grant_type'))
+                if form.get('grant_type') != 'urn:ibm:params:oauth:grant-type:apikey':
+                    return self._profile_grant(form)
+                if form.get('apikey', '') != ADMIN_KEY:
                     return 400, {}, {'errorCode': 'BXNIM0415E', 'errorMessage': 'Provided API key could not be found.'}
                 return 200, {}, {'access_token': iam_token('IBMid-admin', account=ACCOUNT), 'expires_in': 3600}
             if not headers.get('Authorization', '').startswith('Bearer '):
                 return 401, {}, {'errors': [{'code': 'unauthorized', 'message': 'no token'}], 'trace': 't-401'}
+            if path.endswith('/api/v1/namespaces'):
+                return self._namespaces(headers, path[:-len('/api/v1/namespaces')].strip('/') or None)
             if path.startswith('/v1/serviceids/'):
                 return self._serviceids(method, path[len('/v1/serviceids/'):], query, headers, body)
             if path.startswith('/v1/apikeys'):
@@ -124,6 +138,37 @@ class FakeIam(object):
             if path.startswith('/v1/policies'):
                 return self._policies(method, path[len('/v1/policies'):].strip('/'), query, headers, body)
             return 404, {}, {'errors': [{'code': 'not_found', 'message': path}]}
+
+    def _profile_grant(self, form):
+        profile_token = {'access_token': iam_token('iam-' + PROFILE_ID, account=ACCOUNT), 'expires_in': 3600,
+                         'refresh_token': 'not_supported'}
+        missing = {'errorCode': 'BXNIM0109E', 'errorMessage': 'Property missing or empty.'}
+        if form.get('grant_type') == 'urn:ibm:params:oauth:grant-type:assume':
+            if not form.get('access_token', '').startswith('ey'):
+                return 400, {}, missing
+            given = [n for n in ('profile_id', 'profile_crn', 'profile_name') if form.get(n)]
+            if len(given) != 1 or (given == ['profile_name'] and not form.get('account')):
+                return 400, {}, missing
+            if (form.get('profile_id') or form.get('profile_crn') or form.get('profile_name')) not in (
+                    PROFILE_ID, PROFILE_CRN, PROFILE_NAME) or form.get('account', ACCOUNT) != ACCOUNT:
+                return 400, {}, {'errorCode': 'BXNIM0441E', 'errorMessage': 'Trusted profile not found.'}
+            return 200, {}, profile_token
+        if form.get('grant_type') == 'urn:ibm:params:oauth:grant-type:cr-token':
+            if not form.get('profile_id') and not form.get('profile_name'):
+                return 400, {}, missing
+            if form.get('cr_token') != self.cr_token:
+                return 400, {}, {'errorCode': 'BXNIM0440E', 'errorMessage': 'Provided compute resource token is invalid.'}
+            if form.get('profile_id', PROFILE_ID) != PROFILE_ID or form.get('profile_name', PROFILE_NAME) != PROFILE_NAME:
+                return 403, {}, {'errorCode': 'BXNIM0443E', 'errorMessage': 'Not linked.'}
+            return 200, {}, profile_token
+        return 400, {}, {'errorCode': 'BXNIM0106E', 'errorMessage': 'Validation of property grant_type failed.'}
+
+    def _namespaces(self, headers, host):
+        if not headers.get('Authorization', '').startswith('Bearer ey'):
+            return 401, {}, {'code': 'CRG0001E', 'message': 'You are not authorized'}
+        if not headers.get('Account'):
+            return 400, {}, {'code': 'CRG0003E', 'message': 'Account header missing'}
+        return 200, {}, list(self.namespaces.get(host, self.namespaces.get(None)) or [])
 
     def _paged(self, items, query, size_name, token_name, key, policy_style=False):
         size = min(int(query.get(size_name) or 20), self.page)

@@ -27,7 +27,8 @@ def iam(monkeypatch):
 
 
 def args(iam, **extra):
-    base = dict(api_key=ADMIN_KEY, iam_endpoint=iam.url, name='web-fleet-pull', retries=0, _ansible_diff=True)
+    base = dict(api_key=ADMIN_KEY, iam_endpoint=iam.url, name='web-fleet-pull', retries=0, _ansible_diff=True,
+                registry_api_endpoint=iam.url)
     base.update(extra)
     return base
 
@@ -240,3 +241,33 @@ def test_account_id_chooses_the_account(iam):
     assert len(made) == 1 and len(iam.policies_of(made[0]['iam_id'])) == 3
     body = [r for r in iam.requests if r['method'] == 'POST' and r['path'] == '/v1/policies'][0]['body']
     assert other.encode() in body and ACCOUNT.encode() not in body
+
+
+def test_a_missing_namespace_is_refused_before_any_change_in_iam(iam):
+    bad = ACCESS + [{'role': 'Reader', 'region': 'us-south', 'namespaces': ['nosuch']}]
+    failed, result, raw = run_module(icr_service_id, args(iam, access=bad))
+    assert failed and 'nosuch in us-south' in result['msg'] and 'it has: apps, base, web' in result['msg']
+    assert iam.writes() == [] and iam.service_ids == {} and ADMIN_KEY not in raw
+    failed, result, dummy = run_module(icr_service_id, args(iam, access=bad, check_namespaces=False))
+    assert not failed and result['policy_changes']['created'] == 4
+
+
+def test_a_rerun_with_nothing_to_grant_does_not_ask_the_registry(iam):
+    failed, result, dummy = run_module(icr_service_id, args(iam, access=ACCESS))
+    assert not failed and len([r for r in iam.requests if r['path'].endswith('/api/v1/namespaces')]) == 2
+    iam.namespaces = {None: []}
+    failed, result, dummy = run_module(icr_service_id, args(iam, access=ACCESS))
+    assert not failed and not result['changed']
+
+
+def test_a_cr_token_file_runs_without_any_key(iam, tmp_path, monkeypatch):
+    from ansible_collections.icr.auth.tests.unit.plugins.module_utils.iam_fakes import CR_TOKEN, PROFILE_ID
+    monkeypatch.setenv('IBMCLOUD_API_KEY', 'IgnoredIgnoredIgnoredIgnoredIgnoredIgnored')
+    token_file = tmp_path / 'token'
+    token_file.write_text(CR_TOKEN)
+    extra = dict(admin_cr_token_file=str(token_file), admin_trusted_profile=PROFILE_ID, access=ACCESS)
+    base = args(iam, **extra)
+    del base['api_key']
+    failed, result, raw = run_module(icr_service_id, base)
+    assert not failed and result['policy_changes']['created'] == 3, result
+    assert iam.grants == ['urn:ibm:params:oauth:grant-type:cr-token'] and CR_TOKEN not in raw
