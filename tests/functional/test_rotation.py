@@ -165,7 +165,7 @@ class Fleet(object):
         self.ref = '%s/%s' % (registry.host, images['team-a'].ref.split('/', 1)[1])
         self.registry = registry
         made = run_play(tmp_path / 'sid', [{'name': 'sid', 'icr.auth.icr_service_id': {
-            'api_key': '{{ admin }}', 'iam_endpoint': emu.url, 'name': SERVICE_ID,
+            'api_key': '{{ admin }}', 'iam_endpoint': emu.url, 'registry_api_endpoint': emu.url, 'name': SERVICE_ID,
             'access': [{'role': 'Reader', 'region': 'us-south', 'namespaces': ['team-a']}]}, 'register': 'sid'}],
             secret_vars={'admin': self.admin})
         assert made.rc == 0, made.text[-3000:]
@@ -203,7 +203,7 @@ def test_rotation_keeps_every_pull_working_survives_a_kill_at_each_step_and_reti
     alice, bob = fleet.users
     emu, admin, host = fleet.emu, fleet.admin, fleet.registry.host
     # The first key, rolled out by the playbook itself (nothing to retire).
-    rc, out, _ = rotate(tmp_path / 'first', fleet.inventory, fleet.extra('rot-key-0', []), admin)
+    rc, out, _killed = rotate(tmp_path / 'first', fleet.inventory, fleet.extra('rot-key-0', []), admin)
     assert rc == 0, out[-4000:]
     assert fleet.keys_in_iam() == ['rot-key-0']
     key0 = fleet.value('rot-key-0')
@@ -225,7 +225,7 @@ def test_rotation_keeps_every_pull_working_survives_a_kill_at_each_step_and_reti
                 assert pulled.returncode == 0, (step, user.pw_name, pulled.stderr[-2000:])
             assert previous in fleet.keys_in_iam() or step == STEPS[-1]
             # The rerun finishes the job.
-            rc, out, _ = rotate(tmp_path / ('rerun-%d' % number), fleet.inventory, fleet.extra(new, [previous]), admin)
+            rc, out, _killed = rotate(tmp_path / ('rerun-%d' % number), fleet.inventory, fleet.extra(new, [previous]), admin)
             assert rc == 0, (step, out[-4000:])
             assert fleet.keys_in_iam() == [new], step
             value = fleet.value(new)
@@ -239,7 +239,7 @@ def test_rotation_keeps_every_pull_working_survives_a_kill_at_each_step_and_reti
     assert min(loop.ok.values()) > 0, loop.ok
 
     # Everything again: nothing changes anywhere, and IAM still has one key.
-    rc, out, _ = rotate(tmp_path / 'again', fleet.inventory, fleet.extra(previous, ['rot-key-%d' % (len(STEPS) - 1)]), admin)
+    rc, out, _killed = rotate(tmp_path / 'again', fleet.inventory, fleet.extra(previous, ['rot-key-%d' % (len(STEPS) - 1)]), admin)
     assert rc == 0, out[-4000:]
     assert set(recap_changed(out).values()) == {0}, out[-3000:]
     assert fleet.keys_in_iam() == [previous]
@@ -249,12 +249,12 @@ def test_rotation_keeps_every_pull_working_survives_a_kill_at_each_step_and_reti
 def test_check_mode_changes_nothing_and_disable_keeps_the_old_key_disabled(fleet, tmp_path):
     alice, bob = fleet.users
     emu, admin = fleet.emu, fleet.admin
-    rc, out, _ = rotate(tmp_path / 'first', fleet.inventory, fleet.extra('rot-key-a', []), admin)
+    rc, out, _killed = rotate(tmp_path / 'first', fleet.inventory, fleet.extra('rot-key-a', []), admin)
     assert rc == 0, out[-4000:]
     before = (pathlib.Path(alice.pw_dir) / '.docker' / 'config.json').read_bytes()
     policies = emu.policies()
     # Check mode: the new key would be created; nothing in IAM, no key file, no host file changes.
-    rc, out, _ = rotate(tmp_path / 'check', fleet.inventory, fleet.extra('rot-key-b', ['rot-key-a']), admin,
+    rc, out, _killed = rotate(tmp_path / 'check', fleet.inventory, fleet.extra('rot-key-b', ['rot-key-a']), admin,
                         args=['--check'])
     assert rc == 0, out[-4000:]
     assert 'check mode stops here' in out
@@ -266,7 +266,7 @@ def test_check_mode_changes_nothing_and_disable_keeps_the_old_key_disabled(fleet
     failing = fleet.extra('rot-key-b', ['rot-key-a'], icr_rotation_retire='disable',
                           icr_rotation_pull_command=['skopeo', 'inspect', '--tls-verify=false', '--raw',
                                                      'docker://%s/team-b/app:base' % fleet.registry.host])
-    rc, out, _ = rotate(tmp_path / 'refused', fleet.inventory, failing, admin)
+    rc, out, _killed = rotate(tmp_path / 'refused', fleet.inventory, failing, admin)
     assert rc != 0
     assert 'Pull with the new key, as every user' in out and 'team-b/app' in out, out[-4000:]
     assert 'Permission denied' not in out, out[-4000:]
@@ -275,11 +275,11 @@ def test_check_mode_changes_nothing_and_disable_keeps_the_old_key_disabled(fleet
     # With a pull that works, the old key is disabled (not deleted), and the hosts hold the new one.
     working = dict(failing, icr_rotation_pull_command=['skopeo', 'inspect', '--tls-verify=false', '--raw',
                                                        'docker://' + fleet.ref])
-    rc, out, _ = rotate(tmp_path / 'disable', fleet.inventory, working, admin)
+    rc, out, _killed = rotate(tmp_path / 'disable', fleet.inventory, working, admin)
     assert rc == 0, out[-4000:]
     old = [k for k in emu.apikeys() if k['name'] == 'rot-key-a']
     assert len(old) == 1 and old[0]['disabled'] is True, old
     assert held_key(bob, 'us.icr.io') == fleet.value('rot-key-b')
-    rc, out, _ = rotate(tmp_path / 'disable-again', fleet.inventory, working, admin)
+    rc, out, _killed = rotate(tmp_path / 'disable-again', fleet.inventory, working, admin)
     assert rc == 0, out[-4000:]
     assert set(recap_changed(out).values()) == {0}, out[-3000:]
