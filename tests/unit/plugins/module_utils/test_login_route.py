@@ -24,6 +24,8 @@ KEY = 'UnitLoginModuleKey0123456789'
     (dict(password='p', validate='false'), False, LEAN_MODULE),
     (dict(password='p', validate=True), True, LEAN_MODULE),
     (dict(api_key=KEY, username_type='nosuchtype'), False, NETWORK_MODULE),   # the module says what is wrong
+    (dict(method='helper'), False, LEAN_MODULE),                               # the helper gets its own tokens
+    (dict(method='helper', validate=True, api_key=KEY, username_type='iambearer'), False, LEAN_MODULE),  # refused there
 ])
 def test_the_module_for_a_task(args, check_mode, module):
     assert module_for(args, check_mode) == module
