@@ -316,6 +316,8 @@ def present(module: AnsibleModule) -> dict:
     config, warnings = install.config_from(p, validate)
     for warning in warnings:
         module.warn(warning)
+    if p['check'] and not config.get('registries'):
+        raise InputError('check: name the registries to check with regions or registries.')
     python = p['python'] or sys.executable
     exe = bundle(python)
     cfg = install.config_bytes(config)
@@ -347,9 +349,7 @@ def present(module: AnsibleModule) -> dict:
 
 
 def check(p: dict, config: dict) -> list[dict]:
-    hosts = config.get('registries') or []
-    if not hosts:
-        raise InputError('check: name the registries to check with regions or registries.')
+    hosts = config['registries']
     accounts = _accounts(p['users']) if p['users'] else [pwd.getpwuid(os.geteuid())]
     custom = p['config_path'] if p['config_path'] != DEFAULT_CONFIG_PATH else None
     # Long enough for the metadata service and IAM with their retries; a hung helper is still stopped.
