@@ -36,6 +36,7 @@ CACHE_NAME = PROGRAM  # <home>/.cache/docker-credential-icr, the runtime's defau
 SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 IDENTITIES = ('vpc_trusted_profile', 'compute_resource', 'api_key_file')
 METADATA_VERSIONS = ('2025-08-26', '2022-03-01')
+DEFAULT_KEY_FILE = '~/.config/docker-credential-icr/apikey'  # the helper's default api_key_file
 _PROFILE_ID_RE = re.compile(r'^Profile-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
 _CRN_RE = re.compile(r'^crn:v1:[^:\s]*:[^:\s]*:iam-identity:[^:\s]*:[^:\s]*:[^:\s]*:profile:Profile-[0-9a-fA-F-]{36}$')
 # Options that are copied into the configuration under their own name, and the identities they belong to
@@ -281,3 +282,51 @@ def run_get(program: str, host: str, account: pwd.struct_passwd, config_path: st
     # The protocol's error is the helper's stdout; its own one-line reason is on stderr. Neither holds a token.
     reason = _one_line(err) or _one_line(out) or f'exit {proc.returncode}, no message'
     return {'ok': False, 'msg': f'{who}{reason}'}
+
+
+def key_file_of(account: pwd.struct_passwd, api_key_file: str | None) -> str:
+    """Where the user's API key file is: api_key_file (~ is the user's home), by default the helper's own path."""
+    path = api_key_file or DEFAULT_KEY_FILE
+    if path == '~' or path.startswith('~/'):
+        path = account.pw_dir + path[1:]
+    if not os.path.isabs(path) or '..' in path.split(os.sep) or path.endswith(os.sep):
+        raise InputError(f'api_key_file: {api_key_file!r} is not an absolute path (or one in ~/) of a file without ".." '
+                         'steps.')
+    return path
+
+
+def place_key(account: pwd.struct_passwd, path: str, key: str, check_mode: bool) -> bool:
+    """Make the user's key file hold key: 0600 in a 0700 directory, written as the user; True when it changed.
+
+    Root acts as the user for all of it, so that the user's own links can lead the write only where the user may
+    write anyway. The key is never read back into a message.
+    """
+    content = key.encode('utf-8')
+    directory, name = os.path.dirname(path), os.path.basename(path)
+    who = account.pw_name
+    with identity(account):
+        try:
+            try:
+                dir_fd = open_dir(directory, Attributes(), create=not check_mode)[0]
+            except OSError as exc:
+                if check_mode and exc.errno == errno.ENOENT:
+                    return True
+                raise
+            try:
+                dir_mode = stat.S_IMODE(os.fstat(dir_fd).st_mode)
+                raw, st = read_at(dir_fd, name, path)
+                if raw == content and st is not None and stat.S_IMODE(st.st_mode) == 0o600 and dir_mode == 0o700:
+                    return False
+                if check_mode:
+                    return True
+                if dir_mode != 0o700:
+                    os.chmod(directory, 0o700)
+                write_atomic(path, content, Attributes(mode=0o600), dir_fd=dir_fd, current=st)
+                return True
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            raise ConfigFileError(f'api_key: cannot write the key file {path} of {who}: {exc.strerror}. Nothing was '
+                                  'written there.')
+        except ConfigFileError as exc:
+            raise ConfigFileError(f'api_key: the key file of {who}: {exc.msg}')

@@ -150,10 +150,18 @@ options:
     type: str
   users:
     description:
-      - Users whose token caches O(state=absent) removes (acting as each user), and as whom O(check) runs the helper.
+      - Users whose token caches O(state=absent) removes, whose key files O(api_key) writes, and as whom O(check) runs
+        the helper; root acts as each of them. Not set - the user the module runs as.
     type: list
     elements: str
     default: []
+  api_key:
+    description:
+      - With O(identity=api_key_file), an IBM Cloud API key to write into the key file of each of O(users) - mode
+        C(0600), in a C(0700) directory, owned by the user and written as the user, replaced only when it differs. It is
+        never shown, in the result, the diff or any message.
+      - Not set - the users' key files are theirs to place.
+    type: str
   check:
     description:
       - After installing, run C(docker-credential-icr get) for every registry of O(regions) and O(registries) as each of
@@ -210,6 +218,14 @@ EXAMPLES = r'''
     check: true
   become: true
 
+- name: Each user's own API key file, placed from the vault
+  icr.auth.icr_credential_helper:
+    identity: api_key_file
+    regions: [us-south]
+    users: [deploy, ci]
+    api_key: "{{ vault_icr_api_key }}"
+  become: true
+
 - name: Remove the helper, its configuration and the users' token caches
   icr.auth.icr_credential_helper:
     state: absent
@@ -243,6 +259,12 @@ config:
   returned: always
   type: dict
   sample: {"version": 1, "identity": "vpc_trusted_profile", "registries": ["us.icr.io", "icr.io"]}
+key_files_changed:
+  description: The key files that O(api_key) wrote (or would write, in check mode); never their content.
+  returned: with O(state=present)
+  type: list
+  elements: str
+  sample: [/home/ci/.config/docker-credential-icr/apikey]
 caches_removed:
   description: The token cache directories removed, with O(state=absent).
   returned: always
@@ -299,12 +321,14 @@ def argument_spec() -> dict:
         refresh_share=dict(type='float'),
         cache_dir=dict(type='str'),
         users=dict(type='list', elements='str', default=[]),
+        api_key=dict(type='str', no_log=True),
         check=dict(type='bool', default=False),
     )
 
 
 def _accounts(users: list[str]) -> list[pwd.struct_passwd]:
-    return [lookup_user(u) for u in users]
+    """The passwd entries of users, or of the user the module runs as when there are none."""
+    return [lookup_user(u) for u in users] if users else [pwd.getpwuid(os.geteuid())]
 
 
 def _config_text(raw: bytes | None) -> str:
@@ -323,6 +347,17 @@ def present(module: AnsibleModule) -> dict:
     cfg = install.config_bytes(config)
     old_exe, exe_st = install.read_file(p['path'], 'path')
     old_cfg, cfg_st = install.read_file(p['config_path'], 'config_path')
+    keys_changed = []
+    if p['api_key'] is not None:
+        if config['identity'] != 'api_key_file':
+            raise InputError(f'api_key: only used with identity: api_key_file, not with identity: {config["identity"]}; '
+                             'leave it out.')
+        if not p['api_key'].strip():
+            raise InputError('api_key: an empty API key was given; give the IBM Cloud API key to place, or leave it out.')
+        for account in _accounts(p['users']):
+            path = install.key_file_of(account, config.get('api_key_file'))
+            if install.place_key(account, path, p['api_key'].strip(), module.check_mode):
+                keys_changed.append(path)
     exe_attrs = install.wanted_attributes(EXE_MODE)
     cfg_attrs = install.wanted_attributes(CONFIG_MODE)
     exe_change = old_exe != exe or not install.attributes_ok(exe_st, exe_attrs)
@@ -333,7 +368,7 @@ def present(module: AnsibleModule) -> dict:
         if cfg_change:
             install.install_file(p['config_path'], cfg, CONFIG_MODE, 'config_path')
     result = {
-        'changed': exe_change or cfg_change,
+        'changed': exe_change or cfg_change or bool(keys_changed), 'key_files_changed': keys_changed,
         'executable_path': p['path'], 'config_path': p['config_path'], 'config': config, 'caches_removed': [],
         'executable': 'installed' if old_exe is None else 'updated' if exe_change else 'unchanged',
         'diff': [
@@ -343,6 +378,9 @@ def present(module: AnsibleModule) -> dict:
              'before': install.digest(old_exe), 'after': install.digest(exe)},
         ],
     }
+    for path in keys_changed:
+        result['diff'].append({'before_header': path, 'after_header': path, 'before': '',
+                               'after': '(the API key given, not shown)\n'})
     if p['check'] and not module.check_mode:
         result['checks'] = check(p, config)
     return result
@@ -350,7 +388,7 @@ def present(module: AnsibleModule) -> dict:
 
 def check(p: dict, config: dict) -> list[dict]:
     hosts = config['registries']
-    accounts = _accounts(p['users']) if p['users'] else [pwd.getpwuid(os.geteuid())]
+    accounts = _accounts(p['users'])
     custom = p['config_path'] if p['config_path'] != DEFAULT_CONFIG_PATH else None
     # Long enough for the metadata service and IAM with their retries; a hung helper is still stopped.
     limit = (config.get('timeout') or 5) * ((config.get('retries') or 1) + 1) * 3 + 10
