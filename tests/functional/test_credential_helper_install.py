@@ -25,6 +25,9 @@ from playrunner import run_play
 from rel_support import create_user, remove_user, shared_tmpdir
 from secret_scan import assert_no_secret
 
+# pylint: disable=wrong-import-order
+from ansible_collections.icr.auth.plugins.module_utils._helper_config import validate  # noqa: E402
+
 pytestmark = [pytest.mark.needs_root]
 
 USERS = ('icrhcfga', 'icrhcfgb')
@@ -86,8 +89,9 @@ def test_install_check_mode_diff_rerun_and_absent(tmp_path, prefix):
     assert first.rc == 0 and first.result(INSTALL)['result']['executable'] == 'installed', first.text[-3000:]
     assert snapshot(exe)[1:4] == (0o755, 0, 0) and snapshot(cfg)[1:4] == (0o644, 0, 0)
     assert stat.S_IMODE(os.stat(str(cfg.parent)).st_mode) == 0o755
-    assert json.loads(cfg.read_text()) == {'version': 1, 'identity': 'vpc_trusted_profile',
-                                           'trusted_profile_id': PROFILE_ID, 'registries': ['us.icr.io', 'icr.io']}
+    assert json.loads(cfg.read_text()) == validate({'version': 1, 'identity': 'vpc_trusted_profile',
+                                                    'trusted_profile_id': PROFILE_ID,
+                                                    'registries': ['us.icr.io', 'icr.io']})
     before = (snapshot(exe), snapshot(cfg))
 
     again = run_play(tmp_path / 'again', [install_task(prefix)], args=['--diff'])
@@ -99,7 +103,7 @@ def test_install_check_mode_diff_rerun_and_absent(tmp_path, prefix):
     result = changed.result(INSTALL)['result']
     assert changed.rc == 0 and result['changed'] and result['executable'] == 'unchanged', changed.text[-3000:]
     assert PROFILE_ID in result['diff'][0]['before'] and PROFILE_ID not in result['diff'][0]['after']
-    assert snapshot(exe) == before[0] and 'trusted_profile_id' not in json.loads(cfg.read_text())
+    assert snapshot(exe) == before[0] and json.loads(cfg.read_text())['trusted_profile_id'] is None
 
     gone_dry = run_play(tmp_path / 'gone-dry', [{'name': INSTALL, 'check_mode': True, 'icr.auth.icr_credential_helper': {
         'state': 'absent', 'path': str(exe), 'config_path': str(cfg), 'cache_dir': str(tmp_path / 'no-cache')}}])

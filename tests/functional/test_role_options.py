@@ -258,6 +258,12 @@ def helper_config(tmp_path, host):
     return json.loads((tmp_path / host / 'etc' / 'icr-auth' / 'credential-helper.json').read_text())
 
 
+def expected_config(**keys):
+    """The configuration the helper reads for these keys: the helper's defaults for every other key."""
+    from ansible_collections.icr.auth.plugins.module_utils._helper_config import validate
+    return validate(dict({'version': 1}, **keys))
+
+
 def task_results(run, task):
     return dict((r['host'], r['result']) for r in run.records if r['task'].endswith(task))
 
@@ -274,11 +280,11 @@ def test_helper_method_variables_reach_the_helper_and_icr_login(tmp_path):
     for host in HOSTS:
         exe = tmp_path / host / 'bin' / 'docker-credential-icr'
         assert exe.read_bytes().startswith(b'#!') and os.stat(str(exe)).st_mode & 0o777 == 0o755
-        assert helper_config(tmp_path, host) == {
-            'version': 1, 'identity': 'vpc_trusted_profile', 'trusted_profile_id': PROFILE_ID,
-            'registries': ['us.icr.io', 'icr.io', 'registry.example.com:5000'], 'metadata_endpoint': 'http://127.0.0.1:9',
-            'metadata_version': '2022-03-01', 'iam_endpoint': 'private',
-            'ca_path': '/etc/ssl/certs/ca-certificates.crt', 'validate_certs': False}
+        assert helper_config(tmp_path, host) == expected_config(
+            identity='vpc_trusted_profile', trusted_profile_id=PROFILE_ID,
+            registries=['us.icr.io', 'icr.io', 'registry.example.com:5000'], metadata_endpoint='http://127.0.0.1:9',
+            metadata_version='2022-03-01', iam_endpoint='private',
+            ca_path='/etc/ssl/certs/ca-certificates.crt', validate_certs=False)
     docker = json.loads((tmp_path / 'default-docker' / 'config.json').read_text())
     containers = json.loads((tmp_path / 'default-containers' / 'auth.json').read_text())
     for data in (docker, containers):
@@ -302,8 +308,7 @@ def test_helper_method_variables_reach_the_helper_and_icr_login(tmp_path):
 def test_helper_identity_variables_reach_the_configuration(tmp_path, identity, role_vars, expected):
     run = helper_play(tmp_path, dict({'docker_auth_regions': ['us-south'], 'docker_auth_identity': identity}, **role_vars))
     assert run.rc == 0, run.text[-3000:]
-    assert helper_config(tmp_path, 'h1') == dict({'version': 1, 'identity': identity, 'registries': ['us.icr.io']},
-                                                 **expected)
+    assert helper_config(tmp_path, 'h1') == expected_config(identity=identity, registries=['us.icr.io'], **expected)
 
 
 def test_helper_api_key_file_identity_places_the_key_and_never_shows_it(tmp_path):

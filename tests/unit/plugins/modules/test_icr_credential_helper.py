@@ -11,6 +11,7 @@ import stat
 import pytest
 
 from ansible_collections.icr.auth.plugins.module_utils import _helper_install as install
+from ansible_collections.icr.auth.plugins.module_utils._helper_config import validate
 from ansible_collections.icr.auth.plugins.modules import icr_credential_helper as module
 from ansible_collections.icr.auth.tests.unit.plugins.modules.module_runner import run_module
 
@@ -95,8 +96,8 @@ def test_check_mode_writes_nothing_and_the_diff_shows_the_configuration(tmp_path
 @pytest.mark.parametrize('value, key', [(PROFILE_ID, 'trusted_profile_id'), (PROFILE_CRN, 'trusted_profile_crn')])
 def test_a_trusted_profile_is_told_apart_by_its_shape(tmp_path, value, key):
     failed, result, _raw = run_module(module, args(tmp_path, trusted_profile=value))
-    assert not failed and result['config'][key] == value
-    assert not set(result['config']) & ({'trusted_profile_id', 'trusted_profile_crn'} - {key})
+    assert not failed and result['config'] == validate({'version': 1, 'identity': 'vpc_trusted_profile', key: value,
+                                                        'registries': ['us.icr.io', 'icr.io']})
 
 
 @pytest.mark.parametrize('extra, words', [
@@ -182,9 +183,10 @@ def test_the_configuration_holds_no_secret_and_only_known_keys(tmp_path):
                                                    validate_certs=False, cache_dir='~/.cache/icr'))
     assert not failed
     config = json.loads((tmp_path / 'etc' / 'icr-auth' / 'credential-helper.json').read_text())
-    assert config == {'version': 1, 'identity': 'api_key_file', 'registries': ['us.icr.io', 'icr.io'],
-                      'api_key_file': '~/.icr/key', 'iam_endpoint': 'private', 'timeout': 3.0, 'retries': 2,
-                      'refresh_share': 0.5, 'validate_certs': False, 'cache_dir': '~/.cache/icr'}
+    assert config == validate({'version': 1, 'identity': 'api_key_file', 'registries': ['us.icr.io', 'icr.io'],
+                               'api_key_file': '~/.icr/key', 'iam_endpoint': 'private', 'timeout': 3.0, 'retries': 2,
+                               'refresh_share': 0.5, 'validate_certs': False, 'cache_dir': '~/.cache/icr'})
+    assert config['timeout'] == 3.0 and config['api_key_file'] == '~/.icr/key'  # the options, not the defaults
 
 
 def test_cache_dir_of_a_user():
