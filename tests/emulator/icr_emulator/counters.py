@@ -14,8 +14,13 @@ COUNTER_NAMES = (
     "registry_token_iamapikey",   # ... of them with Basic user iamapikey
     "registry_token_iambearer",   # ... iambearer
     "registry_token_iamrefresh",  # ... iamrefresh
+    "registry_token_profile",     # ... a trusted profile id (password: a service ID's API key)
     "registry_token_issued",      # registry tokens actually issued
     "registry_v2",                # every request under /v2/
+    "metadata_token",             # every request to PUT /identity/v1/token or /instance_identity/v1/token
+    "metadata_iam_token",         # every request to POST /identity/v1/iam_tokens or /instance_identity/v1/iam_token
+    "iam_token_cr",               # /identity/token with grant_type=urn:ibm:params:oauth:grant-type:cr-token
+    "iam_token_assume",           # /identity/token with grant_type=urn:ibm:params:oauth:grant-type:assume
     "faults_served",              # requests answered by an injected fault
     "not_found",                  # requests to unknown paths
 )

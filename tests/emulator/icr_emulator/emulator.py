@@ -18,10 +18,14 @@ from .faults import FAULT_ENDPOINTS, Fault, FaultQueue, fault_from_json, make_fa
 from .fixture import FixtureSource, load_fixture
 from .httpio import Request, Response, json_response
 from .iam import APIKEY_GRANT, FORM_TYPE, REFRESH_GRANT, IamError, IamService, iam_error_response
-from .realm import USERNAMES, RealmConfig, RegistryRealm, registry_error
+from .realm import PROFILE_USERNAME, USERNAMES, RealmConfig, RegistryRealm, registry_error
 from .server import EmulatorHTTPServer
 from .signing import IamSigner, RegistrySigner
 from .variants import VariantSwitch
+# --- keyless identity (metadata service, cr-token/assume grants, trusted profiles) ---
+from .grants import ASSUME_GRANT, CR_GRANT, KeylessGrants
+from .keyless import KeylessState
+from .metadata import MetadataService, metadata_error
 
 _REGISTRY_FAULT_CODES = {401: "UNAUTHORIZED", 403: "DENIED", 404: "NOT_FOUND", 429: "TOOMANYREQUESTS", 503: "UNAVAILABLE"}
 _MALFORMED = b"<html><head><title>Bad Gateway</title></head><body>upstream answered garbage</body></html>"
@@ -63,6 +67,8 @@ class Emulator:
         self.faults = FaultQueue()
         self.directory = Directory(self.fixture)
         self.refresh_tokens = RefreshTokens()
+        self.keyless = KeylessState(self.fixture)
+        self.metadata: MetadataService | None = None
         self._own_state_dir = False
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -92,6 +98,9 @@ class Emulator:
         self.realm = RegistryRealm(self.realm_config, self.registry_signer, self.iam, self.directory, self.refresh_tokens,
                                    self.lifetimes, self._counters, self.url, self.variants)
         self.realm.upstream = self.registry_upstream
+        # --- keyless identity ---
+        self.metadata = MetadataService(self.iam, self.keyless)
+        KeylessGrants(self.iam, self.keyless).install()
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"icr-emulator-{self.port}", daemon=True)
         self._thread.start()
@@ -159,6 +168,7 @@ class Emulator:
         self.faults.clear()
         self.directory.reload()
         self.variants.reset()
+        self.keyless.reset()
 
     def _variants_dict(self) -> dict[str, Any]:
         return self.variants.current.as_dict()
@@ -218,6 +228,32 @@ class Emulator:
         self.lifetimes.update(outside_ibm_limits=outside_ibm_limits, access_token_lifetime=access_token_lifetime,
                               refresh_token_lifetime=refresh_token_lifetime, registry_token_lifetime=registry_token_lifetime)
 
+    # --- keyless identity: metadata service, compute resources ------------------------------------------
+    @property
+    def metadata_url(self) -> str:
+        """Base URL of the VPC instance metadata service (the emulator's own origin)."""
+        return self.url
+
+    def set_instance(self, name: str) -> None:
+        """Make the metadata service act as the fixture instance of that name (KeyError if none)."""
+        self.keyless.set_instance(name)
+
+    def instance(self) -> dict[str, Any]:
+        """The instance the metadata service acts as: name, id, crn, default profile, linked profiles."""
+        current = self.keyless.current_instance()
+        if current is None:
+            return {}
+        return {"name": current.name, "id": current.id, "crn": current.crn, "default_profile": current.default_profile,
+                "profiles": list(current.profiles)}
+
+    def cr_token(self, name: str) -> str:
+        """The current cr token value of the fixture compute resource of that name (KeyError if none)."""
+        return self.keyless.cr_token(name)
+
+    def rotate_cr_token(self, name: str) -> str:
+        """Give a compute resource a new cr token (the old one stops working at once); the new value."""
+        return self.keyless.rotate_cr_token(name)
+
     def info(self) -> dict[str, Any]:
         """Facts other processes need: URLs, issuer, service, region, certificate path."""
         return {
@@ -226,6 +262,7 @@ class Emulator:
             "region": self.realm_config.region, "registry_cert": self.registry_cert_path,
             "variants": self.variants.current.as_dict(), "registry_upstream": self.registry_upstream,
             "registry_kid": self.registry_signer.kid if self.registry_signer else "",
+            "metadata_url": self.url, "instance": self.instance(),
         }
 
     # --- dispatch ----------------------------------------------------------------------------------
@@ -258,6 +295,10 @@ class Emulator:
             return "registry_token", self.realm.token, self._username_counter(req)
         if path == "/v2" or path.startswith("/v2/"):
             return "registry_v2", self.realm.v2, ()
+        # --- keyless identity: VPC instance metadata service (metadata.py) ---
+        metadata_endpoint = MetadataService.endpoint_of(path)
+        if metadata_endpoint is not None and self.metadata is not None:
+            return metadata_endpoint, self.metadata.handle, ()
         return None, self.realm.v2, ()
 
     @staticmethod
@@ -265,7 +306,8 @@ class Emulator:
         if req.method != "POST" or req.content_type() != FORM_TYPE:
             return ()
         grant_type = req.form().get("grant_type", "")
-        return {APIKEY_GRANT: ("iam_token_apikey",), REFRESH_GRANT: ("iam_token_refresh",)}.get(grant_type, ())
+        return {APIKEY_GRANT: ("iam_token_apikey",), REFRESH_GRANT: ("iam_token_refresh",),
+                CR_GRANT: ("iam_token_cr",), ASSUME_GRANT: ("iam_token_assume",)}.get(grant_type, ())
 
     @staticmethod
     def _username_counter(req: Request) -> tuple[str, ...]:
@@ -273,6 +315,8 @@ class Emulator:
             creds = req.basic_auth()
         except ValueError:
             return ()
+        if creds and PROFILE_USERNAME.match(creds[0]):
+            return ("registry_token_profile",)
         return (f"registry_token_{creds[0]}",) if creds and creds[0] in USERNAMES else ()
 
     def _apply_fault(self, fault: Fault, handler: Handler, req: Request) -> Response:
@@ -300,6 +344,8 @@ class Emulator:
         if endpoint in ("iam_token", "identity_keys"):
             request_type = "incoming.Identity_Token" if endpoint == "iam_token" else "incoming.Identity_Keys"
             return iam_error_response(req, self.url, IamError(status, "EMULATOR_FAULT", reason), request_type)
+        if endpoint.startswith("metadata_"):
+            return metadata_error(status, "emulator_fault", reason)
         return registry_error(status, _REGISTRY_FAULT_CODES.get(status, "UNKNOWN"), reason)
 
     # --- admin -------------------------------------------------------------------------------------
@@ -339,6 +385,14 @@ class Emulator:
             return json_response(200, {"ended": self.end_sessions(data.get("name"))})
         elif method == "POST" and name == "upstream":
             self.set_upstream(data.get("url"))
+        # --- keyless identity ---
+        elif method == "GET" and name == "instance":
+            return json_response(200, self.instance())
+        elif method == "POST" and name == "instance":
+            self.set_instance(str(data.get("name", "")))
+            return json_response(200, self.instance())
+        elif method == "POST" and name == "rotate-cr-token":
+            return json_response(200, {"cr_token": self.rotate_cr_token(str(data.get("name", "")))})
         else:
             return json_response(404, {"error": f"no admin action {method} /_emulator/{name}"})
         return json_response(200, {"ok": True})

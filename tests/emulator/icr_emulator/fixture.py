@@ -119,6 +119,10 @@ class Fixture:
     access_groups: dict[str, frozenset[str]]
     policies: tuple[Policy, ...]
     source: str = field(default="<dict>", compare=False)
+    # Keyless identity (keyless_fixture.py): trusted profiles by id, VPC instances in order, compute resources by name.
+    profiles: dict[str, Any] = field(default_factory=dict)
+    instances: tuple[Any, ...] = ()
+    compute_resources: dict[str, Any] = field(default_factory=dict)
 
     def groups_of(self, iam_id: str) -> frozenset[str]:
         """Ids of the access groups that have iam_id as a member."""
@@ -163,7 +167,11 @@ def _build(data: dict[str, Any], source: str) -> Fixture:
     groups = _access_groups(data.get("access_groups", []))
     namespaces = {str(ns): resolve(acct, f"namespace {ns}") for ns, acct in dict(data.get("namespaces", {})).items()}
     policies = tuple(p for index, raw in enumerate(data.get("policies", [])) for p in _policies(raw, index, resolve))
-    return Fixture(accounts, namespaces, identities, apikeys, groups, policies, source)
+    from .keyless_fixture import parse_compute_resources, parse_instances, parse_profiles  # pylint: disable=import-outside-toplevel
+    profiles = parse_profiles(data.get("identities", []), identities, resolve, FixtureError)
+    instances = parse_instances(data.get("instances", []), profiles, resolve, FixtureError)
+    resources = parse_compute_resources(data.get("compute_resources", []), profiles, {k.value for k in apikeys}, FixtureError)
+    return Fixture(accounts, namespaces, identities, apikeys, groups, policies, source, profiles, instances, resources)
 
 
 def _accounts(raw: Any) -> dict[str, Account]:

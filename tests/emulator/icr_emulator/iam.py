@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import jwt
 
@@ -43,7 +43,14 @@ E_KEY_DISABLED = "BXNIM0416E"
 E_REFRESH_INVALID = "BXNIM0407E"
 E_CLIENT_MISMATCH = "BXNIM0137E"
 E_BAD_CLIENT = "BXNIM0102E"
-INVENTED_CODES = frozenset({E_BAD_CLIENT, E_KEY_DISABLED})
+# INVENTED too: the codes of the keyless grants (grants.py; no public source for IBM's codes of these answers)
+E_CR_INVALID = "BXNIM0440E"         # unknown, rotated-away or malformed compute resource token
+E_PROFILE_NOT_FOUND = "BXNIM0441E"  # no trusted profile of that id / CRN / name
+E_PROFILE_CONFLICT = "BXNIM0442E"   # the profile parameters name different profiles, or too many are given
+E_NOT_TRUSTED = "BXNIM0443E"        # the caller may not use that profile (HTTP 403)
+E_TOKEN_INVALID = "BXNIM0444E"      # assume: access_token not valid
+INVENTED_CODES = frozenset({E_BAD_CLIENT, E_KEY_DISABLED, E_CR_INVALID, E_PROFILE_NOT_FOUND, E_PROFILE_CONFLICT,
+                            E_NOT_TRUSTED, E_TOKEN_INVALID})
 INVENTED_HEADER = "X-Icr-Emulator-Invented"
 
 
@@ -111,6 +118,8 @@ class IamService:
         self.counters = counters
         self.base_url = base_url
         self.issuer = base_url + "/identity"
+        # More grants (grant_type -> handler(form, client_id)), e.g. the keyless ones of grants.py.
+        self.extra_grants: dict[str, Callable[[dict[str, str], str], Response]] = {}
 
     # --- /identity/token -------------------------------------------------------------------------
     def token(self, req: Request) -> Response:
@@ -138,8 +147,12 @@ class IamService:
             return self._apikey_grant(form, client_id)
         if grant_type == REFRESH_GRANT:
             return self._refresh_grant(form, client_id)
+        extra = self.extra_grants.get(grant_type)
+        if extra is not None:
+            return extra(form, client_id)
+        valid = "', '".join([APIKEY_GRANT, REFRESH_GRANT] + sorted(self.extra_grants))
         raise IamError(400, E_INVALID, f"Validation of property 'grant_type' with value '{grant_type[:80]}' failed. "
-                       f"Valid values: '{APIKEY_GRANT}', '{REFRESH_GRANT}'")
+                       f"Valid values: '{valid}'")
 
     @staticmethod
     def _client_id(req: Request) -> str:

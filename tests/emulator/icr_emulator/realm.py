@@ -24,6 +24,9 @@ from .signing import RegistrySigner
 from .variants import VariantSwitch
 
 USERNAMES = ("iamapikey", "iambearer", "iamrefresh")
+# The fourth login shape (registry_access_trusted_profiles.md): username = a trusted profile id, password = an API
+# key of a service ID that the profile trusts; the token then carries the profile's access.
+PROFILE_USERNAME = re.compile(r"^Profile-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MSG_BAD_CREDENTIAL = "The login credentials are not valid, or your IBM Cloud account is not active."
 MSG_UNSUPPORTED = ("The requested authentication method is not supported. Run the 'bx cr login' command. "
                    "To use registry tokens, use 'docker login -u token' and your registry token.")
@@ -101,6 +104,11 @@ class RegistryRealm:
         except ScopeError as exc:
             return registry_error(400, "UNSUPPORTED", str(exc), invented=True)
         user, password = creds
+        if PROFILE_USERNAME.match(user):
+            profile_identity = self._profile_login(user, password)
+            if profile_identity is None:
+                return registry_error(400, "UNAUTHORIZED", MSG_BAD_CREDENTIAL)  # "400 Bad Request" = bad pair (IBM)
+            return self._issue(profile_identity, scopes)
         if user not in USERNAMES:
             return registry_error(400, "UNSUPPORTED", MSG_UNSUPPORTED)
         identity = self._authenticate(user, password)
@@ -123,6 +131,17 @@ class RegistryRealm:
             refresh = self.refresh.get(password, self.variants.current.refresh_idle_timeout)
             iam_id = refresh.iam_id if refresh is not None and self.directory.key_usable(refresh.key_name) else ""
         return self.directory.identity(iam_id) if iam_id else None
+
+    def _profile_login(self, profile_id: str, password: str) -> Identity | None:
+        """The profile's identity if password is a usable API key of a service ID that the profile trusts."""
+        profile = self.directory.fixture.profiles.get(profile_id)
+        key = self.directory.key_by_value(password)
+        if profile is None or key is None or not key.usable or key.iam_id not in profile.trusts:
+            return None
+        owner = self.directory.identity(key.iam_id)
+        if owner is None or owner.kind != "serviceid":
+            return None
+        return self.directory.identity(profile.iam_id)
 
     def _issue(self, identity: Identity, scopes: list[Any]) -> Response:
         now = int(time.time())

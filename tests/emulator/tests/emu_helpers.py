@@ -36,3 +36,11 @@ def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         return json.loads(base64.urlsafe_b64decode(seg + "=" * (-len(seg) % 4)))
     head, body, _sig = token.split(".")
     return part(head), part(body)
+
+
+def verify_access(emu: Emulator, token: str) -> dict[str, Any]:
+    """Claims of an IAM access token, verified against the JWKS at /identity/keys."""
+    import jwt  # pylint: disable=import-outside-toplevel
+    jwks = requests.get(emu.url + "/identity/keys", timeout=10).json()
+    key = jwt.PyJWKSet.from_dict(jwks)[jwt.get_unverified_header(token)["kid"]]
+    return jwt.decode(token, key.key, algorithms=["RS256"], issuer=emu.url + "/identity")
