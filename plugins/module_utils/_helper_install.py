@@ -242,13 +242,26 @@ def remove_cache(account: pwd.struct_passwd, directory: str) -> None:
                 raise ConfigFileError(f'users: cannot remove the cache {directory} of {account.pw_name}: {exc.strerror}.')
 
 
+def parse_scopes(values: list[str]) -> list[str]:
+    """'team-a/app:pull,push' -> 'repository:team-a/app:pull,push'; InputError naming check_access."""
+    scopes = []
+    for value in values or []:
+        name, sep, actions = (value or '').rpartition(':')
+        acts = [a for a in actions.split(',') if a]
+        if not sep or not name or not acts or any(a not in ('pull', 'push') for a in acts):
+            raise InputError(f'check_access: {value!r} is not of the form namespace/repository:pull[,push].')
+        scopes.append(f"repository:{name}:{','.join(acts)}")
+    return scopes
+
+
 def _one_line(text: str) -> str:
     line = ' '.join(text.split())
     return (line[:400] + '…') if len(line) > 400 else line
 
 
-def run_get(program: str, host: str, account: pwd.struct_passwd, config_path: str | None, timeout: float) -> dict:
-    """Run ``program get`` for host as the user; {'ok', 'msg'} - never the token it answers."""
+def run_get(program: str, host: str, account: pwd.struct_passwd, config_path: str | None,
+            timeout: float) -> tuple[dict, str | None]:
+    """Run ``program get`` for host as the user: ({'ok', 'msg'}, the token or None). The dict never holds the token."""
     env = {'PATH': SAFE_PATH, 'HOME': account.pw_dir, 'USER': account.pw_name, 'LOGNAME': account.pw_name}
     if config_path:
         env[CONFIG_ENV] = config_path
@@ -266,9 +279,9 @@ def run_get(program: str, host: str, account: pwd.struct_passwd, config_path: st
         proc = subprocess.run([program, 'get'], input=host.encode('utf-8'), stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
                               stderr=subprocess.PIPE, env=env, timeout=timeout, preexec_fn=preexec, cwd='/', check=False)
     except subprocess.TimeoutExpired:
-        return {'ok': False, 'msg': f'{who}{PROGRAM} get did not answer within {timeout:g} seconds.'}
+        return {'ok': False, 'msg': f'{who}{PROGRAM} get did not answer within {timeout:g} seconds.'}, None
     except OSError as exc:
-        return {'ok': False, 'msg': f'{who}{program} could not be started: {exc.strerror}.'}
+        return {'ok': False, 'msg': f'{who}{program} could not be started: {exc.strerror}.'}, None
     out = proc.stdout.decode('utf-8', 'replace')
     err = proc.stderr.decode('utf-8', 'replace')
     if proc.returncode == 0:
@@ -277,11 +290,11 @@ def run_get(program: str, host: str, account: pwd.struct_passwd, config_path: st
         except ValueError:
             answer = None
         if isinstance(answer, dict) and answer.get('Username') == 'iambearer' and answer.get('Secret'):
-            return {'ok': True, 'msg': f'{who}{PROGRAM} answered with an IAM access token.'}
-        return {'ok': False, 'msg': f'{who}{PROGRAM} answered "get" without an IAM access token.'}
+            return {'ok': True, 'msg': f'{who}{PROGRAM} answered with an IAM access token.'}, answer['Secret']
+        return {'ok': False, 'msg': f'{who}{PROGRAM} answered "get" without an IAM access token.'}, None
     # The protocol's error is the helper's stdout; its own one-line reason is on stderr. Neither holds a token.
     reason = _one_line(err) or _one_line(out) or f'exit {proc.returncode}, no message'
-    return {'ok': False, 'msg': f'{who}{reason}'}
+    return {'ok': False, 'msg': f'{who}{reason}'}, None
 
 
 def key_file_of(account: pwd.struct_passwd, api_key_file: str | None) -> str:

@@ -170,6 +170,16 @@ options:
       - Skipped in check mode.
     type: bool
     default: false
+  check_access:
+    description:
+      - With O(check), also prove that each user's token is granted these repositories, as
+        V(namespace/repository:pull) or V(namespace/repository:pull,push), with the registry's own token handshake. A
+        trusted profile or key without the IAM policy fails with a message that says which access is missing and which
+        role to give.
+      - Talks to the registries from the host, which needs the Python library C(requests) for it.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -323,6 +333,7 @@ def argument_spec() -> dict:
         users=dict(type='list', elements='str', default=[]),
         api_key=dict(type='str', no_log=True),
         check=dict(type='bool', default=False),
+        check_access=dict(type='list', elements='str', default=[]),
     )
 
 
@@ -340,6 +351,9 @@ def present(module: AnsibleModule) -> dict:
     config, warnings = install.config_from(p, validate)
     for warning in warnings:
         module.warn(warning)
+    if p['check_access'] and not p['check']:
+        raise InputError('check_access: proving access runs with the check; set check: true too.')
+    install.parse_scopes(p['check_access'])
     if p['check'] and not config.get('registries'):
         raise InputError('check: name the registries to check with regions or registries.')
     python = p['python'] or sys.executable
@@ -392,12 +406,27 @@ def check(p: dict, config: dict) -> list[dict]:
     custom = p['config_path'] if p['config_path'] != DEFAULT_CONFIG_PATH else None
     # Long enough for the metadata service and IAM with their retries; a hung helper is still stopped.
     limit = (config.get('timeout') or 5) * ((config.get('retries') or 1) + 1) * 3 + 10
+    scopes = install.parse_scopes(p['check_access'])
     checks = []
     for account in accounts:
         for host in hosts:
-            outcome = install.run_get(p['path'], host, account, custom, limit)
+            outcome, token = install.run_get(p['path'], host, account, custom, limit)
+            if token is not None and scopes:
+                outcome = prove_access(config, host, token, scopes, f'{account.pw_name}: {host}: ')
             checks.append(dict(user=account.pw_name, registry=host, **outcome))
     return checks
+
+
+def prove_access(config: dict, host: str, token: str, scopes: list[str], who: str) -> dict:
+    """The registry's answer to the token for the scopes: {'ok', 'msg'}, the message scrubbed of the token."""
+    from ansible_collections.icr.auth.plugins.module_utils._access import verify as verify_access
+    from ansible_collections.icr.auth.plugins.module_utils._http import HttpOptions, make_session
+    opts = HttpOptions(timeout=config.get('timeout') or 5, retries=config.get('retries') or 0,
+                       validate_certs=config.get('validate_certs', True) is not False, ca_path=config.get('ca_path'))
+    verification = verify_access(make_session(opts), opts, host, 'iambearer', token, scopes)
+    what = config['identity'] + ''.join(f' ({config[k]})' for k in ('trusted_profile_id', 'trusted_profile_crn',
+                                                                     'profile_id', 'profile_name') if config.get(k))
+    return {'ok': verification.ok, 'msg': f'{who}{what}: {verification.msg}'}
 
 
 def absent(module: AnsibleModule) -> dict:
