@@ -32,8 +32,9 @@ options:
   state:
     description:
       - V(present) installs the executable and writes the configuration.
-      - V(absent) removes the executable, the configuration file, and the token caches of the O(users) (their
-        C(~/.cache/docker-credential-icr), or O(cache_dir)). The Docker and containers files of the users are left to
+      - V(absent) removes the executable, the configuration file, and the cache directories of the O(users) (their
+        C(~/.cache/docker-credential-icr), or O(cache_dir)) - the tokens, and the logins a user stored through the
+        helper with C(docker login). A cache directory that is a link, or that the user does not own, is left alone. The Docker and containers files of the users are left to
         M(icr.auth.icr_login) with O(icr.auth.icr_login#module:state=absent).
     type: str
     choices: [present, absent]

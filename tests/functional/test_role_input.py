@@ -262,7 +262,7 @@ def test_the_api_key_file_identity_takes_the_key_only_from_the_variable(tmp_path
     """The controller's IBMCLOUD_API_KEY (an administrator's own key, often) is never copied to the hosts."""
     key_file = tmp_path / 'keys' / 'apikey'
     role_vars = {'docker_auth_method': 'helper', 'docker_auth_identity': 'api_key_file',
-                 'docker_auth_api_key_file': str(key_file),
+                 'docker_auth_api_key_file': str(key_file), 'docker_auth_users': ['root'],
                  'docker_auth_helper_path': str(tmp_path / 'bin' / 'docker-credential-icr'),
                  'docker_auth_helper_config_path': str(tmp_path / 'etc' / 'credential-helper.json')}
     run = run_role(tmp_path / 'env', role_vars, way='environment', args=('-vvvv',))
@@ -271,3 +271,11 @@ def test_the_api_key_file_identity_takes_the_key_only_from_the_variable(tmp_path
     run = run_role(tmp_path / 'vault', role_vars, way='vault', args=('-vvvv', '--diff'))
     assert run.rc == 0, run.tail()
     assert key_file.read_text() == KEY and run.leaked() == [], run.tail()
+
+
+def test_key_files_need_the_users_named(tmp_path):
+    role_vars = dict(NOWHERE, docker_auth_identity='api_key_file')
+    run = run_role(tmp_path, role_vars, way='vault', args=('-vvvv',))
+    assert run.rc != 0 and 'docker_auth_users is empty: with docker_auth_identity: api_key_file' in \
+        ' '.join(run.text.split()), run.tail()
+    assert run.leaked() == [] and 'Install and configure docker-credential-icr' not in run.text

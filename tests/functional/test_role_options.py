@@ -315,7 +315,7 @@ def test_helper_api_key_file_identity_places_the_key_and_never_shows_it(tmp_path
     key = 'RoleHelperKeyFile0123456789abcdefghijklmnop'
     key_file = tmp_path / 'h1' / 'keys' / 'apikey'
     role_vars = {'docker_auth_regions': ['us-south'], 'docker_auth_identity': 'api_key_file',
-                 'docker_auth_api_key_file': str(key_file)}
+                 'docker_auth_api_key_file': str(key_file), 'docker_auth_users': ['root']}
     run = helper_play(tmp_path, role_vars, key=key)
     assert run.rc == 0, run.text[-3000:]
     assert key_file.read_text() == key and os.stat(str(key_file)).st_mode & 0o777 == 0o600
