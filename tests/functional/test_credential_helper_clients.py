@@ -48,6 +48,7 @@ class Installed(object):
     """The helper in a prefix, its configuration, and the two client files that name it."""
 
     def __init__(self, base, run):
+        base = pathlib.Path(base)
         self.base = base
         self.run = run
         self.exe = base / 'prefix' / 'bin' / 'docker-credential-icr'
@@ -159,3 +160,33 @@ def test_the_check_reports_the_helpers_own_reason(emu, registry, tmp_path):
     msg = run.result(INSTALL)['result']['msg']
     assert registry.host in msg and 'docker-credential-icr' in msg, msg
     assert len(run.result(INSTALL)['result']['checks'][0]['msg'].splitlines()) == 1
+
+
+def role_play(tmp_path, emu, registry, profile, check_access):
+    base = pathlib.Path(tmp_path)
+    role_vars = {'docker_auth_method': 'helper', 'docker_auth_registries': [registry.host],
+                 'docker_auth_trusted_profile': profile, 'docker_auth_metadata_endpoint': emu.metadata_url,
+                 'docker_auth_iam_endpoint': emu.url, 'docker_auth_helper_check': True,
+                 'docker_auth_verify_access': check_access,
+                 'docker_auth_helper_path': str(base / 'prefix' / 'bin' / 'docker-credential-icr'),
+                 'docker_auth_helper_config_path': str(base / 'prefix' / 'etc' / 'credential-helper.json'),
+                 'docker_auth_helper_cache_dir': str(base / 'cache'),
+                 'docker_auth_config_path': str(base / 'docker' / 'config.json')}
+    task = {'name': 'role', 'ansible.builtin.include_role': {'name': 'icr.auth.docker_auth'}, 'vars': role_vars}
+    return run_play(base / 'play', [task])
+
+
+def test_the_role_checks_every_users_access_before_naming_the_helper(emu, registry, images, tmp_path):
+    refused = role_play(tmp_path / 'nopolicy', emu, registry, NOPOLICY, ['team-a/app:pull'])
+    assert refused.rc != 0, refused.text[-3000:]
+    text = ' '.join(refused.text.split())
+    assert 'do not grant pull on team-a/app' in text and NOPOLICY in text, refused.text[-3000:]
+    assert not (tmp_path / 'nopolicy' / 'docker' / 'config.json').exists()  # no user's file names a helper that fails
+
+    granted = role_play(tmp_path / 'reader', emu, registry, READER, ['team-a/app:pull'])
+    assert granted.rc == 0, granted.text[-3000:]
+    installed = Installed(tmp_path / 'reader', granted)
+    pulled = skopeo(installed, images['team-a'], tmp_path / 'pulled')
+    assert pulled.rc == 0, pulled.stderr
+    again = role_play(tmp_path / 'reader', emu, registry, READER, ['team-a/app:pull'])
+    assert again.rc == 0 and [r['task'] for r in again.records if r['result'].get('changed')] == [], again.text[-3000:]

@@ -143,6 +143,8 @@ LATER.update({
                                        'docker_auth_helper_config_path: etc/helper.json is not an absolute path'),
     'docker_auth_helper_ca_path': (dict(NOWHERE, docker_auth_helper_ca_path='ca.pem'),
                                    'docker_auth_helper_ca_path: ca.pem is not an absolute path'),
+    'docker_auth_helper_cache_dir': (dict(NOWHERE, docker_auth_helper_cache_dir='cache'),
+                                     'docker_auth_helper_cache_dir: cache is neither an absolute path'),
 })
 
 
