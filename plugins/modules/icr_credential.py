@@ -49,7 +49,9 @@ options:
   api_key:
     description:
       - The IBM Cloud API key of a user or a service ID.
-      - If not set, the environment variable E(IBMCLOUD_API_KEY) is used, then E(IC_API_KEY).
+      - If not set, the environment variable E(IBMCLOUD_API_KEY) is used, then E(IC_API_KEY), as exported in the
+        shell that runs C(ansible-playbook). Do not set them with the task's C(environment) keyword - Ansible writes
+        those values into the command that starts the module, where C(ps) and C(-vvv) show them.
     type: str
   username_type:
     description:
@@ -133,10 +135,9 @@ EXAMPLES = r'''
 
 - name: Check that a service ID can pull from its namespace, but do not keep the check's output
   icr.auth.icr_credential:
+    api_key: "{{ vault_icr_api_key }}"
     regions: [us-south]
     verify_access: ["team-a/app:pull"]
-  environment:
-    IBMCLOUD_API_KEY: "{{ vault_icr_api_key }}"
   delegate_to: localhost
   run_once: true
   no_log: true

@@ -21,6 +21,9 @@ COUNTER_NAMES = (
     "metadata_iam_token",         # every request to POST /identity/v1/iam_tokens or /instance_identity/v1/iam_token
     "iam_token_cr",               # /identity/token with grant_type=urn:ibm:params:oauth:grant-type:cr-token
     "iam_token_assume",           # /identity/token with grant_type=urn:ibm:params:oauth:grant-type:assume
+    "identity_serviceids",        # requests under /v1/serviceids (Identity API)
+    "identity_apikeys",           # requests to /v1/apikeys and /v1/apikeys/{id}... (not /v1/apikeys/details)
+    "policies",                   # requests under /v1/policies (Policy Management API)
     "faults_served",              # requests answered by an injected fault
     "not_found",                  # requests to unknown paths
 )

@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .fixture import ApiKey, Fixture, Identity
+from .fixture import ApiKey, Fixture, Identity, Policy
 
 
 class Directory:
@@ -56,6 +56,41 @@ class Directory:
         """Whether the named key still authenticates."""
         key = self.key_by_name(name)
         return key is not None and key.usable
+
+    # --- runtime changes of the IAM Identity and Policy Management APIs (identity_api.py, policy_api.py) ---
+    def put_key(self, key: ApiKey) -> None:
+        """Add or replace a key under its `name` (created keys use their id as that handle)."""
+        with self._lock:
+            self._keys[key.name] = key
+
+    def all_keys(self) -> list[ApiKey]:
+        """Every key record, deleted ones included, in insertion order."""
+        with self._lock:
+            return list(self._keys.values())
+
+    def put_identity(self, identity: Identity) -> None:
+        """Add or replace an identity (a service ID created at runtime)."""
+        with self._lock:
+            identities = dict(self.fixture.identities)
+            identities[identity.iam_id] = identity
+            self.fixture = dataclasses.replace(self.fixture, identities=identities)
+
+    def remove_identity(self, iam_id: str) -> None:
+        """Forget an identity (a deleted service ID): nothing authenticates as it any more."""
+        with self._lock:
+            identities = {k: v for k, v in self.fixture.identities.items() if k != iam_id}
+            self.fixture = dataclasses.replace(self.fixture, identities=identities)
+
+    def set_policies(self, policies: tuple[Policy, ...]) -> None:
+        """Replace the policies the realm and /v2/ enforce (they take effect at once)."""
+        with self._lock:
+            self.fixture = dataclasses.replace(self.fixture, policies=tuple(policies))
+
+    def restore_fixture(self, fixture: Fixture) -> None:
+        """Go back to the fixture's identities and policies, then to its keys."""
+        with self._lock:
+            self.fixture = fixture
+        self.reload()
 
 
 @dataclass(frozen=True)

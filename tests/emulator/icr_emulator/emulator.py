@@ -19,6 +19,9 @@ from .fixture import FixtureSource, load_fixture
 from .httpio import Request, Response, json_response
 from .iam import APIKEY_GRANT, FORM_TYPE, REFRESH_GRANT, IamError, IamService, iam_error_response
 from .realm import PROFILE_USERNAME, USERNAMES, RealmConfig, RegistryRealm, registry_error
+from .identity_api import IdentityApi
+from .management import MANAGEMENT_ENDPOINTS, ApiError, identity_error, policy_error
+from .policy_api import PolicyApi
 from .server import EmulatorHTTPServer
 from .signing import IamSigner, RegistrySigner
 from .variants import VariantSwitch
@@ -77,6 +80,8 @@ class Emulator:
         self.iam: IamService | None = None
         self.realm: RegistryRealm | None = None
         self.registry_signer: RegistrySigner | None = None
+        self.identity_api: IdentityApi | None = None
+        self.policy_api: PolicyApi | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> Emulator:
@@ -101,6 +106,7 @@ class Emulator:
         # --- keyless identity ---
         self.metadata = MetadataService(self.iam, self.keyless)
         KeylessGrants(self.iam, self.keyless).install()
+        self._start_management()
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"icr-emulator-{self.port}", daemon=True)
         self._thread.start()
@@ -169,6 +175,7 @@ class Emulator:
         self.directory.reload()
         self.variants.reset()
         self.keyless.reset()
+        self._reset_management()
 
     def _variants_dict(self) -> dict[str, Any]:
         return self.variants.current.as_dict()
@@ -290,7 +297,10 @@ class Emulator:
         if path == "/identity/keys":
             return "identity_keys", self.iam.keys, ()
         if path == "/v1/apikeys/details":
-            return "apikey_details", self.iam.apikey_details, ()
+            return "apikey_details", self.identity_api.apikey_details if self.identity_api else self.iam.apikey_details, ()
+        managed = self._management_route(path)
+        if managed is not None:
+            return managed
         if path == "/oauth/token":
             return "registry_token", self.realm.token, self._username_counter(req)
         if path == "/v2" or path.startswith("/v2/"):
@@ -341,6 +351,9 @@ class Emulator:
 
     def _fault_error(self, endpoint: str, status: int, req: Request) -> Response:
         reason = f"Injected fault: HTTP {status}"
+        if endpoint in MANAGEMENT_ENDPOINTS:
+            err = ApiError(status, "EMULATOR_FAULT", reason, invented=False)
+            return policy_error(err) if endpoint == "policies" else identity_error(req, self.url, err)
         if endpoint in ("iam_token", "identity_keys"):
             request_type = "incoming.Identity_Token" if endpoint == "iam_token" else "incoming.Identity_Keys"
             return iam_error_response(req, self.url, IamError(status, "EMULATOR_FAULT", reason), request_type)
@@ -362,6 +375,9 @@ class Emulator:
             return json_response(400, {"error": str(exc)})
 
     def _admin_action(self, name: str, method: str, data: dict[str, Any]) -> Response:
+        managed = self._management_admin(name, method, data)
+        if managed is not None:
+            return managed
         reads = {"health": lambda: {"status": "ok", "url": self.url, "pid": os.getpid()}, "counters": self.counters,
                  "info": self.info, "faults": lambda: {"pending": self.faults.pending()}, "lifetimes": lambda: vars(self.lifetimes).copy(),
                  "variants": self._variants_dict}
@@ -396,6 +412,67 @@ class Emulator:
         else:
             return json_response(404, {"error": f"no admin action {method} /_emulator/{name}"})
         return json_response(200, {"ok": True})
+
+    # --- IAM Identity and Policy Management APIs (identity_api.py, policy_api.py) -------------------
+    def _start_management(self) -> None:
+        assert self.iam is not None
+        self.policy_api = PolicyApi(self.directory, self.fixture, self.iam.verify_access_token, self.url)
+        self.identity_api = IdentityApi(self.directory, self.fixture, self.iam.verify_access_token, self.url,
+                                        self.policy_api.remove_subject)
+        self.policy_api.locked_service_id = self.identity_api.service_id_locked
+
+    def _reset_management(self) -> None:
+        if self.identity_api is None or self.policy_api is None:
+            return
+        self.directory.restore_fixture(self.fixture)
+        self.identity_api.reset()
+        self.policy_api.reset()
+        self.policy_api.set_consistency_delay(0)
+
+    def _management_route(self, path: str) -> tuple[str, Handler, tuple[str, ...]] | None:
+        if self.identity_api is None or self.policy_api is None:
+            return None
+        if path == "/v1/serviceids" or path.startswith("/v1/serviceids/"):
+            return "identity_serviceids", self.identity_api.handle_serviceids, ()
+        if path == "/v1/apikeys" or path.startswith("/v1/apikeys/"):
+            return "identity_apikeys", self.identity_api.handle_apikeys, ()
+        if path == "/v1/policies" or path.startswith("/v1/policies/"):
+            return "policies", self.policy_api.handle, ()
+        return None
+
+    def _management_admin(self, name: str, method: str, data: dict[str, Any]) -> Response | None:
+        reads = {"service-ids": self.service_ids, "apikeys": self.apikeys, "policies": self.policies}
+        if method == "GET" and name in reads:
+            return json_response(200, reads[name]())
+        if method == "POST" and name == "consistency":
+            self.set_consistency_delay(reads=data.get("reads", 0))
+            return json_response(200, {"reads": data.get("reads", 0)})
+        return None
+
+    def _management(self) -> tuple[IdentityApi, PolicyApi]:
+        if self.identity_api is None or self.policy_api is None:
+            raise RuntimeError("the emulator is not started")
+        return self.identity_api, self.policy_api
+
+    def service_ids(self) -> list[dict[str, Any]]:
+        """Every service ID record, as GET /v1/serviceids/{id} shows it."""
+        identity, _policies = self._management()
+        with identity._lock:  # pylint: disable=protected-access
+            return [identity.serviceid_record(m) for m in identity.serviceids.values()]
+
+    def apikeys(self) -> list[dict[str, Any]]:
+        """Every API key record that is not deleted, without values."""
+        identity, _policies = self._management()
+        with identity._lock:  # pylint: disable=protected-access
+            return [identity.apikey_record(m) for m in identity._live_keys()]  # pylint: disable=protected-access
+
+    def policies(self) -> list[dict[str, Any]]:
+        """Every policy record, each with its current `etag`."""
+        return self._management()[1].list_records()
+
+    def set_consistency_delay(self, reads: int = 0) -> None:
+        """Policies created or replaced from now on answer 404 to the next `reads` GETs by id (0: off)."""
+        self._management()[1].set_consistency_delay(reads)
 
     def _log(self, line: str) -> None:
         stream = self.log_stream or sys.stderr

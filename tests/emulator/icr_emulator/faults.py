@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 FAULT_ENDPOINTS = ("iam_token", "registry_token", "registry_v2", "identity_keys", "metadata_token", "metadata_iam_token")
+# IAM Identity and Policy Management APIs (identity_api.py, policy_api.py)
+FAULT_ENDPOINTS += ("identity_serviceids", "identity_apikeys", "policies")
 FAULT_BODIES = ("malformed", "truncated", "empty")
 # How Retry-After is written: delta-seconds (a fraction such as 1.5 is written as is), an HTTP date that many
 # seconds ahead (RFC 9110 allows both), or something no parser can read (proxies send such things).

@@ -5,6 +5,7 @@ import copy
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
 
@@ -79,10 +80,13 @@ class ApiKey:
     state: str = "active"
     description: str = ""
     created_at: str = "2026-01-01T00:00+0000"
+    expires_at: float | None = None   # epoch seconds; an expired key no longer authenticates
 
     @property
     def usable(self) -> bool:
         """Whether IAM accepts this key for authentication (locked keys are only write-protected)."""
+        if self.expires_at is not None and time.time() >= self.expires_at:
+            return False
         return self.state in ("active", "locked")
 
 

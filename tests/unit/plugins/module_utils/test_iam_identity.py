@@ -1,0 +1,90 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""_iam_identity: expiry checks, service IDs and API keys against a fake IAM."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ansible_collections.icr.auth.plugins.module_utils import _iam_identity as ident
+from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, InputError
+from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession
+
+from ansible_collections.icr.auth.tests.unit.plugins.module_utils.iam_fakes import ACCOUNT, ADMIN_KEY, FakeIam
+
+
+def test_parse_expiry():
+    value = ident.parse_expiry('2027-06-01T00:00+0000')
+    assert value == datetime.datetime(2027, 6, 1, tzinfo=datetime.timezone.utc)
+    assert ident.expiry_text(ident.parse_expiry('2027-06-01T02:00+0200')) == '2027-06-01T00:00+0000'
+    assert ident.parse_expiry(None) is None
+
+
+@pytest.mark.parametrize('value', ['2027-06-01', '2027-06-01T00:00Z', '2027-02-30T00:00+0000', '2027-06-01T00:00:00+0000'])
+def test_parse_expiry_refuses(value):
+    with pytest.raises(InputError, match='expires_at'):
+        ident.parse_expiry(value)
+
+
+@pytest.mark.parametrize('current, same', [
+    ('2027-06-01T00:00+0000', True), ('2027-06-01T00:00:00Z', True), ('2027-06-01T00:00:00.000+00:00', True),
+    ('2027-06-01T02:00+0200', True), ('2027-06-01T00:01+0000', False), (None, False), ('garbage', False),
+])
+def test_same_expiry(current, same):
+    assert ident.same_expiry(current, ident.parse_expiry('2027-06-01T00:00+0000')) is same
+
+
+def test_looks_like_id():
+    assert ident.looks_like_id('ServiceId-2d9bd1b2-4f51-4fcb-9a51-6f6f0f4b3c55')
+    assert not ident.looks_like_id('web-fleet-pull') and not ident.looks_like_id('')
+
+
+def identity(iam):
+    s = AdminSession({'iam_endpoint': iam.url, 'api_key': ADMIN_KEY, 'retries': 0, 'timeout': 5.0}, {})
+    return ident.Identity(s, ACCOUNT)
+
+
+def test_service_id_life():
+    with FakeIam() as iam:
+        idn = identity(iam)
+        assert idn.find_service_id('a') is None
+        made = idn.create_service_id('a', 'first', locked=False)
+        assert idn.find_service_id('a')['id'] == made['id'] and idn.resolve_service_id(made['id'])['name'] == 'a'
+        idn.update_service_id(made['id'], 'a', 'second')
+        assert iam.service_ids[made['id']]['description'] == 'second'
+        idn.set_service_id_lock(made['id'], True)
+        assert iam.service_ids[made['id']]['locked']
+        idn.set_service_id_lock(made['id'], False)
+        idn.delete_service_id(made['id'])
+        assert iam.service_ids == {} and idn.get_service_id(made['id']) is None
+
+
+def test_names_are_not_unique_so_duplicates_are_listed():
+    with FakeIam(page=1) as iam:
+        ids = sorted(iam.add_service_id('dup')['id'] for dummy in range(3))
+        with pytest.raises(IamError) as err:
+            identity(iam).find_service_id('dup')
+        assert '3 service IDs are named' in err.value.msg and ', '.join(ids) in err.value.msg
+
+
+def test_api_key_life_and_value_only_in_the_create_answer():
+    with FakeIam() as iam:
+        sid = iam.add_service_id('s')
+        idn = identity(iam)
+        made = idn.create_api_key(sid['iam_id'], 'k', 'd', '2099-01-01T00:00+0000', locked=False, disabled=True)
+        assert made['apikey'] == iam.key_values[0] and iam.apikeys[made['id']]['disabled']
+        found = idn.find_api_key(sid['iam_id'], 'k')
+        assert found['id'] == made['id'] and 'apikey' not in found
+        idn.update_api_key(made['id'], {'name': 'k', 'description': 'e'})
+        put = [r for r in iam.requests if r['method'] == 'PUT'][0]
+        assert put['headers']['If-Match'].startswith('1-')
+        for flag in ('lock', 'disable'):
+            idn.set_api_key_flag(made['id'], flag, False)
+        assert not iam.apikeys[made['id']]['disabled']
+        idn.delete_api_key(made['id'])
+        assert iam.apikeys == {}
+        idn.delete_api_key(made['id'])  # already gone: fine

@@ -1,0 +1,165 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""_iam_policy: the access option, policy content keys, plans, 409 bodies, and Policies against a fake IAM."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.icr.auth.plugins.module_utils import _iam_policy as pol
+from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
+from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession
+
+from ansible_collections.icr.auth.tests.unit.plugins.module_utils.iam_fakes import ACCOUNT, ADMIN_KEY, FakeIam
+
+READER = 'Reader'
+WRITER = 'Writer'
+MANAGER = 'Manager'
+
+
+def policy(roles, attrs, pid='p1', iam_id='iam-ServiceId-1'):
+    return {'id': pid, 'subjects': [{'attributes': [{'name': 'iam_id', 'value': iam_id}]}],
+            'roles': [{'role_id': pol.ROLE_PREFIX + r} for r in roles],
+            'resources': [{'attributes': [{'name': n, 'value': v, 'operator': 'stringEquals'} for n, v in attrs]}]}
+
+
+def ns_policy(roles, ns, region='us-south', pid='p1'):
+    return policy(roles, [('accountId', ACCOUNT), ('serviceName', 'container-registry'), ('region', region),
+                          ('resourceType', 'namespace'), ('resource', ns)], pid)
+
+
+def test_desired_access_merges_roles_and_maps_global_and_aliases():
+    wanted = pol.desired_access([{'role': 'Reader', 'region': 'us-south', 'namespaces': ['web']},
+                                 {'role': 'writer', 'region': 'us-south', 'namespaces': ['web']},
+                                 {'role': 'Reader', 'region': 'global', 'namespaces': ['base']},
+                                 {'role': 'Reader', 'region': 'ap-north'},
+                                 {'role': 'Reader', 'region': 'de.icr.io', 'namespaces': 'one'}])
+    assert wanted == {('region', 'us-south', 'web', ()): {READER, WRITER},
+                      ('geography', 'global', 'base', ()): {READER},
+                      ('region', 'jp-tok', None, ()): {READER},
+                      ('region', 'eu-de', 'one', ()): {READER}}
+
+
+@pytest.mark.parametrize('entry, message', [
+    ({'role': 'Admin', 'region': 'us-south'}, "access[0].role: 'Admin' is not a Container Registry role"),
+    ({'role': 'Reader', 'region': 'mars'}, "access[0].region: unknown ICR region 'mars'"),
+    ({'role': 'Reader'}, 'access[0].region: give an ICR region'),
+    ({'role': 'Reader', 'region': 'us-south', 'namespaces': []}, 'access[0].namespaces: give a list'),
+    ({'role': 'Reader', 'region': 'us-south', 'namespaces': ['-bad']}, "'-bad' is not a valid ICR namespace"),
+    ({'role': 'Reader', 'region': 'us-south', 'namespace': ['web']}, 'unknown key(s) namespace'),
+    ('Reader', 'access[0]: give a dictionary'),
+])
+def test_desired_access_refuses_bad_entries_by_name(entry, message):
+    with pytest.raises(InputError) as err:
+        pol.desired_access([entry])
+    assert message in err.value.msg
+
+
+def test_policy_key_reads_registry_policies_only():
+    assert pol.policy_key(ns_policy([READER], 'web')) == ('region', 'us-south', 'web', ())
+    assert pol.policy_key(policy([READER], [('serviceName', 'container-registry'), ('geography', 'global')])) == \
+        ('geography', 'global', None, ())
+    assert pol.policy_key(policy([READER], [('serviceName', 'cloud-object-storage')])) is None
+    wild = policy([READER], [('serviceName', 'container-registry'), ('region', 'us-south'), ('resourceType', 'namespace')])
+    wild['resources'][0]['attributes'].append({'name': 'resource', 'value': 'web*', 'operator': 'stringMatch'})
+    assert pol.policy_key(wild)[3] == (('resource', 'web*', 'stringMatch'),)
+
+
+def test_policy_body_round_trips_to_its_key():
+    for key in [('region', 'us-south', 'web', ()), ('geography', 'global', None, ())]:
+        body = pol.policy_body(ACCOUNT, 'iam-x', key, {READER})
+        assert pol.policy_key(body) == key and pol.roles_of(body) == {READER} and pol.subject_of(body) == 'iam-x'
+
+
+def test_plan_keeps_equal_creates_missing_and_purges():
+    web = ns_policy([READER], 'web', pid='a')
+    old = ns_policy([READER], 'old', pid='b')
+    dup = ns_policy([READER], 'web', pid='c')
+    wanted = {('region', 'us-south', 'web', ()): {READER}, ('region', 'us-south', 'new', ()): {READER}}
+    keep = pol.plan([web, old, dup], wanted, purge=False)
+    assert keep.keep == [web, dup, old] and keep.create == [(('region', 'us-south', 'new', ()), {READER})]
+    assert not keep.update and not keep.delete
+    purge = pol.plan([web, old, dup], wanted, purge=True)
+    assert purge.keep == [web] and sorted(p['id'] for p in purge.delete) == ['b', 'c'] and len(purge.create) == 1
+
+
+def test_plan_roles_added_without_purge_set_with_purge():
+    mgr = ns_policy([MANAGER], 'web')
+    wanted = {('region', 'us-south', 'web', ()): {READER}}
+    add = pol.plan([mgr], wanted, purge=False)
+    assert add.update == [(mgr, {MANAGER, READER})]
+    exact = pol.plan([mgr], wanted, purge=True)
+    assert exact.update == [(mgr, {READER})] and not exact.delete
+    assert not pol.plan([ns_policy([MANAGER, READER], 'web')], wanted, purge=False).changes
+
+
+def test_roles_compare_by_name_whichever_crn_form_iam_wrote():
+    iam_form = ns_policy([], 'web')
+    iam_form['roles'] = [{'role_id': 'crn:v1:bluemix:public:iam::::serviceRole:Reader'}]
+    assert pol.roles_of(iam_form) == {READER}
+    assert not pol.plan([iam_form], {('region', 'us-south', 'web', ()): {READER}}, purge=True).changes
+    assert pol.role_name('crn:v1:bluemix:public:iam::::role:Viewer') == 'crn:v1:bluemix:public:iam::::role:Viewer'
+    body = pol.policy_body(ACCOUNT, 'iam-x', ('region', 'us-south', 'web', ()), {READER})
+    assert body['roles'] == [{'role_id': 'crn:v1:bluemix:public:container-registry::::serviceRole:Reader'}]
+
+
+def test_conflicting_policy_reads_ibm_409_body():
+    body = {'errors': [{'code': 'policy_conflict_error', 'message': 'Failed to create the policy.',
+                        'details': {'conflicts_with': {'etag': '1-x', 'policy': {'id': 'pid-1', 'href': 'h'}}}}]}
+    assert pol.conflicting_policy(body) == 'pid-1'
+    body['errors'][0]['details']['conflicts_with']['policy'] = {'href': 'https://iam/v1/policies/pid-2'}
+    assert pol.conflicting_policy(body) == 'pid-2'
+    assert pol.conflicting_policy({'errors': [{'code': 'other'}]}) is None
+    assert pol.conflicting_policy(None) is None
+
+
+def make(iam):
+    s = AdminSession({'iam_endpoint': iam.url, 'api_key': ADMIN_KEY, 'retries': 0, 'timeout': 5.0}, {})
+    return pol.Policies(s, ACCOUNT, 'iam-ServiceId-1', sleep=lambda seconds: None)
+
+
+def test_create_then_409_adopts():
+    with FakeIam() as iam:
+        policies = make(iam)
+        key = ('region', 'us-south', 'web', ())
+        made, how = policies.create(key, {READER})
+        assert how == 'created' and made['id'] in iam.policies
+        again, how = policies.create(key, {READER})
+        assert how == 'adopted' and again['id'] == made['id'] and len(iam.policies) == 1
+
+
+def test_conflict_without_a_policy_id_is_an_error():
+    with FakeIam() as iam:
+        iam.faults.append(('POST', '/v1/policies', 409, {}, {'errors': [{'code': 'policy_conflict_error',
+                                                                         'message': 'conflict'}], 'trace': 'tr'}))
+        with pytest.raises(Exception) as err:
+            make(iam).create(('region', 'us-south', 'web', ()), {READER})
+        assert 'HTTP 409' in str(err.value) and 'tr' in str(err.value)
+
+
+def test_read_after_create_gives_up_quietly_and_reports_the_id():
+    with FakeIam() as iam:
+        iam.unreadable_reads = 100
+        made, how = make(iam).create(('region', 'us-south', 'web', ()), {READER})
+        assert how == 'created' and made['id'] in iam.policies
+        assert len([r for r in iam.requests if r['method'] == 'POST']) == 2  # the token, and one create
+
+
+def test_update_reads_again_after_a_stale_etag():
+    with FakeIam() as iam:
+        p = iam.add_policy('iam-ServiceId-1', ['Manager'], [('serviceName', 'container-registry'), ('region', 'eu-de')])
+        iam.faults.append(('PUT', '/v1/policies/', 412, {}, {'errors': [{'code': 'precondition_failed'}]}))
+        out = make(iam).update(p, {READER})
+        assert pol.roles_of(out) == {READER}
+        puts = [r for r in iam.requests if r['method'] == 'PUT']
+        assert len(puts) == 2 and all(r['headers']['If-Match'].startswith('W/') for r in puts)
+
+
+def test_list_keeps_registry_policies_of_the_subject():
+    with FakeIam(page=1) as iam:
+        iam.add_policy('iam-ServiceId-1', ['Reader'], [('serviceName', 'container-registry'), ('region', 'eu-de')])
+        iam.add_policy('iam-ServiceId-1', ['Reader'], [('serviceName', 'kms')])
+        iam.add_policy('iam-ServiceId-2', ['Reader'], [('serviceName', 'container-registry'), ('region', 'eu-de')])
+        assert [pol.policy_key(p) for p in make(iam).list()] == [('region', 'eu-de', None, ())]
