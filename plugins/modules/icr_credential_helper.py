@@ -34,8 +34,8 @@ options:
       - V(present) installs the executable and writes the configuration.
       - V(absent) removes the executable, the configuration file, and the cache directories of the O(users) (their
         C(~/.cache/docker-credential-icr), or O(cache_dir)) - the tokens, and the logins a user stored through the
-        helper with C(docker login). A cache directory that is a link, or that the user does not own, is left alone. The Docker and containers files of the users are left to
-        M(icr.auth.icr_login) with O(icr.auth.icr_login#module:state=absent).
+        helper with C(docker login). A cache directory that is a link, or that the user does not own, is left alone.
+        The Docker and containers files of the users are left to M(icr.auth.icr_login) with O(icr.auth.icr_login#module:state=absent).
     type: str
     choices: [present, absent]
     default: present
@@ -425,8 +425,8 @@ def prove_access(config: dict, host: str, token: str, scopes: list[str], who: st
     opts = HttpOptions(timeout=config.get('timeout') or 5, retries=config.get('retries') or 0,
                        validate_certs=config.get('validate_certs', True) is not False, ca_path=config.get('ca_path'))
     verification = verify_access(make_session(opts), opts, host, 'iambearer', token, scopes)
-    what = config['identity'] + ''.join(f' ({config[k]})' for k in ('trusted_profile_id', 'trusted_profile_crn',
-                                                                     'profile_id', 'profile_name') if config.get(k))
+    named = ('trusted_profile_id', 'trusted_profile_crn', 'profile_id', 'profile_name')
+    what = config['identity'] + ''.join(f' ({config[k]})' for k in named if config.get(k))
     return {'ok': verification.ok, 'msg': f'{who}{what}: {verification.msg}'}
 
 

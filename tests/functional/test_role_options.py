@@ -300,8 +300,8 @@ def test_helper_method_variables_reach_the_helper_and_icr_login(tmp_path):
     ('compute_resource', {'docker_auth_profile_name': 'registry-reader', 'docker_auth_cr_token_file': '/run/cr-token'},
      {'profile_name': 'registry-reader', 'cr_token_file': '/run/cr-token'}),
     ('compute_resource', {'docker_auth_profile_id': PROFILE_ID}, {'profile_id': PROFILE_ID}),
-    ('vpc_trusted_profile', {'docker_auth_trusted_profile': 'crn:v1:bluemix:public:iam-identity::a/0123456789abcdef::'
-                                                           'profile:' + PROFILE_ID},
+    ('vpc_trusted_profile',
+     {'docker_auth_trusted_profile': 'crn:v1:bluemix:public:iam-identity::a/0123456789abcdef::profile:' + PROFILE_ID},
      {'trusted_profile_crn': 'crn:v1:bluemix:public:iam-identity::a/0123456789abcdef::profile:' + PROFILE_ID}),
     ('vpc_trusted_profile', {}, {}),
 ], ids=['cr-name', 'cr-id', 'vpc-crn', 'vpc-default'])

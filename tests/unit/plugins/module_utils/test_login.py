@@ -408,8 +408,8 @@ def test_file_method_drops_an_icr_entry_even_when_the_credential_is_unchanged(tm
 def test_absent_removes_the_icr_entries_in_either_method(tmp_path, method):
     path = tmp_path / 'config.json'
     run(helper_params(tmp_path))
-    path.write_text(json.dumps(dict(json.loads(path.read_text()), credHelpers={'us.icr.io': 'icr', 'icr.io': 'icr',
-                                                                                'de.icr.io': 'pass'})))
+    helpers = {'us.icr.io': 'icr', 'icr.io': 'icr', 'de.icr.io': 'pass'}
+    path.write_text(json.dumps(dict(json.loads(path.read_text()), credHelpers=helpers)))
     result = run(params(tmp_path, method=method, state='absent', password=None, regions=['us-south', 'global']))
     assert result['changed'] and result['registries'] == {'us.icr.io': 'removed', 'icr.io': 'removed'}
     assert json.loads(path.read_text()) == {'credHelpers': {'de.icr.io': 'pass'}}

@@ -86,7 +86,7 @@ def test_check_mode_writes_nothing_and_the_diff_shows_the_configuration(tmp_path
     assert exe_diff['before'] == '(none)\n' and 'sha256' in exe_diff['after']
     run_module(module, args(tmp_path))
     failed, result, _raw = run_module(module, args(tmp_path, identity='api_key_file', _ansible_check_mode=True,
-                                                  _ansible_diff=True))
+                                                   _ansible_diff=True))
     assert result['changed'] and '"api_key_file"' in result['diff'][0]['after']
     assert '"vpc_trusted_profile"' in result['diff'][0]['before'] and result['executable'] == 'unchanged'
     assert json.loads((tmp_path / 'etc' / 'icr-auth' / 'credential-helper.json').read_text())['identity'] == \
