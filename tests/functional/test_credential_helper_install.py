@@ -22,6 +22,7 @@ import subprocess
 import pytest
 
 from playrunner import run_play
+from real_fixtures import ArgvSampler
 from rel_support import create_user, remove_user, shared_tmpdir
 from secret_scan import assert_no_secret
 
@@ -129,8 +130,10 @@ def test_the_installed_executable_is_the_hosts_python_and_no_user_can_change_it(
 
 def test_key_files_are_written_as_each_user_and_never_shown(tmp_path, prefix, homes):
     task = install_task(prefix, identity='api_key_file', trusted_profile=None, users=list(USERS), api_key='{{ key }}')
-    run = run_play(tmp_path / 'first', [task], secret_vars={'key': KEY}, args=['-vvv', '--diff'])
+    with ArgvSampler() as sampler:
+        run = run_play(tmp_path / 'first', [task], secret_vars={'key': KEY}, args=['-vvv', '--diff'])
     assert run.rc == 0, run.text[-3000:]
+    assert sampler.rounds > 3 and not [argv for argv in sampler.seen if KEY in argv]
     for name, entry in homes.items():
         key_file = pathlib.Path(entry.pw_dir) / '.config' / 'docker-credential-icr' / 'apikey'
         st = os.stat(str(key_file))
