@@ -162,7 +162,8 @@ class Login(object):
                     new, file_actions = auth_file.plan_absent(outcome.data, hosts)
                     for host in helpers:
                         file_actions.pop(host, None)
-                new, dropped = auth_file.drop_helper(new, file_hosts, ICR_HELPER)
+                # Every chosen host loses its docker-credential-icr entry, the ones another helper stores for too.
+                new, dropped = auth_file.drop_helper(new, hosts, ICR_HELPER)
                 for host in dropped:
                     if file_actions.get(host) == 'unchanged':
                         file_actions[host] = 'updated' if state == 'present' else 'removed'

@@ -424,3 +424,24 @@ def test_a_credsstore_naming_icr_is_never_used_as_a_store(tmp_path):
     assert result['files'][0]['stored_in'] == {'us.icr.io': 'file'}
     data = json.loads(path.read_text())
     assert data['credsStore'] == 'icr' and decode_auth(data['auths']['us.icr.io']['auth']) == ('iamapikey', API_KEY)
+
+
+def test_back_from_the_helper_to_a_credsstore_leaves_no_icr_entry(tmp_path, monkeypatch):
+    """credsStore names a store: the credential goes there, and Docker must not keep asking docker-credential-icr."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    store = bin_dir / 'docker-credential-teststore'
+    store.write_text('#!/bin/sh\nread line\ncase "$1" in\n'
+                     '  store) printf %s "$line" > "$(dirname "$0")/held.json" ;;\n'
+                     '  get) [ -f "$(dirname "$0")/held.json" ] && cat "$(dirname "$0")/held.json" '
+                     '|| { echo "credentials not found in native keychain"; exit 1; } ;;\n'
+                     '  erase) rm -f "$(dirname "$0")/held.json" ;;\nesac\n')
+    store.chmod(0o755)
+    monkeypatch.setenv('PATH', '%s%s%s' % (bin_dir, os.pathsep, os.environ.get('PATH', os.defpath)))
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'credsStore': 'teststore', 'credHelpers': {'us.icr.io': 'icr'}, 'auths': {}}))
+    result = run(params(tmp_path))
+    assert result['files'][0]['stored_in'] == {'us.icr.io': 'docker-credential-teststore'}
+    data = json.loads(path.read_text())
+    assert 'credHelpers' not in data and data['credsStore'] == 'teststore'
+    assert json.loads((bin_dir / 'held.json').read_text())['Secret'] == API_KEY
