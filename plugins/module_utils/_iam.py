@@ -22,6 +22,7 @@ PRIVATE_ENDPOINT = 'https://private.iam.cloud.ibm.com'
 TOKEN_PATH = '/identity/token'
 APIKEY_GRANT = 'urn:ibm:params:oauth:grant-type:apikey'
 REFRESH_GRANT = 'refresh_token'
+CR_TOKEN_GRANT = 'urn:ibm:params:oauth:grant-type:cr-token'
 # The client of the IBM Cloud CLI: the only widely documented way to get a usable refresh token.
 CLI_CLIENT = ('bx', 'bx')
 
@@ -104,38 +105,47 @@ class IamClient(object):
         return Token(self._answer(response, doing))
 
     def _answer(self, response: Any, doing: str) -> dict:
-        status = response.status_code
         try:
             body = response.json()
         except ValueError:
             body = None
-        if status == 200:
-            if not isinstance(body, dict) or not isinstance(body.get('access_token'), str) or not body['access_token']:
-                not_json = '' if body is not None else ', not JSON'
-                raise IamError(f'Could not {doing}: IAM at {self.url} answered HTTP 200 with a body that is not a token '
-                               f"answer ({len(response.content or b'')} bytes{not_json}). Check iam_endpoint.")
-            return body
-        if status == 429:
-            raise IamError(f'Could not {doing}: IAM at {self.url} is rate-limiting (HTTP 429) and still was after '
-                           f'{attempts_text(self.opts)}. Wait and run again, or lower the number of parallel exchanges '
-                           '(exchange once on the controller with run_once).')
-        if status >= 500:
-            raise IamError(f'Could not {doing}: IAM at {self.url} answered HTTP {status} ({attempts_text(self.opts)}). '
-                           'IBM Cloud IAM may be having trouble; try again later.')
-        code = message = request_id = None
-        if isinstance(body, dict):
-            code = body.get('errorCode')
-            message = body.get('errorMessage')
-            context = body.get('context')
-            request_id = context.get('requestId') if isinstance(context, dict) else None
-        parts = [f'Could not {doing}: IAM answered HTTP {status}']
-        if code or message:
-            parts.append(f" ({': '.join(str(p) for p in (code, message) if p)})")
-        parts.append('.')
-        if code in ERROR_ADVICE:
-            parts.append(' ' + ERROR_ADVICE[code])
-        elif body is None:
-            parts.append(' The answer was not JSON; check iam_endpoint.')
-        if request_id:
-            parts.append(f' IAM request id: {request_id}.')
-        raise IamError(''.join(parts), code=code, status=status)
+        return answer_of(self.url, response.status_code, body, len(response.content or b''), self.opts, doing)
+
+
+def answer_of(url: str, status: int, body: object, size: int, opts: Any, doing: str) -> dict:
+    """The token answer of IAM (a dict with an access_token), or IamError naming the cause and what to do.
+
+    ``body`` is the parsed JSON answer (None if it was not JSON), ``size`` its length in bytes, ``opts`` anything with
+    ``retries`` (for the number of attempts). Shared by the requests client above and the standard-library transport
+    of the credential helper.
+    """
+    if status == 200:
+        if not isinstance(body, dict) or not isinstance(body.get('access_token'), str) or not body['access_token']:
+            not_json = '' if body is not None else ', not JSON'
+            raise IamError(f'Could not {doing}: IAM at {url} answered HTTP 200 with a body that is not a token '
+                           f'answer ({size} bytes{not_json}). Check iam_endpoint.')
+        return body
+    if status == 429:
+        raise IamError(f'Could not {doing}: IAM at {url} is rate-limiting (HTTP 429) and still was after '
+                       f'{attempts_text(opts)}. Wait and run again, or lower the number of parallel exchanges '
+                       '(exchange once on the controller with run_once).')
+    if status >= 500:
+        raise IamError(f'Could not {doing}: IAM at {url} answered HTTP {status} ({attempts_text(opts)}). '
+                       'IBM Cloud IAM may be having trouble; try again later.')
+    code = message = request_id = None
+    if isinstance(body, dict):
+        code = body.get('errorCode')
+        message = body.get('errorMessage')
+        context = body.get('context')
+        request_id = context.get('requestId') if isinstance(context, dict) else None
+    parts = [f'Could not {doing}: IAM answered HTTP {status}']
+    if code or message:
+        parts.append(f" ({': '.join(str(p) for p in (code, message) if p)})")
+    parts.append('.')
+    if code in ERROR_ADVICE:
+        parts.append(' ' + ERROR_ADVICE[code])
+    elif body is None:
+        parts.append(' The answer was not JSON; check iam_endpoint.')
+    if request_id:
+        parts.append(f' IAM request id: {request_id}.')
+    raise IamError(''.join(parts), code=code, status=status)

@@ -1,0 +1,102 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Fakes for the unit tests of the credential helper: a recording transport, a scripted server (any method) and a
+server that accepts connections and never answers."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import threading
+
+from ansible_collections.icr.auth.plugins.module_utils._stdlib_http import Response
+
+
+class FakeTransport(object):
+    """Answers requests from a script of (status, body) and records (method, url, headers, body, proxy)."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.requests = []
+        self.retries = 0
+        self.timeout = 5.0
+
+    def request(self, method, url, what, headers=None, body=None, proxy=True):
+        self.requests.append({'method': method, 'url': url, 'what': what, 'headers': dict(headers or {}),
+                              'body': body, 'proxy': proxy})
+        answer = self.answers[min(len(self.requests), len(self.answers)) - 1]
+        if isinstance(answer, BaseException):
+            raise answer
+        status, body = answer
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return Response(status, {}, raw)
+
+
+class ScriptServer(object):
+    """HTTP on 127.0.0.1: each request takes the next (status, headers, body) of the script; the last repeats."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers) or [(200, {}, b'')]
+        self.requests = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                body = self.rfile.read(length) if length else b''
+                server.requests.append({'method': self.command, 'path': self.path, 'headers': dict(self.headers),
+                                        'body': body})
+                status, headers, content = server.answers[min(len(server.requests), len(server.answers)) - 1]
+                if not isinstance(content, bytes):
+                    content = json.dumps(content).encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header('Content-Length', str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            do_GET = do_POST = do_PUT = _answer
+
+            def log_message(self, *args):  # pylint: disable=arguments-differ
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = 'http://127.0.0.1:%d' % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={'poll_interval': 0.02}, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class SilentServer(object):
+    """Accepts connections on 127.0.0.1 and never answers (a hung metadata service)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(16)
+        self.url = 'http://127.0.0.1:%d' % self.sock.getsockname()[1]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+
+def free_port_url():
+    """The URL of a 127.0.0.1 port nobody listens on (connection refused)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return 'http://127.0.0.1:%d' % port

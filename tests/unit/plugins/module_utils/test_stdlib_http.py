@@ -1,0 +1,157 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""_stdlib_http: timeouts, bounded retries, Retry-After, redirects, proxies and CA files, against 127.0.0.1."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import pytest
+
+from ansible_collections.icr.auth.plugins.module_utils import _stdlib_http as sh
+
+from ansible_collections.icr.auth.tests.unit.plugins.module_utils.helper_fakes import (
+    ScriptServer,
+    SilentServer,
+    free_port_url,
+)
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_env(monkeypatch):
+    for name in ('http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY', 'all_proxy',
+                 'ALL_PROXY'):
+        monkeypatch.delenv(name, raising=False)
+
+
+def transport(**kwargs):
+    sleeps = []
+    kwargs.setdefault('sleep', sleeps.append)
+    return sh.Transport(**kwargs), sleeps
+
+
+def test_a_plain_answer_is_returned_with_its_headers_and_body():
+    with ScriptServer((200, {'X-Thing': 'a'}, {'access_token': 't'})) as server:
+        tr = transport()[0]
+        answer = tr.request('PUT', server.url + '/p?x=1', 'the thing', headers={'H': 'v'}, body=b'{}')
+    assert (answer.status, answer.headers['x-thing'], answer.json()) == (200, 'a', {'access_token': 't'})
+    sent = server.requests[0]
+    assert (sent['method'], sent['path'], sent['headers']['H'], sent['body']) == ('PUT', '/p?x=1', 'v', b'{}')
+    assert sent['headers']['User-Agent'] == sh.USER_AGENT
+
+
+def test_an_error_status_is_an_answer_not_an_exception():
+    with ScriptServer((400, {}, b'not json')) as server:
+        answer = transport()[0].request('POST', server.url, 'IAM')
+    assert (answer.status, answer.json()) == (400, None)
+
+
+def test_5xx_and_429_are_retried_with_backoff_then_answered():
+    with ScriptServer((503, {}, b''), (429, {}, b''), (200, {}, {'ok': 1})) as server:
+        tr, sleeps = transport(retries=2)
+        answer = tr.request('POST', server.url, 'IAM')
+    assert answer.status == 200 and len(server.requests) == 3
+    assert sleeps == [0.5, 1.0]
+
+
+def test_retries_are_bounded_and_the_last_answer_is_returned():
+    with ScriptServer((502, {}, b'')) as server:
+        tr, sleeps = transport(retries=1)
+        answer = tr.request('POST', server.url, 'IAM')
+    assert answer.status == 502 and len(server.requests) == 2 and len(sleeps) == 1
+
+
+def test_retry_after_is_respected_but_capped():
+    with ScriptServer((429, {'Retry-After': '3600'}, b''), (429, {'Retry-After': '2'}, b''), (200, {}, b'')) as server:
+        tr, sleeps = transport(retries=3)
+        tr.request('POST', server.url, 'IAM')
+    assert sleeps == [sh.MAX_RETRY_AFTER, 2.0]
+
+
+@pytest.mark.parametrize('value, seconds', [
+    ('1.5', 1.5), ('0', 0.0), ('-4', 0.0), ('99999', sh.MAX_RETRY_AFTER), ('soon', None), ('', None), (None, None),
+    ('nan', None), ('inf', None),
+])
+def test_retry_after_values(value, seconds):
+    assert sh.retry_after(value) == seconds
+
+
+def test_retry_after_as_an_http_date():
+    when = email.utils.formatdate(1000 + 4, usegmt=True)
+    assert sh.retry_after(when, now=1000) == pytest.approx(4)
+
+
+def test_a_service_that_never_answers_fails_with_the_timeout_message_well_below_30_seconds():
+    with SilentServer() as server:
+        tr, sleeps = transport(timeout=1, retries=3)
+        start = time.monotonic()
+        with pytest.raises(sh.TransportError) as caught:
+            tr.request('PUT', server.url + '/identity/v1/token', 'the VPC instance metadata service', proxy=False)
+        elapsed = time.monotonic() - start
+    assert 'the VPC instance metadata service at http://127.0.0.1:' in caught.value.msg
+    assert 'did not answer within 1 seconds (1 attempt)' in caught.value.msg
+    # A timed-out request is not retried: the bound is one timeout, not (retries + 1) of them.
+    assert sleeps == [] and elapsed < 10
+
+
+def test_a_refused_connection_is_retried_then_named():
+    tr, sleeps = transport(retries=2)
+    url = free_port_url()
+    with pytest.raises(sh.TransportError) as caught:
+        tr.request('POST', url, 'IBM Cloud IAM')
+    assert caught.value.msg.startswith(f'IBM Cloud IAM at {url} could not be reached (3 attempts): ')
+    assert 'refused' in caught.value.msg.lower() and len(sleeps) == 2
+
+
+def test_redirects_are_not_followed():
+    with ScriptServer((302, {'Location': 'http://127.0.0.1:1/elsewhere'}, b'')) as server:
+        answer = transport()[0].request('POST', server.url, 'IAM', headers={'Authorization': 'Bearer x'})
+    assert answer.status == 302 and len(server.requests) == 1
+
+
+def test_the_proxy_variables_apply_unless_the_request_says_no(monkeypatch):
+    with ScriptServer((200, {}, b'proxied')) as proxy:
+        monkeypatch.setenv('http_proxy', proxy.url)
+        with ScriptServer((200, {}, b'direct')) as target:
+            via = transport()[0].request('POST', target.url + '/identity/token', 'IAM')
+            direct = transport()[0].request('PUT', target.url + '/identity/v1/token', 'metadata', proxy=False)
+    assert via.body == b'proxied' and proxy.requests[0]['path'] == target.url + '/identity/token'
+    assert direct.body == b'direct' and len(proxy.requests) == 1
+
+
+@pytest.mark.parametrize('host, link_local', [
+    ('169.254.169.254', True), ('[fe80::1]', True), ('127.0.0.1', False), ('api.metadata.cloud.ibm.com', False),
+    ('10.0.0.1', False),
+])
+def test_link_local_addresses_are_never_proxied(monkeypatch, host, link_local):
+    monkeypatch.setenv('http_proxy', 'http://127.0.0.1:3128')
+    handlers = transport()[0]._opener(host.strip('[]'), proxy=True).handlers
+    proxies = [h.proxies for h in handlers if hasattr(h, 'proxies')]
+    assert sh.is_link_local(host) is link_local
+    assert (not any(proxies)) is link_local
+
+
+def test_an_unreadable_ca_file_is_named(tmp_path):
+    tr = transport(ca_path=str(tmp_path / 'missing.pem'))[0]
+    with pytest.raises(sh.TransportError) as caught:
+        tr.request('POST', 'https://127.0.0.1:1/identity/token', 'IAM')
+    assert caught.value.msg.startswith(f"ca_path: cannot load CA certificates from {tmp_path / 'missing.pem'}")
+
+
+def test_tls_to_a_plain_http_server_fails_with_a_tls_message():
+    with ScriptServer((200, {}, b'')) as server:
+        with pytest.raises(sh.TransportError) as caught:
+            transport(retries=2)[0].request('POST', server.url.replace('http:', 'https:'), 'IAM')
+    assert caught.value.msg.startswith('TLS with IAM at https://127.0.0.1:')
+    assert 'give ca_path with the CA that signed its certificate' in caught.value.msg
+
+
+def test_an_answer_larger_than_the_bound_is_refused(monkeypatch):
+    monkeypatch.setattr(sh, 'MAX_BODY', 10)
+    with ScriptServer((200, {}, b'x' * 100)) as server:
+        with pytest.raises(sh.TransportError) as caught:
+            transport()[0].request('GET', server.url, 'IAM')
+    assert 'larger than 10 bytes' in caught.value.msg
