@@ -177,7 +177,7 @@ options:
         V(namespace/repository:pull) or V(namespace/repository:pull,push), with the registry's own token handshake. A
         trusted profile or key without the IAM policy fails with a message that says which access is missing and which
         role to give.
-      - Talks to the registries from the host, which needs the Python library C(requests) for it.
+      - Talks to the registries from the host, with the standard library only.
     type: list
     elements: str
     default: []
@@ -299,9 +299,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.icr.auth.plugins.module_utils import _helper_install as install
 from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError, InputError, failure
+from ansible_collections.icr.auth.plugins.module_utils._helper_access import prove
 from ansible_collections.icr.auth.plugins.module_utils._helper_bundle import bundle
 from ansible_collections.icr.auth.plugins.module_utils._helper_config import DEFAULT_CONFIG_PATH, validate
 from ansible_collections.icr.auth.plugins.module_utils._privilege import lookup_user
+from ansible_collections.icr.auth.plugins.module_utils._stdlib_http import Transport
 
 EXE_MODE = 0o755
 CONFIG_MODE = 0o644
@@ -420,14 +422,12 @@ def check(p: dict, config: dict) -> list[dict]:
 
 def prove_access(config: dict, host: str, token: str, scopes: list[str], who: str) -> dict:
     """The registry's answer to the token for the scopes: {'ok', 'msg'}, the message scrubbed of the token."""
-    from ansible_collections.icr.auth.plugins.module_utils._access import verify as verify_access
-    from ansible_collections.icr.auth.plugins.module_utils._http import HttpOptions, make_session
-    opts = HttpOptions(timeout=config.get('timeout') or 5, retries=config.get('retries') or 0,
-                       validate_certs=config.get('validate_certs', True) is not False, ca_path=config.get('ca_path'))
-    verification = verify_access(make_session(opts), opts, host, 'iambearer', token, scopes)
+    transport = Transport(timeout=config.get('timeout') or 5, retries=config.get('retries') or 0,
+                          validate_certs=config.get('validate_certs', True) is not False, ca_path=config.get('ca_path'))
+    ok, msg = prove(transport, host, token, scopes)
     named = ('trusted_profile_id', 'trusted_profile_crn', 'profile_id', 'profile_name')
     what = config['identity'] + ''.join(f' ({config[k]})' for k in named if config.get(k))
-    return {'ok': verification.ok, 'msg': f'{who}{what}: {verification.msg}'}
+    return {'ok': ok, 'msg': f'{who}{what}: {msg}'}
 
 
 def absent(module: AnsibleModule) -> dict:
