@@ -59,8 +59,8 @@ class FakeTransport(object):
 
 
 def test_wanted_pairs():
-    assert wanted(['repository:team-a/app:pull,push', 'registry:catalog:*']) == [('team-a/app', 'pull'),
-                                                                                ('team-a/app', 'push')]
+    pairs = wanted(['repository:team-a/app:pull,push', 'registry:catalog:*'])
+    assert pairs == [('team-a/app', 'pull'), ('team-a/app', 'push')]
 
 
 def test_a_granted_pull_is_proven_with_the_registry_itself():
