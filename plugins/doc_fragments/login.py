@@ -18,6 +18,22 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  method:
+    description:
+      - V(file) writes the credential (O(password) or O(api_key)) for the registries, in the file or in a credential
+        store (O(credential_store)).
+      - V(helper) writes no credential - C(credHelpers) sends each registry to C(docker-credential-icr), which gets a
+        fresh IAM token whenever a client pulls or pushes (install it with M(icr.auth.icr_credential_helper)). The
+        registries' C(auths) entries are removed, so no old key or token is left; C(credsStore) is never touched. No
+        O(password), O(api_key) or O(validate) is taken; O(credential_store) and O(username_type) are not used.
+      - With V(file), a C(credHelpers) entry that sends one of the registries to C(docker-credential-icr) is removed (it
+        is never asked to store a credential), so switching back from V(helper) leaves no stale entry.
+      - With O(state=absent), either method removes the registries' C(auths) entries and their C(credHelpers) entries
+        that name C(docker-credential-icr).
+    type: str
+    choices: [file, helper]
+    default: file
+    version_added: 2.1.0
   regions:
     description:
       - ICR regions to log in to, such as V(us-south), V(eu-de), V(global); former names such as V(ap-north) and
@@ -62,7 +78,7 @@ options:
       - The secret for O(username_type) - for example the RV(icr.auth.icr_credential#module:password) of
         M(icr.auth.icr_credential).
       - With O(username_type=iambearer) a C(Bearer ) prefix is dropped.
-      - Required with O(state=present) unless O(api_key) is given.
+      - Required with O(state=present) and O(method=file) unless O(api_key) is given.
     type: str
   api_key:
     description:

@@ -189,6 +189,45 @@ def plan_helpers(data: dict, helpers: dict[str, str], fmt: str, name_them: bool)
     return new
 
 
+def drop_helper(data: dict, hosts: Sequence[str], name: str) -> tuple[dict, list[str]]:
+    """New data without the credHelpers entries that send a host of hosts to the helper ``name``; and those hosts."""
+    cred_helpers = dict(data.get('credHelpers') or {})
+    dropped = [h for h in hosts if cred_helpers.get(h) == name]
+    if not dropped:
+        return data, []
+    new = dict(data)
+    for host in dropped:
+        del cred_helpers[host]
+    if cred_helpers:
+        new['credHelpers'] = cred_helpers
+    else:
+        del new['credHelpers']
+    return new, dropped
+
+
+def plan_helper_method(data: dict, hosts: Sequence[str], name: str) -> tuple[dict, dict[str, str]]:
+    """New data where credHelpers sends every host to the helper ``name`` and auths holds nothing for them.
+
+    The hosts' auths entries go (no old key or token is left behind); credsStore is never touched."""
+    new = dict(data)
+    auths = dict(data.get('auths') or {})
+    cred_helpers = dict(data.get('credHelpers') or {})
+    actions = {}
+    for host in hosts:
+        had_entry = host in auths
+        auths.pop(host, None)
+        before = cred_helpers.get(host)
+        cred_helpers[host] = name
+        if not had_entry:
+            actions[host] = 'unchanged' if before == name else 'added' if before is None else 'updated'
+        else:
+            actions[host] = 'updated'
+    if 'auths' in data or auths:
+        new['auths'] = auths
+    new['credHelpers'] = cred_helpers
+    return new, actions
+
+
 def summary(data: dict, hosts: Sequence[str]) -> dict[str, tuple[str, str] | None]:
     """{host: (username, secret) or None} for diffs."""
     auths = data.get('auths') or {}

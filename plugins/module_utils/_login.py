@@ -24,6 +24,8 @@ from ansible_collections.icr.auth.plugins.module_utils._username_types import ch
 
 ACTION_RANK = {'unchanged': 0, 'removed': 1, 'added': 2, 'updated': 3}
 UNKNOWN_SECRET = None  # a token IAM would issue, not known in check mode
+# docker-credential-icr, which gets its own tokens: method: helper names it, and it is never used as a store.
+ICR_HELPER = 'icr'
 NO_NETWORK = 'needs the network-capable icr_login_network, which the action plugin of an icr.auth.icr_login task sends.'
 
 
@@ -65,6 +67,9 @@ class Login(object):
         p = self.params
         self.username = name = username_types.login_name(self.option('username_type'), p.get('trusted_profile_id'))
         username = self.option('username_type')
+        if p.get('password') is None and p.get('api_key') is None:
+            raise InputError('password/api_key: state: present writes a credential; give password (or api_key), or '
+                             'method: helper to have docker-credential-icr get the tokens.')
         if p.get('password') is not None:
             password, exp = check_password(username, p['password'])
             return name, password, exp
@@ -94,8 +99,17 @@ class Login(object):
         store_choice = self.option('credential_store')
         if store_choice not in ('auto', 'file'):
             check_name(store_choice)
+        if store_choice == ICR_HELPER:
+            raise InputError('credential_store: icr names docker-credential-icr, which gets its own tokens and stores '
+                             'none; use method: helper to name it for the registries.')
         targets = build_targets(p)
         state = self.option('state')
+        if self.option('method') == 'helper':
+            for name in ('password', 'api_key', 'validate'):
+                if p.get(name):
+                    raise InputError(f'{name}: method: helper writes no credential (docker-credential-icr gets a '
+                                     f'token each time); leave {name} out, or use method: file.')
+            return self._result([self._apply_helper(t, hosts, state) for t in targets], hosts, None, None)
         username = password = expires_at = None
         verification = None
         if state == 'present':
@@ -120,9 +134,12 @@ class Login(object):
         seen = store.inspect(target)
         data = seen.data
         helpers = {}
+        # docker-credential-icr is never a store: its entries go, and the credential is stored where it would be
+        # without them.
+        without_icr = auth_file.drop_helper(data, hosts, ICR_HELPER)[0]
         for host in hosts:
-            name = self._helper_name(data, host, target.format, store_choice)
-            if name:
+            name = self._helper_name(without_icr, host, target.format, store_choice)
+            if name and name != ICR_HELPER:
                 helpers[host] = name
         if store_choice == 'auto':
             store.check_file_helpers(seen, helpers)
@@ -147,6 +164,11 @@ class Login(object):
                     new, file_actions = auth_file.plan_absent(outcome.data, hosts)
                     for host in helpers:
                         file_actions.pop(host, None)
+                # Every chosen host loses its docker-credential-icr entry, the ones another helper stores for too.
+                new, dropped = auth_file.drop_helper(new, hosts, ICR_HELPER)
+                for host in dropped:
+                    if file_actions.get(host) == 'unchanged':
+                        file_actions[host] = 'updated' if state == 'present' else 'removed'
             outcome = store.write(outcome, new, file_actions, check_mode=self.check_mode)
             if not isinstance(outcome, store.Snapshot):
                 break
@@ -177,6 +199,24 @@ class Login(object):
                 'before': _diff_text(dict((h, _redact(before[h], helpers.get(h))) for h in hosts)),
                 'after': _diff_text(dict((h, _redact(after[h], helpers.get(h))) for h in hosts)),
             }
+        return entry
+
+    def _apply_helper(self, target: Target, hosts: list[str], state: str) -> dict:
+        """method: helper - credHelpers sends the hosts to docker-credential-icr, and auths holds nothing for them."""
+        def plan(data: dict) -> tuple[dict, dict[str, str]]:
+            if state == 'present':
+                return auth_file.plan_helper_method(data, hosts, ICR_HELPER)
+            new, actions = auth_file.plan_absent(data, hosts)
+            new, dropped = auth_file.drop_helper(new, hosts, ICR_HELPER)
+            return new, dict((h, 'removed' if h in dropped else a) for h, a in actions.items())
+        outcome = store.update(target, plan, check_mode=self.check_mode)
+        entry = {'path': outcome['path'], 'format': target.format, 'changed': outcome['changed'],
+                 'registries': dict((h, outcome['actions'][h]) for h in hosts),
+                 'stored_in': dict((h, 'docker-credential-' + ICR_HELPER) for h in hosts)}
+        if self.want_diff:
+            entry['diff'] = {'before_header': outcome['path'], 'after_header': outcome['path'],
+                             'before': _diff_text(dict((h, _held(outcome['before'], h)) for h in hosts)),
+                             'after': _diff_text(dict((h, _held(outcome['after'], h)) for h in hosts))}
         return entry
 
     def _warn_if_shared(self, path: str, mode: int | None) -> None:
@@ -225,7 +265,7 @@ class Login(object):
             'config_path': files[0]['path'],
             'files': [dict((k, v) for k, v in f.items() if k != 'diff') for f in files],
             'expires_at': iso8601(expires_at),
-            'username': self.username or self.option('username_type'),
+            'username': None if self.option('method') == 'helper' else (self.username or self.option('username_type')),
         }
         if verification is not None:
             result['verification'] = verification
@@ -233,6 +273,14 @@ class Login(object):
             diffs = [f['diff'] for f in files]
             result['diff'] = diffs[0] if len(diffs) == 1 else diffs
         return result
+
+
+def _held(data: dict, host: str) -> dict | None:
+    """The diff view of what a file holds for host: the helper credHelpers names, else its redacted credential."""
+    helper = (data.get('credHelpers') or {}).get(host)
+    if helper:
+        return {'stored_in': 'docker-credential-' + helper}
+    return _redact(auth_file.stored_credential((data.get('auths') or {}).get(host)))
 
 
 def _diff_text(view: dict[str, dict | None]) -> str:

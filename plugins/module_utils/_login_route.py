@@ -25,7 +25,7 @@ def needs_network(args: dict, check_mode: bool) -> bool:
     The arguments are as the task gives them, before the module checks them: a value the module refuses fails in
     either module with the same message, so only values that would pass decide here.
     """
-    if check_mode or args.get('state') == 'absent':
+    if check_mode or args.get('state') == 'absent' or args.get('method') == 'helper':
         return False
     if args.get('validate') is not None and boolean(args['validate'], strict=False):
         return True

@@ -46,6 +46,7 @@ def login_spec() -> dict:
     """The argument spec of icr_login."""
     spec = dict(
         state=dict(type='str', default='present', choices=['present', 'absent']),
+        method=dict(type='str', default='file', choices=['file', 'helper']),
         password=dict(type='str', no_log=True),
         api_key=dict(type='str', no_log=True),
         user=dict(type='str'),
@@ -68,7 +69,6 @@ def login_spec() -> dict:
 LOGIN_RULES = dict(
     required_one_of=[('regions', 'registries')],
     mutually_exclusive=[('password', 'api_key')],
-    required_if=[('state', 'present', ('password', 'api_key'), True)],
 )
 
 

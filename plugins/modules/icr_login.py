@@ -86,6 +86,13 @@ EXAMPLES = r'''
     group: ci
     mode: '0600'
 
+- name: Send the registries to docker-credential-icr (installed by icr.auth.icr_credential_helper)
+  icr.auth.icr_login:
+    method: helper
+    regions: [us-south, global]
+    user: deploy
+    format: both
+
 - name: Remove the credentials again
   icr.auth.icr_login:
     regions: [us-south, eu-de]
@@ -138,7 +145,9 @@ files:
       returned: always
       sample: {"us.icr.io": "unchanged"}
     stored_in:
-      description: Per registry, V(file) or the credential helper program that holds the secret.
+      description:
+        - Per registry, V(file) or the credential helper program that holds the secret; with O(method=helper),
+          V(docker-credential-icr).
       type: dict
       returned: always
       sample: {"us.icr.io": "docker-credential-pass"}
@@ -148,7 +157,7 @@ expires_at:
   type: str
   sample: "2026-11-24T13:05:00Z"
 username:
-  description: The registry username written (for O(username_type=trusted_profile), the profile id).
+  description: The registry username written (for O(username_type=trusted_profile), the profile id); null with O(method=helper), where the helper answers each client.
   returned: always
   type: str
   sample: iamapikey

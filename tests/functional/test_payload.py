@@ -154,6 +154,9 @@ ROUTES = [
     ({'password': 'x', 'validate': 'no'}, False, False),
     ({'password': 'x', 'validate': True}, True, False),
     ({'password': 'x', 'validate': True, 'state': 'absent'}, False, False),
+    ({'method': 'helper'}, False, False),  # docker-credential-icr gets the tokens: nothing to exchange on the host
+    ({'method': 'helper', 'api_key': 'k', 'username_type': 'iambearer', 'validate': True}, False, False),  # refused
+    ({'method': 'file', 'api_key': 'k', 'username_type': 'iambearer'}, False, True),
 ]
 
 

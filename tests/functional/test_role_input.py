@@ -118,6 +118,34 @@ LATER = {
                                'docker_auth_iam_endpoint': CLOSED}, None),
     'docker_auth_config_path': ({'docker_auth_config_path': 'relative/config.json'}, 'config_path'),
 }
+# The helper method's free-form variables, each wrong, stop the play on the controller. Should a check ever let one
+# through, the helper's files go where nothing can be created (/proc), never into this machine's /usr/local/bin.
+PROFILE_ID = 'Profile-0d4f58e5-2b1c-4a2e-9f5d-3c8e7a1b6f20'
+NOWHERE = {'docker_auth_method': 'helper', 'docker_auth_helper_path': '/proc/icr-auth-test/docker-credential-icr',
+           'docker_auth_helper_config_path': '/proc/icr-auth-test/credential-helper.json'}
+LATER.update({
+    'docker_auth_trusted_profile': (dict(NOWHERE, docker_auth_trusted_profile='my-profile'),
+                                    'docker_auth_trusted_profile is neither a trusted profile id'),
+    'docker_auth_profile_id': (dict(NOWHERE, docker_auth_profile_id=PROFILE_ID),
+                               'docker_auth_profile_id is only used with docker_auth_identity: compute_resource'),
+    'docker_auth_profile_name': (dict(NOWHERE, docker_auth_profile_name='reader'),
+                                 'docker_auth_profile_name is only used with docker_auth_identity: compute_resource'),
+    'docker_auth_cr_token_file': (dict(NOWHERE, docker_auth_identity='compute_resource', docker_auth_profile_name='r',
+                                       docker_auth_cr_token_file='run/token'),
+                                  'docker_auth_cr_token_file: run/token is not an absolute path'),
+    'docker_auth_api_key_file': (dict(NOWHERE, docker_auth_api_key_file='~/key'),
+                                 'docker_auth_api_key_file is only used with docker_auth_identity: api_key_file'),
+    'docker_auth_metadata_endpoint': (dict(NOWHERE, docker_auth_metadata_endpoint='169.254.169.254'),
+                                      'docker_auth_metadata_endpoint is not a base URL'),
+    'docker_auth_helper_path': (dict(NOWHERE, docker_auth_helper_path='/proc/icr-auth-test/icr-helper'),
+                                'docker_auth_helper_path: clients look the helper up by its name'),
+    'docker_auth_helper_config_path': (dict(NOWHERE, docker_auth_helper_config_path='etc/helper.json'),
+                                       'docker_auth_helper_config_path: etc/helper.json is not an absolute path'),
+    'docker_auth_helper_ca_path': (dict(NOWHERE, docker_auth_helper_ca_path='ca.pem'),
+                                   'docker_auth_helper_ca_path: ca.pem is not an absolute path'),
+    'docker_auth_helper_cache_dir': (dict(NOWHERE, docker_auth_helper_cache_dir='cache'),
+                                     'docker_auth_helper_cache_dir: cache is neither an absolute path'),
+})
 
 
 def test_every_variable_is_covered():
@@ -205,3 +233,51 @@ def test_known_variables_do_not_warn(tmp_path):
                                                   'docker_auth_api_key')), args=())
     assert run.rc == 0, run.tail()
     assert 'is not a variable of icr.auth.docker_auth' not in run.text, run.tail()
+
+
+def test_helper_problems_are_all_named_before_any_host_is_touched(tmp_path):
+    role_vars = dict(NOWHERE, docker_auth_identity='compute_resource', docker_auth_trusted_profile=PROFILE_ID,
+                     docker_auth_helper_ca_path='ca.pem')
+    run = run_role(tmp_path, role_vars, way='extra_vars', args=())
+    assert run.rc != 0, run.tail()
+    text = ' '.join(run.text.split())
+    for words in ('docker_auth_trusted_profile is only used with docker_auth_identity: vpc_trusted_profile',
+                  'docker_auth_profile_id and docker_auth_profile_name: docker_auth_identity: compute_resource needs',
+                  'docker_auth_api_key is not used with docker_auth_method: helper',
+                  'docker_auth_helper_ca_path: ca.pem is not an absolute path'):
+        assert words in text, (words, run.tail())
+    assert 'Install and configure docker-credential-icr' not in run.text and not run.config.exists()
+    assert run.leaked() == [], run.tail()
+
+
+def test_the_helper_method_needs_no_api_key(tmp_path):
+    role_vars = {'docker_auth_method': 'helper', 'docker_auth_validate': True,
+                 'docker_auth_helper_path': str(tmp_path / 'bin' / 'docker-credential-icr'),
+                 'docker_auth_helper_config_path': str(tmp_path / 'etc' / 'credential-helper.json')}
+    run = run_role(tmp_path, role_vars, way='none', args=())
+    assert run.rc == 0, run.tail()
+    assert json.loads(run.config.read_text()) == {'credHelpers': {'us.icr.io': 'icr'}}
+    assert (tmp_path / 'bin' / 'docker-credential-icr').exists()
+
+
+def test_the_api_key_file_identity_takes_the_key_only_from_the_variable(tmp_path):
+    """The controller's IBMCLOUD_API_KEY (an administrator's own key, often) is never copied to the hosts."""
+    key_file = tmp_path / 'keys' / 'apikey'
+    role_vars = {'docker_auth_method': 'helper', 'docker_auth_identity': 'api_key_file',
+                 'docker_auth_api_key_file': str(key_file), 'docker_auth_users': ['root'],
+                 'docker_auth_helper_path': str(tmp_path / 'bin' / 'docker-credential-icr'),
+                 'docker_auth_helper_config_path': str(tmp_path / 'etc' / 'credential-helper.json')}
+    run = run_role(tmp_path / 'env', role_vars, way='environment', args=('-vvvv',))
+    assert run.rc == 0, run.tail()
+    assert not key_file.exists() and run.leaked() == []
+    run = run_role(tmp_path / 'vault', role_vars, way='vault', args=('-vvvv', '--diff'))
+    assert run.rc == 0, run.tail()
+    assert key_file.read_text() == KEY and run.leaked() == [], run.tail()
+
+
+def test_key_files_need_the_users_named(tmp_path):
+    role_vars = dict(NOWHERE, docker_auth_identity='api_key_file')
+    run = run_role(tmp_path, role_vars, way='vault', args=('-vvvv',))
+    assert run.rc != 0 and 'docker_auth_users is empty: with docker_auth_identity: api_key_file' in \
+        ' '.join(run.text.split()), run.tail()
+    assert run.leaked() == [] and 'Install and configure docker-credential-icr' not in run.text

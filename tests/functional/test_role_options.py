@@ -236,3 +236,124 @@ def test_format_and_state_reach_icr_login(tmp_path):
     assert gone.rc == 0, gone.text[-3000:]
     assert login_results(gone)['h1']['result']['results'][0]['registries'] == {'us.icr.io': 'removed'}
     assert 'us.icr.io' not in config(tmp_path, 'h1').get('auths', {})
+
+
+# ------------------------------------------------------------------------------- the helper method (issue 13)
+
+INSTALL = 'Install and configure docker-credential-icr'
+UNINSTALL = "Remove docker-credential-icr, its configuration and the users' token caches"
+PROFILE_ID = 'Profile-0d4f58e5-2b1c-4a2e-9f5d-3c8e7a1b6f20'
+HELPER_HOST_VARS = {'docker_auth_helper_path': '%s/{host}/bin/docker-credential-icr',
+                    'docker_auth_helper_config_path': '%s/{host}/etc/icr-auth/credential-helper.json'}
+
+
+def helper_play(tmp_path, role_vars, key='', hosts=('h1',), **per_host):
+    """The role in helper mode; the executable and its configuration in the test's directory (per host)."""
+    host_vars = dict((k, v % tmp_path) for k, v in HELPER_HOST_VARS.items())
+    host_vars.update(per_host)
+    return play(tmp_path, key, dict({'docker_auth_method': 'helper'}, **role_vars), hosts=hosts, **host_vars)
+
+
+def helper_config(tmp_path, host):
+    return json.loads((tmp_path / host / 'etc' / 'icr-auth' / 'credential-helper.json').read_text())
+
+
+def expected_config(**keys):
+    """The configuration the helper reads for these keys: the helper's defaults for every other key."""
+    from ansible_collections.icr.auth.plugins.module_utils._helper_config import validate
+    return validate(dict({'version': 1}, **keys))
+
+
+def task_results(run, task):
+    return dict((r['host'], r['result']) for r in run.records if r['task'].endswith(task))
+
+
+def test_helper_method_variables_reach_the_helper_and_icr_login(tmp_path):
+    role_vars = {'docker_auth_regions': ['us-south', 'global'], 'docker_auth_registries': ['registry.example.com:5000'],
+                 'docker_auth_trusted_profile': PROFILE_ID, 'docker_auth_metadata_endpoint': 'http://127.0.0.1:9',
+                 'docker_auth_metadata_version': '2022-03-01', 'docker_auth_iam_endpoint': 'private',
+                 'docker_auth_helper_ca_path': '/etc/ssl/certs/ca-certificates.crt', 'docker_auth_validate_certs': False,
+                 'docker_auth_format': 'both'}
+    run = helper_play(tmp_path, role_vars, hosts=HOSTS,
+                      docker_auth_config_path='', docker_auth_users='[]')
+    assert run.rc == 0, run.text[-3000:]
+    for host in HOSTS:
+        exe = tmp_path / host / 'bin' / 'docker-credential-icr'
+        assert exe.read_bytes().startswith(b'#!') and os.stat(str(exe)).st_mode & 0o777 == 0o755
+        assert helper_config(tmp_path, host) == expected_config(
+            identity='vpc_trusted_profile', trusted_profile_id=PROFILE_ID,
+            registries=['us.icr.io', 'icr.io', 'registry.example.com:5000'], metadata_endpoint='http://127.0.0.1:9',
+            metadata_version='2022-03-01', iam_endpoint='private',
+            ca_path='/etc/ssl/certs/ca-certificates.crt', validate_certs=False)
+    docker = json.loads((tmp_path / 'default-docker' / 'config.json').read_text())
+    containers = json.loads((tmp_path / 'default-containers' / 'auth.json').read_text())
+    for data in (docker, containers):
+        assert data['credHelpers'] == {'us.icr.io': 'icr', 'icr.io': 'icr', 'registry.example.com:5000': 'icr'}
+        assert not data.get('auths') and 'credsStore' not in data
+    # No API key was given at all, and no IAM endpoint could be reached ('private'): the controller exchanged nothing.
+    again = helper_play(tmp_path, role_vars, hosts=HOSTS, docker_auth_config_path='', docker_auth_users='[]')
+    assert again.rc == 0, again.text[-3000:]
+    assert [(r['host'], r['task']) for r in again.records if r['result'].get('changed')] == []
+
+
+@pytest.mark.parametrize('identity, role_vars, expected', [
+    ('compute_resource', {'docker_auth_profile_name': 'registry-reader', 'docker_auth_cr_token_file': '/run/cr-token'},
+     {'profile_name': 'registry-reader', 'cr_token_file': '/run/cr-token'}),
+    ('compute_resource', {'docker_auth_profile_id': PROFILE_ID}, {'profile_id': PROFILE_ID}),
+    ('vpc_trusted_profile',
+     {'docker_auth_trusted_profile': 'crn:v1:bluemix:public:iam-identity::a/0123456789abcdef::profile:' + PROFILE_ID},
+     {'trusted_profile_crn': 'crn:v1:bluemix:public:iam-identity::a/0123456789abcdef::profile:' + PROFILE_ID}),
+    ('vpc_trusted_profile', {}, {}),
+], ids=['cr-name', 'cr-id', 'vpc-crn', 'vpc-default'])
+def test_helper_identity_variables_reach_the_configuration(tmp_path, identity, role_vars, expected):
+    run = helper_play(tmp_path, dict({'docker_auth_regions': ['us-south'], 'docker_auth_identity': identity}, **role_vars))
+    assert run.rc == 0, run.text[-3000:]
+    assert helper_config(tmp_path, 'h1') == expected_config(identity=identity, registries=['us.icr.io'], **expected)
+
+
+def test_helper_api_key_file_identity_places_the_key_and_never_shows_it(tmp_path):
+    key = 'RoleHelperKeyFile0123456789abcdefghijklmnop'
+    key_file = tmp_path / 'h1' / 'keys' / 'apikey'
+    role_vars = {'docker_auth_regions': ['us-south'], 'docker_auth_identity': 'api_key_file',
+                 'docker_auth_api_key_file': str(key_file), 'docker_auth_users': ['root']}
+    run = helper_play(tmp_path, role_vars, key=key)
+    assert run.rc == 0, run.text[-3000:]
+    assert key_file.read_text() == key and os.stat(str(key_file)).st_mode & 0o777 == 0o600
+    assert os.stat(str(key_file.parent)).st_mode & 0o777 == 0o700
+    assert helper_config(tmp_path, 'h1')['api_key_file'] == str(key_file)
+    assert key not in (tmp_path / 'h1' / 'config.json').read_text()
+    assert_no_secret([key], run.text)
+    again = helper_play(tmp_path, role_vars, key=key, args=['--diff', '-vvv'])
+    assert again.rc == 0 and not task_results(again, INSTALL)['h1']['changed'], again.text[-3000:]
+    assert_no_secret([key], again.text)
+
+
+def test_switching_a_host_between_the_methods_leaves_no_stale_entry(tmp_path):
+    key = 'RoleSwitchKey0123456789abcdefghijklmnopqr'
+    file_vars = {'docker_auth_regions': ['us-south', 'global'], 'docker_auth_validate': False}
+    first = play(tmp_path, key, file_vars, hosts=('h1',))
+    assert first.rc == 0, first.text[-3000:]
+    assert sorted(config(tmp_path, 'h1')['auths']) == ['icr.io', 'us.icr.io']
+    helper = helper_play(tmp_path, {'docker_auth_regions': ['us-south', 'global']})
+    assert helper.rc == 0, helper.text[-3000:]
+    data = config(tmp_path, 'h1')
+    assert data == {'auths': {}, 'credHelpers': {'us.icr.io': 'icr', 'icr.io': 'icr'}}
+    assert key not in json.dumps(data)
+    back = play(tmp_path, key, file_vars, hosts=('h1',))
+    assert back.rc == 0, back.text[-3000:]
+    data = config(tmp_path, 'h1')
+    assert 'credHelpers' not in data and sorted(data['auths']) == ['icr.io', 'us.icr.io']
+
+
+def test_helper_absent_removes_the_entries_the_executable_and_the_configuration(tmp_path):
+    role_vars = {'docker_auth_regions': ['us-south']}
+    run = helper_play(tmp_path, role_vars)
+    assert run.rc == 0, run.text[-3000:]
+    gone = helper_play(tmp_path, dict(role_vars, docker_auth_state='absent'))
+    assert gone.rc == 0, gone.text[-3000:]
+    assert task_results(gone, UNINSTALL)['h1']['changed']
+    assert not (tmp_path / 'h1' / 'bin' / 'docker-credential-icr').exists()
+    assert not (tmp_path / 'h1' / 'etc' / 'icr-auth' / 'credential-helper.json').exists()
+    assert 'credHelpers' not in config(tmp_path, 'h1')
+    again = helper_play(tmp_path, dict(role_vars, docker_auth_state='absent'))
+    assert again.rc == 0 and [r['task'] for r in again.records if r['result'].get('changed')] == [], again.text[-3000:]

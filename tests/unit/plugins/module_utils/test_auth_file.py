@@ -105,3 +105,30 @@ def test_helper_for_and_stored_credential_read_the_file_as_docker_does():
     assert auth_file.stored_credential({'email': 'x'}) is None and auth_file.stored_credential('x') is None
     assert auth_file.summary({'auths': {'us.icr.io': {'username': 'u', 'password': 'p'}}}, ['us.icr.io', 'de.icr.io']) == {
         'us.icr.io': ('u', 'p'), 'de.icr.io': None}
+
+
+def test_plan_helper_method_names_the_helper_and_leaves_no_credential_of_its_hosts():
+    data = {'auths': {'us.icr.io': {'auth': 'eDp5'}, 'other.example': {'auth': 'eDp6'}},
+            'credHelpers': {'de.icr.io': 'pass'}, 'credsStore': 'desktop'}
+    new, actions = auth_file.plan_helper_method(data, ['us.icr.io', 'de.icr.io', 'icr.io'], 'icr')
+    assert new['auths'] == {'other.example': {'auth': 'eDp6'}}
+    assert new['credHelpers'] == {'us.icr.io': 'icr', 'de.icr.io': 'icr', 'icr.io': 'icr'}
+    assert new['credsStore'] == 'desktop' and data['credHelpers'] == {'de.icr.io': 'pass'}  # input not changed
+    assert actions == {'us.icr.io': 'updated', 'de.icr.io': 'updated', 'icr.io': 'added'}
+    again, actions = auth_file.plan_helper_method(new, ['us.icr.io', 'de.icr.io', 'icr.io'], 'icr')
+    assert again == new and set(actions.values()) == {'unchanged'}
+    # An empty auths entry Docker keeps for a helper-held host goes too.
+    _new, actions = auth_file.plan_helper_method({'auths': {'us.icr.io': {}}, 'credHelpers': {'us.icr.io': 'icr'}},
+                                                 ['us.icr.io'], 'icr')
+    assert actions == {'us.icr.io': 'updated'} and _new['auths'] == {}
+    assert 'auths' not in auth_file.plan_helper_method({}, ['us.icr.io'], 'icr')[0]
+
+
+def test_drop_helper_removes_only_that_helpers_entries_of_the_hosts():
+    data = {'credHelpers': {'us.icr.io': 'icr', 'de.icr.io': 'pass', 'icr.io': 'icr'}, 'credsStore': 'icr'}
+    new, dropped = auth_file.drop_helper(data, ['us.icr.io', 'de.icr.io'], 'icr')
+    assert dropped == ['us.icr.io'] and new['credHelpers'] == {'de.icr.io': 'pass', 'icr.io': 'icr'}
+    assert new['credsStore'] == 'icr'  # credsStore is never the plan's to change
+    new, dropped = auth_file.drop_helper({'credHelpers': {'us.icr.io': 'icr'}, 'auths': {}}, ['us.icr.io'], 'icr')
+    assert new == {'auths': {}} and dropped == ['us.icr.io']
+    assert auth_file.drop_helper(data, ['jp.icr.io'], 'icr') == (data, [])

@@ -388,3 +388,109 @@ def test_a_trusted_profile_login_is_validated_as_the_profile(tmp_path):
     network = FakeNetwork(verified=lambda hosts: [Verification(h, True, 'ok', 200) for h in hosts])
     assert run(p, network=network)['verification'] == {'us.icr.io': {'ok': True, 'msg': 'ok', 'status': 200,
                                                                      'reason': None, 'granted': {}}}
+def helper_params(tmp_path, **kw):
+    return params(tmp_path, **dict(dict(method='helper', password=None, regions=['us-south', 'global']), **kw))
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_helper_method_names_icr_for_the_hosts_and_removes_their_credentials(tmp_path, check_mode):
+    path = tmp_path / 'config.json'
+    old = {'auths': {'us.icr.io': {'auth': 'aWFtYXBpa2V5OnMzY3IzdC12NGx1ZQ=='}, 'mirror.example': {'auth': 'eDp5'}},
+           'credsStore': 'desktop', 'credHelpers': {'de.icr.io': 'pass'}}
+    path.write_text(json.dumps(old))
+    result = run(helper_params(tmp_path), check_mode=check_mode, diff=True)
+    assert result['changed'] and result['registries'] == {'us.icr.io': 'updated', 'icr.io': 'added'}
+    assert result['username'] is None and result['files'][0]['stored_in']['us.icr.io'] == 'docker-credential-icr'
+    assert 's3cr3t-v4lue' not in json.dumps(result) and 'aWFtYXBpa2V5OnMzY3IzdC12NGx1ZQ' not in json.dumps(result)
+    assert '"stored_in": "docker-credential-icr"' in result['diff']['after']
+    assert '"username": "iamapikey"' in result['diff']['before']
+    data = json.loads(path.read_text())
+    if check_mode:
+        assert data == old
+        return
+    assert data == {'auths': {'mirror.example': {'auth': 'eDp5'}}, 'credsStore': 'desktop',
+                    'credHelpers': {'de.icr.io': 'pass', 'us.icr.io': 'icr', 'icr.io': 'icr'}}
+    assert not run(helper_params(tmp_path))['changed']
+
+
+def test_helper_method_refuses_a_credential_and_needs_none(tmp_path):
+    for kw in ({'password': API_KEY}, {'api_key': API_KEY}, {'validate': True}):
+        with pytest.raises(InputError) as err:
+            run(helper_params(tmp_path, **kw))
+        name = list(kw)[0]
+        assert err.value.msg.startswith(name + ': method: helper') and API_KEY not in err.value.msg
+    assert not (tmp_path / 'config.json').exists()
+    with pytest.raises(InputError) as err:
+        run(params(tmp_path, password=None))
+    assert 'password/api_key' in err.value.msg and 'method: helper' in err.value.msg
+    with pytest.raises(InputError) as err:
+        run(params(tmp_path, credential_store='icr'))
+    assert 'method: helper' in err.value.msg
+
+
+def test_switching_file_helper_file_leaves_no_stale_entry(tmp_path):
+    path = tmp_path / 'config.json'
+    run(params(tmp_path, regions=['us-south', 'global']))
+    run(helper_params(tmp_path))
+    assert 'auths' not in json.dumps(json.loads(path.read_text())['auths'])  # auths emptied
+    assert json.loads(path.read_text())['auths'] == {}
+    # Back to the file: docker-credential-icr is never asked to store, and its entries go.
+    result = run(params(tmp_path, regions=['us-south', 'global']))
+    assert result['registries'] == {'us.icr.io': 'added', 'icr.io': 'added'}
+    assert result['files'][0]['stored_in'] == {'us.icr.io': 'file', 'icr.io': 'file'}
+    data = json.loads(path.read_text())
+    assert 'credHelpers' not in data and decode_auth(data['auths']['icr.io']['auth']) == ('iamapikey', API_KEY)
+
+
+def test_file_method_drops_an_icr_entry_even_when_the_credential_is_unchanged(tmp_path):
+    path = tmp_path / 'config.json'
+    run(params(tmp_path))
+    data = json.loads(path.read_text())
+    data['credHelpers'] = {'us.icr.io': 'icr', 'de.icr.io': 'icr'}
+    path.write_text(json.dumps(data))
+    result = run(params(tmp_path))
+    assert result['changed'] and result['registries'] == {'us.icr.io': 'updated'}
+    assert json.loads(path.read_text())['credHelpers'] == {'de.icr.io': 'icr'}  # not a chosen host: kept
+
+
+@pytest.mark.parametrize('method', ['helper', 'file'])
+def test_absent_removes_the_icr_entries_in_either_method(tmp_path, method):
+    path = tmp_path / 'config.json'
+    run(helper_params(tmp_path))
+    helpers = {'us.icr.io': 'icr', 'icr.io': 'icr', 'de.icr.io': 'pass'}
+    path.write_text(json.dumps(dict(json.loads(path.read_text()), credHelpers=helpers)))
+    result = run(params(tmp_path, method=method, state='absent', password=None, regions=['us-south', 'global']))
+    assert result['changed'] and result['registries'] == {'us.icr.io': 'removed', 'icr.io': 'removed'}
+    assert json.loads(path.read_text()) == {'credHelpers': {'de.icr.io': 'pass'}}
+    again = run(params(tmp_path, method=method, state='absent', password=None, regions=['us-south', 'global']))
+    assert not again['changed']
+
+
+def test_a_credsstore_naming_icr_is_never_used_as_a_store(tmp_path):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'credsStore': 'icr'}))
+    result = run(params(tmp_path))  # docker-credential-icr is not even installed here: it must not be run
+    assert result['files'][0]['stored_in'] == {'us.icr.io': 'file'}
+    data = json.loads(path.read_text())
+    assert data['credsStore'] == 'icr' and decode_auth(data['auths']['us.icr.io']['auth']) == ('iamapikey', API_KEY)
+
+
+def test_back_from_the_helper_to_a_credsstore_leaves_no_icr_entry(tmp_path, monkeypatch):
+    """credsStore names a store: the credential goes there, and Docker must not keep asking docker-credential-icr."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    store = bin_dir / 'docker-credential-teststore'
+    store.write_text('#!/bin/sh\nread line\ncase "$1" in\n'
+                     '  store) printf %s "$line" > "$(dirname "$0")/held.json" ;;\n'
+                     '  get) [ -f "$(dirname "$0")/held.json" ] && cat "$(dirname "$0")/held.json" '
+                     '|| { echo "credentials not found in native keychain"; exit 1; } ;;\n'
+                     '  erase) rm -f "$(dirname "$0")/held.json" ;;\nesac\n')
+    store.chmod(0o755)
+    monkeypatch.setenv('PATH', '%s%s%s' % (bin_dir, os.pathsep, os.environ.get('PATH', os.defpath)))
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'credsStore': 'teststore', 'credHelpers': {'us.icr.io': 'icr'}, 'auths': {}}))
+    result = run(params(tmp_path))
+    assert result['files'][0]['stored_in'] == {'us.icr.io': 'docker-credential-teststore'}
+    data = json.loads(path.read_text())
+    assert 'credHelpers' not in data and data['credsStore'] == 'teststore'
+    assert json.loads((bin_dir / 'held.json').read_text())['Secret'] == API_KEY

@@ -26,6 +26,8 @@ KEY = 'UnitLoginModuleKey0123456789'
     (dict(api_key=KEY, username_type='nosuchtype'), False, NETWORK_MODULE),   # the module says what is wrong
     (dict(api_key=KEY, username_type='trusted_profile', trusted_profile_id='Profile-x'), False, LEAN_MODULE),  # no IAM
     (dict(password='p', username_type='trusted_profile', validate=True), False, NETWORK_MODULE),
+    (dict(method='helper'), False, LEAN_MODULE),                               # the helper gets its own tokens
+    (dict(method='helper', validate=True, api_key=KEY, username_type='iambearer'), False, LEAN_MODULE),  # refused there
 ])
 def test_the_module_for_a_task(args, check_mode, module):
     assert module_for(args, check_mode) == module

@@ -37,6 +37,5 @@ def test_username_type_choices_are_the_registered_types():
 
 def test_login_rules():
     assert options.LOGIN_RULES == dict(required_one_of=[('regions', 'registries')],
-                                       mutually_exclusive=[('password', 'api_key')],
-                                       required_if=[('state', 'present', ('password', 'api_key'), True)])
+                                       mutually_exclusive=[('password', 'api_key')])
     assert options.API_KEY_ENV == ('IBMCLOUD_API_KEY', 'IC_API_KEY')

@@ -49,3 +49,18 @@ def test_module_username_type_typo_names_option(tmp_path):
                                                        config_path=str(tmp_path / 'c.json')))
     assert failed and 'username_type' in result['msg']
     json.dumps(result)
+
+
+def test_method_helper_needs_no_credential_and_the_file_method_still_does(tmp_path):
+    path = tmp_path / 'config.json'
+    failed, result, _raw = run_module(icr_login, dict(regions=['us-south'], method='helper', config_path=str(path),
+                                                      _ansible_diff=True))
+    assert not failed and result['changed'] and result['username'] is None, result
+    assert json.loads(path.read_text()) == {'credHelpers': {'us.icr.io': 'icr'}}
+    assert '"stored_in": "docker-credential-icr"' in result['diff']['after']
+    failed, result, _raw = run_module(icr_login, dict(regions=['us-south'], config_path=str(path)))
+    assert failed and result['msg'].startswith('password/api_key: ') and 'method: helper' in result['msg']
+    assert json.loads(path.read_text()) == {'credHelpers': {'us.icr.io': 'icr'}}
+    failed, result, raw = run_module(icr_login, dict(regions=['us-south'], method='helper', password=API_KEY,
+                                                     config_path=str(path)))
+    assert failed and result['msg'].startswith('password: method: helper') and API_KEY not in raw

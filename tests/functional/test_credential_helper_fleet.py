@@ -1,0 +1,174 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The role icr.auth.docker_auth in helper mode on a fleet over real SSH, with become.
+
+Three local users of this module's own (icrhcfleet001...) are three inventory hosts behind a test-owned sshd with
+passwordless sudo (icr_infra.SshFleet); the emulator is IAM, the ICR token realm and the VPC metadata service; the
+registry is a real CNCF distribution registry. Each host gets the helper in its own directory of a shared prefix (they
+are one machine), and its user pulls with nothing but its own files, the helper on PATH and its configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import pwd
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from emu_fixture import module_emu as emulator  # noqa: F401  pylint: disable=unused-import
+from icr_infra import Registry, SshFleet, skopeo_push, write_auth_file, write_oci_layout
+from rel_support import shared_tmpdir
+
+pytestmark = [pytest.mark.needs_root, pytest.mark.slow]
+
+BIN = pathlib.Path(sys.executable).parent
+IMAGE = 'team-a/hello:v1'
+RECAP = 'PLAY RECAP'
+
+
+@pytest.fixture(scope='module')
+def registry(emulator):
+    info = emulator.info()
+    with Registry(info['realm'], info['registry_issuer'], info['registry_cert'], service=info['registry_service']) as reg:
+        yield reg
+
+
+@pytest.fixture(scope='module')
+def image(emulator, registry, tmp_path_factory):
+    base = tmp_path_factory.mktemp('image')
+    layout = str(base / 'layout')
+    write_oci_layout(layout, 'v1', content=b'pulled through docker-credential-icr on the fleet\n')
+    writer = write_auth_file(str(base / 'writer.json'), {registry.host: ('iamapikey', emulator.apikey('svc-writer'))})
+    ref = '%s/%s' % (registry.host, IMAGE)
+    pushed = skopeo_push(layout, 'v1', ref, authfile=writer)
+    assert pushed.rc == 0, pushed.output
+    return ref
+
+
+@pytest.fixture(scope='module')
+def fleet():
+    started = SshFleet(3, prefix='icrhcfleet', sudo=True)
+    with started:
+        created = list(started.created_users)
+        yield started
+    for user in created:
+        subprocess.run(['userdel', '--remove', '--force', user], capture_output=True, check=False)
+
+
+@pytest.fixture(scope='module')
+def prefix():
+    base = shared_tmpdir('icr-helper-fleet-')
+    yield base
+    shutil.rmtree(str(base), ignore_errors=True)
+
+
+def run_role(fleet, tmp_path, role_vars, api_key=None, args=()):
+    playbook = tmp_path / ('play-%d.yml' % len(list(tmp_path.glob('play-*.yml'))))
+    playbook.write_text(yaml.safe_dump([{'name': 'helper fleet', 'hosts': 'fleet', 'gather_facts': False,
+                                         'become': True, 'roles': [{'role': 'icr.auth.docker_auth',
+                                                                    'vars': role_vars}]}]))
+    env = dict((k, v) for k, v in os.environ.items()
+               if not k.startswith('ANSIBLE_') and k not in ('IBMCLOUD_API_KEY', 'IC_API_KEY', 'DOCKER_CONFIG'))
+    env.update(fleet.env)
+    collections = tmp_path / 'collections' / 'ansible_collections' / 'icr'
+    collections.mkdir(parents=True, exist_ok=True)
+    if not (collections / 'auth').exists():
+        (collections / 'auth').symlink_to(pathlib.Path(__file__).resolve().parent.parent.parent)
+    env.update({'ANSIBLE_COLLECTIONS_PATH': str(tmp_path / 'collections'), 'ANSIBLE_NOCOLOR': '1',
+                'XDG_CACHE_HOME': str(tmp_path / 'xdg-cache')})
+    if api_key:
+        env['IBMCLOUD_API_KEY'] = api_key
+    proc = subprocess.run([str(BIN / 'ansible-playbook'), '-i', fleet.inventory_path, str(playbook), *args], env=env,
+                          cwd=fleet.dir, capture_output=True, text=True, timeout=900, check=False)
+    return proc
+
+
+def changed_counts(proc):
+    counts = {}
+    for line in proc.stdout.split(RECAP, 1)[-1].splitlines():
+        parts = line.split()
+        if len(parts) > 2 and parts[1] == ':':
+            counts[parts[0]] = int([p for p in parts if p.startswith('changed=')][0].split('=')[1])
+    return counts
+
+
+def helper_vars(emulator, registry, prefix):
+    return {'docker_auth_method': 'helper', 'docker_auth_registries': [registry.host],
+            'docker_auth_metadata_endpoint': emulator.metadata_url, 'docker_auth_iam_endpoint': emulator.url,
+            'docker_auth_users': ['{{ ansible_user }}'], 'docker_auth_format': 'both',
+            'docker_auth_helper_path': str(prefix) + '/{{ ansible_user }}/bin/docker-credential-icr',
+            'docker_auth_helper_config_path': str(prefix) + '/{{ ansible_user }}/etc/credential-helper.json',
+            'docker_auth_helper_check': True, 'docker_auth_verify_access': ['team-a/hello:pull']}
+
+
+def user_files(user):
+    home = pathlib.Path(pwd.getpwnam(user).pw_dir)
+    return [home / '.docker' / 'config.json', home / '.config' / 'containers' / 'auth.json']
+
+
+def pull_as(user, prefix, ref):
+    """skopeo inspect AS the user, with a bare environment: the user's own files, the helper on PATH, its config."""
+    home = pwd.getpwnam(user).pw_dir
+    argv = ['runuser', '-u', user, '--', 'env', '-i', 'HOME=' + home, 'USER=' + user, 'LOGNAME=' + user,
+            'PATH=%s/%s/bin:/usr/sbin:/usr/bin:/sbin:/bin' % (prefix, user),
+            'DOCKER_CREDENTIAL_ICR_CONFIG=%s/%s/etc/credential-helper.json' % (prefix, user),
+            'skopeo', 'inspect', '--raw', '--retry-times=0', '--tls-verify=false', 'docker://' + ref]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False, cwd='/')
+
+
+def test_helper_mode_on_the_fleet_rerun_and_switching(fleet, emulator, registry, image, prefix, tmp_path):
+    emulator.reset()
+    emulator.set_instance('vsi-1')
+    for user in fleet.users:
+        for path in user_files(user):
+            shutil.rmtree(str(path.parent), ignore_errors=True)
+    role_vars = helper_vars(emulator, registry, prefix)
+
+    first = run_role(fleet, tmp_path, role_vars)
+    assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
+    assert all(changed_counts(first)[u] > 0 for u in fleet.users), first.stdout[-3000:]
+    for user in fleet.users:
+        for path in user_files(user):
+            assert json.loads(path.read_text()) == {'credHelpers': {registry.host: 'icr'}}
+            assert os.stat(str(path)).st_uid == pwd.getpwnam(user).pw_uid
+        exe = prefix / user / 'bin' / 'docker-credential-icr'
+        assert os.stat(str(exe)).st_uid == 0 and os.stat(str(exe)).st_mode & 0o777 == 0o755
+        pulled = pull_as(user, prefix, image)
+        assert pulled.returncode == 0, pulled.stderr
+    assert emulator.counters()['iam_token'] == 0  # nothing exchanged an API key: the metadata service gave the tokens
+
+    again = run_role(fleet, tmp_path, role_vars)
+    assert again.returncode == 0 and changed_counts(again) == dict((u, 0) for u in fleet.users), again.stdout[-3000:]
+
+    # Back to the file method with an API key: no credHelpers entry stays; then to the helper again.
+    key = emulator.apikey('svc-reader')
+    back = run_role(fleet, tmp_path, {'docker_auth_registries': [registry.host], 'docker_auth_iam_endpoint': emulator.url,
+                                      'docker_auth_users': ['{{ ansible_user }}'], 'docker_auth_format': 'both',
+                                      'docker_auth_validate': False}, api_key=key)
+    assert back.returncode == 0, back.stdout[-4000:]
+    for user in fleet.users:
+        for path in user_files(user):
+            data = json.loads(path.read_text())
+            assert 'credHelpers' not in data and list(data['auths']) == [registry.host]
+    helper_again = run_role(fleet, tmp_path, role_vars)
+    assert helper_again.returncode == 0, helper_again.stdout[-4000:]
+    for user in fleet.users:
+        for path in user_files(user):
+            data = json.loads(path.read_text())
+            assert data == {'auths': {}, 'credHelpers': {registry.host: 'icr'}} and key not in path.read_text()
+
+    gone = run_role(fleet, tmp_path, dict(role_vars, docker_auth_state='absent'))
+    assert gone.returncode == 0, gone.stdout[-4000:]
+    for user in fleet.users:
+        assert not (prefix / user / 'bin' / 'docker-credential-icr').exists()
+        assert not (pathlib.Path(pwd.getpwnam(user).pw_dir) / '.cache' / 'docker-credential-icr').exists()
+        for path in user_files(user):
+            assert 'credHelpers' not in json.loads(path.read_text())
