@@ -12,6 +12,7 @@ mutation of roles/docker_auth/tasks/main.yml that each test was seen to kill.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pathlib
@@ -357,3 +358,39 @@ def test_helper_absent_removes_the_entries_the_executable_and_the_configuration(
     assert 'credHelpers' not in config(tmp_path, 'h1')
     again = helper_play(tmp_path, dict(role_vars, docker_auth_state='absent'))
     assert again.rc == 0 and [r['task'] for r in again.records if r['result'].get('changed')] == [], again.text[-3000:]
+
+
+# -------------------------------------------------------------------------------------- the trusted-profile login
+
+PROFILE_READER = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'   # the emulator's profile-reader; trusts svc-nopolicy
+
+
+def test_trusted_profile_reaches_icr_credential_and_icr_login(emu, tmp_path):
+    """username_type trusted_profile: the hosts store the profile id and the service ID's key, proven at the realm as
+    the profile (svc-nopolicy has no access of its own; profile-reader pulls team-a). One IAM call for two hosts (the
+    key's identity, looked up once with the proof)."""
+    key = emu.apikey('svc-nopolicy')
+    emu_host = emu.url.split('://', 1)[1]
+    role_vars = {'docker_auth_registries': [emu_host], 'docker_auth_username_type': 'trusted_profile',
+                 'docker_auth_trusted_profile': PROFILE_READER, 'docker_auth_iam_endpoint': emu.url,
+                 'docker_auth_verify_access': ['team-a/app:pull']}
+    run = play(tmp_path, key, role_vars, hosts=('h1', 'h2'))
+    assert run.rc == 0, run.text[-3000:]
+    for host in ('h1', 'h2'):
+        auth = config(tmp_path, host)['auths'][emu_host]['auth']
+        assert base64.b64decode(auth).decode() == '%s:%s' % (PROFILE_READER, key)
+    assert emu.counters()['iam_token'] == 1 and emu.counters()['registry_token_profile'] >= 1
+    assert_no_secret([key], run.stdout, run.stderr)
+    # A profile that does not trust the key stops the play on the controller; no host file changes.
+    before = file_state(tmp_path, ('h1', 'h2'))
+    refused = play(tmp_path, emu.apikey('svc-reader'), role_vars, hosts=('h1', 'h2'))
+    assert refused.rc != 0 and 'trusted profile %s' % PROFILE_READER in refused.text, refused.text[-3000:]
+    assert file_state(tmp_path, ('h1', 'h2')) == before
+
+
+def test_trusted_profile_login_needs_the_profile_id(tmp_path):
+    run = play(tmp_path, 'RoleOptionKey0123456789abcdefghijklmnopqr',
+               {'docker_auth_regions': ['us-south'], 'docker_auth_username_type': 'trusted_profile',
+                'docker_auth_validate': False}, hosts=('h1',))
+    assert run.rc != 0 and 'docker_auth_trusted_profile: docker_auth_username_type trusted_profile' in run.text
+    assert not (tmp_path / 'h1' / 'config.json').exists()
