@@ -33,7 +33,7 @@ options:
     type: str
     choices: [file, helper]
     default: file
-    version_added: 2.1.0
+    version_added: 2.0.0
   regions:
     description:
       - ICR regions to log in to, such as V(us-south), V(eu-de), V(global); former names such as V(ap-north) and

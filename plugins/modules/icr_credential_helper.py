@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: icr_credential_helper
 short_description: Install and configure the docker-credential-icr credential helper on a host
-version_added: 2.1.0
+version_added: 2.0.0
 description:
   - Installs C(docker-credential-icr), a credential helper that answers Docker, podman, skopeo and buildah with a fresh
     IBM Cloud IAM access token for IBM Cloud Container Registry (ICR) hosts whenever they pull or push, from an identity
