@@ -46,12 +46,27 @@ options:
   registries:
     description:
       - Registry hosts to log in to, such as V(us.icr.io) or a mirror V(registry.example.com:5000).
-      - V(https://us.icr.io/) is written as V(us.icr.io), the key Docker and podman look up. A path other than
-        V(/v1/) or V(/v2/) is refused, since credentials are looked up by host only.
+      - V(https://us.icr.io/) is written as V(us.icr.io), the key Docker and podman look up.
+      - With O(format=containers), a host may carry a namespace, V(us.icr.io/web) - an entry of that namespace only
+        (see O(namespaces)). Docker looks credentials up by host only, so with O(format=docker) or O(format=both) a
+        path other than V(/v1/) or V(/v2/) is refused.
       - Deprecated C(*.bluemix.net) names are written as their C(icr.io) names, with a warning.
     type: list
     elements: str
     aliases: [registry]
+  namespaces:
+    description:
+      - Namespace-scoped credentials - write an entry for each namespace of each registry, such as V(us.icr.io/web),
+        instead of one for the whole registry. podman, skopeo and buildah use the entry with the longest matching
+        prefix, so one host can hold different identities for different namespaces of one registry (and a whole-host
+        entry for the rest).
+      - Only in the containers C(auth.json) (O(format=containers)) with O(method=file) and the credential in the file:
+        Docker matches hosts only, and credential helpers store per host. Anything else fails and says why.
+      - A namespace is a path of lower-case components, V(web) or V(web/app). O(validate) proves the credential at
+        the registry host.
+    type: list
+    elements: str
+    version_added: 2.0.0
   private_endpoint:
     description:
       - Use the private-network names of the ICR hosts (V(private.us.icr.io)). Other hosts are not changed.

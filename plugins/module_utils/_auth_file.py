@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth, encode_auth
-from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError
+from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError
 from ansible_collections.icr.auth.plugins.module_utils._username_types import still_current
 
 
@@ -226,6 +226,32 @@ def plan_helper_method(data: dict, hosts: Sequence[str], name: str) -> tuple[dic
         new['auths'] = auths
     new['credHelpers'] = cred_helpers
     return new, actions
+
+
+def check_scoped(keys: Sequence[str], formats: Sequence[str], method: str, store_choice: str) -> None:
+    """Namespace-scoped keys (us.icr.io/web) are a containers auth.json feature: InputError anywhere else."""
+    scoped = [k for k in keys if '/' in k]
+    if not scoped:
+        return
+    shown = ', '.join(scoped)
+    if any(fmt != 'containers' for fmt in formats):
+        raise InputError(f"namespaces/registries: {shown} is scoped to a namespace, but Docker's config.json matches "
+                         'credentials by registry host only (Docker would ignore the entry). Write it to the containers '
+                         'auth.json with format: containers - podman, skopeo and buildah use the longest matching '
+                         'prefix - or give the host alone.')
+    if method == 'helper':
+        raise InputError(f'namespaces/registries: {shown} is scoped to a namespace, but credHelpers entries are per '
+                         'registry host (containers tools ask a helper for the whole host); use method: file for '
+                         'namespace-scoped credentials.')
+    if store_choice not in ('auto', 'file'):
+        raise InputError(f'credential_store: {shown} is scoped to a namespace, but a credential helper stores per '
+                         'registry host; use credential_store: file (or auto) for namespace-scoped credentials.')
+
+
+def shadowed_scopes(data: dict, keys: Sequence[str]) -> list[str]:
+    """The scoped keys whose host has a credHelpers entry: containers tools ask that helper and never read them."""
+    helpers = data.get('credHelpers') or {}
+    return [k for k in keys if '/' in k and helpers.get(k.partition('/')[0])]
 
 
 def summary(data: dict, hosts: Sequence[str]) -> dict[str, tuple[str, str] | None]:

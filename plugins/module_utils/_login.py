@@ -88,7 +88,8 @@ class Login(object):
 
     def run(self) -> dict:
         p = self.params
-        hosts, warnings = resolve_registries(p.get('regions'), p.get('registries'), p.get('private_endpoint'))
+        hosts, warnings = resolve_registries(p.get('regions'), p.get('registries'), p.get('private_endpoint'),
+                                             p.get('namespaces'), scoped=True)
         self.warnings.extend(warnings)
         if not hosts:
             raise InputError('regions/registries: no registry was given; name at least one region (us-south) or '
@@ -103,6 +104,7 @@ class Login(object):
             raise InputError('credential_store: icr names docker-credential-icr, which gets its own tokens and stores '
                              'none; use method: helper to name it for the registries.')
         targets = build_targets(p)
+        auth_file.check_scoped(hosts, [t.format for t in targets], self.option('method'), store_choice)
         state = self.option('state')
         if self.option('method') == 'helper':
             for name in ('password', 'api_key', 'validate'):
@@ -122,6 +124,7 @@ class Login(object):
     def _validate(self, hosts: list[str], username: str, password: str) -> dict:
         if self.network is None:
             raise InputError(f'validate: proving the credential against the registries {NO_NETWORK}')
+        hosts = list(dict.fromkeys(h.partition('/')[0] for h in hosts))  # a namespace's entry is proven at its host
         results = self.network.verify(hosts, username, password)
         refused = [v for v in results if not v.ok]
         if refused:
@@ -182,6 +185,9 @@ class Login(object):
                                  'to use the file, remove "credsStore" from it.')
         if state == 'present' and file_hosts:
             self._warn_if_shared(outcome['path'], outcome.get('mode'))
+            for key in auth_file.shadowed_scopes(outcome['after'], file_hosts):
+                self.warnings.append(f'{outcome["path"]} sends {key.partition("/")[0]} to a credential helper '
+                                     f'(credHelpers), which containers tools ask before any entry: {key} is not used.')
         changed = outcome['changed'] or any(a != 'unchanged' for a in helper_actions.values())
         entry = {'path': outcome['path'], 'format': target.format, 'changed': changed,
                  'registries': dict((h, actions[h]) for h in hosts),

@@ -47,6 +47,7 @@ def login_spec() -> dict:
     spec = dict(
         state=dict(type='str', default='present', choices=['present', 'absent']),
         method=dict(type='str', default='file', choices=['file', 'helper']),
+        namespaces=dict(type='list', elements='str'),
         password=dict(type='str', no_log=True),
         api_key=dict(type='str', no_log=True),
         user=dict(type='str'),

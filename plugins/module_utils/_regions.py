@@ -77,8 +77,10 @@ def region_host(region: object, private: bool = False) -> str:
 
 
 def with_private(host: str) -> str:
-    """The private-network form of an icr.io host (private.us.icr.io); other hosts are returned as they are."""
-    if host.startswith(PRIVATE_PREFIX) or not is_icr_host(host):
+    """The private-network form of an icr.io host (private.us.icr.io, private.us.icr.io/web); other hosts are returned
+    as they are."""
+    bare, _sep, path = host.partition('/')
+    if bare.startswith(PRIVATE_PREFIX) or not is_icr_host(bare):
         return host
     return PRIVATE_PREFIX + host
 
@@ -95,11 +97,31 @@ def host_region(host: str) -> str | None:
     return _HOST_TO_REGION.get(bare)
 
 
-def normalize_registry(value: object, option: str = 'registries') -> tuple[str, str | None]:
+# A namespace (or a deeper repository path) of a containers auth.json key: distribution's path components.
+_PATH_COMPONENT_RE = re.compile(r'^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$')
+
+
+def split_scope(key: str) -> tuple[str, str]:
+    """(host, path) of an entry key: ('us.icr.io', '') or ('us.icr.io', 'web')."""
+    host, _sep, path = key.partition('/')
+    return host, path
+
+
+def check_namespace(value: object, option: str = 'namespaces') -> str:
+    """A namespace (or repository path) as containers tools match it: lower-case components joined by '/'."""
+    text = value.strip('/') if isinstance(value, str) else value
+    if not isinstance(text, str) or not text or not all(_PATH_COMPONENT_RE.match(c) for c in text.split('/')):
+        raise InputError(f'{option}: {value!r} is not a registry namespace; give one such as web or team-a (lower-case '
+                         'letters, digits and . _ - between them), or a repository path such as web/app.')
+    return text
+
+
+def normalize_registry(value: object, option: str = 'registries', scoped: bool = False) -> tuple[str, str | None]:
     """Turn user input into the key Docker and containers tools look up.
 
     Returns (host, warning or None).  ``https://us.icr.io/`` becomes ``us.icr.io``;
-    a deprecated ``*.bluemix.net`` name becomes its icr.io name, with a warning.
+    a deprecated ``*.bluemix.net`` name becomes its icr.io name, with a warning. With scoped, a namespace path is
+    kept: ``us.icr.io/web`` (containers tools match the longest prefix; Docker matches hosts only).
     """
     if not isinstance(value, str) or not value.strip():
         raise InputError(f'{option}: an empty registry host was given; give a host such as us.icr.io.')
@@ -114,6 +136,9 @@ def normalize_registry(value: object, option: str = 'registries') -> tuple[str, 
         rest = rest[scheme_match.end():]
     slash = rest.find('/')
     host, path = (rest, '') if slash < 0 else (rest[:slash], rest[slash:])
+    namespace = ''
+    if scoped and path not in _ALLOWED_PATHS:
+        namespace, path = check_namespace(path, option), ''
     if path not in _ALLOWED_PATHS:
         raise InputError(f'{option}: registry {value!r} has the path {path!r}, but Docker and podman look up credentials '
                          f"by host only; give the host alone ({host or 'us.icr.io'}).")
@@ -127,14 +152,16 @@ def normalize_registry(value: object, option: str = 'registries') -> tuple[str, 
         warning = (f'The registry domain {host} is deprecated; the credential is written for {new}, the name IBM Cloud '
                    f'Container Registry logins use. Update your image references to {new}.')
         host = new
-    return host, warning
+    return (host + '/' + namespace if namespace else host), warning
 
 
 def resolve_registries(regions: list | None = None, registries: list | None = None,
-                       private: bool = False) -> tuple[list[str], list[str]]:
+                       private: bool = False, namespaces: list | None = None,
+                       scoped: bool = False) -> tuple[list[str], list[str]]:
     """All registry hosts asked for by regions and registries, in order and without repeats.
 
-    Returns (hosts, warnings).
+    With scoped, a registry may carry a namespace (``us.icr.io/web``), and namespaces scope every host to each of
+    them: the entry keys of a containers auth.json. Returns (keys, warnings).
     """
     hosts = []
     warnings = []
@@ -143,11 +170,20 @@ def resolve_registries(regions: list | None = None, registries: list | None = No
         if host not in hosts:
             hosts.append(host)
     for value in registries or []:
-        host, warning = normalize_registry(value)
+        host, warning = normalize_registry(value, scoped=scoped)
         if warning:
             warnings.append(warning)
         if private:
             host = with_private(host)
         if host not in hosts:
             hosts.append(host)
+    if namespaces:
+        paths = [check_namespace(n) for n in namespaces]
+        scoped_keys = []
+        for key in hosts:
+            host, path = split_scope(key)
+            for scoped_key in ([key] if path else [host + '/' + p for p in paths]):
+                if scoped_key not in scoped_keys:
+                    scoped_keys.append(scoped_key)
+        hosts = scoped_keys
     return hosts, warnings

@@ -447,3 +447,49 @@ def test_trusted_profile_login_lets_skopeo_pull_across_accounts(emu, registry, i
     other = skopeo_pull(on_host(host, images['team-b']), str(tmp_path / 'team-b'), 'base', env=env)
     assert other.rc != 0
     assert_no_secret([key], run.stdout, run.stderr, run.records, pulled.output, other.output)
+
+
+def test_namespace_scoped_entries_give_one_host_two_identities(emu, registry, podman, images, tmp_path):
+    """containers auth.json: the whole host as svc-nopolicy (no access), registry/team-a as svc-reader. skopeo and podman
+    pull team-a with the scoped entry (the longest prefix) and are refused team-b; the same ask in Docker's format is
+    refused before anything is written."""
+    host = registry.host
+    path = tmp_path / 'login' / 'containers' / 'auth.json'
+    nopolicy, reader = emu.apikey('svc-nopolicy'), emu.apikey('svc-reader')
+    tasks = [
+        {'name': 'host', 'icr.auth.icr_login': {'registries': [host], 'password': '{{ nopolicy }}',
+                                                'config_path': str(path), 'format': 'containers'}},
+        {'name': 'scoped', 'icr.auth.icr_login': {'registries': [host], 'namespaces': ['team-a'],
+                                                  'password': '{{ reader }}', 'config_path': str(path),
+                                                  'format': 'containers', 'validate': True, 'iam_endpoint': emu.url,
+                                                  'retries': RETRIES, 'timeout': 10}},
+    ]
+    run = run_play(tmp_path / 'play', tasks, secret_vars={'nopolicy': nopolicy, 'reader': reader}, args=['-vvvv', '--diff'])
+    assert run.rc == 0, run.text[-4000:]
+    assert run.result('scoped')['result']['registries'] == {host + '/team-a': 'added'}
+    auths = json.loads(path.read_text())['auths']
+    assert sorted(auths) == [host, host + '/team-a']
+    assert base64.b64decode(auths[host + '/team-a']['auth']).decode() == 'iamapikey:' + reader
+    env = authfile_env(path)
+    team_a = on_host(host, images['team-a'])
+    pulled = skopeo_pull(team_a, str(tmp_path / 'pulled'), 'base', env=env)
+    assert pulled.rc == 0, pulled.stderr
+    assert pulled_digest(str(tmp_path / 'pulled'), 'base') == images['team-a'].digest
+    by_podman = podman.pull(team_a, authfile=str(path), env=isolated_env(tmp_path))
+    assert by_podman.rc == 0, by_podman.stderr
+    refused = skopeo_pull(on_host(host, images['team-b']), str(tmp_path / 'team-b'), 'base', env=env)
+    assert refused.rc != 0
+    # Without the scoped entry, the whole-host identity (no policy) cannot pull team-a: the entry is what made it work.
+    del auths[host + '/team-a']
+    bare = tmp_path / 'bare' / 'auth.json'
+    bare.parent.mkdir()
+    bare.write_text(json.dumps({'auths': auths}))
+    assert skopeo_pull(team_a, str(tmp_path / 'bare-pull'), 'base', env=authfile_env(bare)).rc != 0
+    # Docker matches hosts only: the scoped entry in config.json is refused, and the file is not written.
+    docker_path = tmp_path / 'docker' / 'config.json'
+    docker = run_play(tmp_path / 'docker-play', [{'name': 'scoped', 'icr.auth.icr_login': {
+        'registries': [host + '/team-a'], 'password': '{{ reader }}', 'config_path': str(docker_path)}}],
+        secret_vars={'reader': reader})
+    assert docker.rc != 0 and "Docker's config.json matches credentials by registry host only" in docker.text
+    assert not docker_path.exists()
+    assert_no_secret([nopolicy, reader], run.stdout, run.stderr, run.records, docker.stdout, docker.stderr)

@@ -132,3 +132,25 @@ def test_drop_helper_removes_only_that_helpers_entries_of_the_hosts():
     new, dropped = auth_file.drop_helper({'credHelpers': {'us.icr.io': 'icr'}, 'auths': {}}, ['us.icr.io'], 'icr')
     assert new == {'auths': {}} and dropped == ['us.icr.io']
     assert auth_file.drop_helper(data, ['jp.icr.io'], 'icr') == (data, [])
+
+
+# ------------------------------------------------------------------ namespace-scoped keys
+
+@pytest.mark.parametrize('formats,method,store,words', [
+    (['docker'], 'file', 'auto', "Docker's config.json matches credentials by registry host only"),
+    (['docker', 'containers'], 'file', 'auto', "Docker's config.json matches credentials by registry host only"),
+    (['containers'], 'helper', 'auto', 'credHelpers entries are per registry host'),
+    (['containers'], 'file', 'pass', 'credential_store: us.icr.io/web is scoped to a namespace'),
+])
+def test_scoped_keys_are_refused_where_no_client_would_read_them(formats, method, store, words):
+    from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
+    with pytest.raises(InputError) as err:
+        auth_file.check_scoped(['us.icr.io', 'us.icr.io/web'], formats, method, store)
+    assert words in err.value.msg
+
+
+def test_scoped_keys_pass_in_the_containers_file_and_a_host_helper_shadows_them():
+    auth_file.check_scoped(['us.icr.io/web'], ['containers'], 'file', 'auto')
+    auth_file.check_scoped(['us.icr.io'], ['docker'], 'helper', 'pass')  # nothing scoped: nothing to say
+    data = {'credHelpers': {'us.icr.io': 'icr'}}
+    assert auth_file.shadowed_scopes(data, ['us.icr.io/web', 'de.icr.io/web', 'us.icr.io']) == ['us.icr.io/web']

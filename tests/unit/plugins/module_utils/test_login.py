@@ -16,7 +16,7 @@ import types
 import pytest
 
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
-from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth
+from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth, encode_auth
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError, RegistryError
 from ansible_collections.icr.auth.plugins.module_utils._login import Login, run_module
 from ansible_collections.icr.auth.plugins.module_utils._username_types import check_password
@@ -494,3 +494,30 @@ def test_back_from_the_helper_to_a_credsstore_leaves_no_icr_entry(tmp_path, monk
     data = json.loads(path.read_text())
     assert 'credHelpers' not in data and data['credsStore'] == 'teststore'
     assert json.loads((bin_dir / 'held.json').read_text())['Secret'] == API_KEY
+
+
+def test_namespace_scoped_entries_sit_beside_the_host_entry_and_are_proven_at_the_host(tmp_path):
+    path = tmp_path / 'auth.json'
+    path.write_text(json.dumps({'auths': {'us.icr.io': {'auth': encode_auth('iamapikey', 'WholeHostKey0123456789abcdef')}},
+                                'credHelpers': {'de.icr.io': 'icr'}}))
+    network = FakeNetwork(verified=lambda hosts: [Verification(h, True, 'ok', 200) for h in hosts])
+    p = params(tmp_path, regions=['us-south', 'eu-de'], namespaces=['web'], format='containers', config_path=str(path),
+               validate=True)
+    result, login = run_with_login(p, network=network)
+    assert result['registries'] == {'us.icr.io/web': 'added', 'de.icr.io/web': 'added'}
+    assert [c[1] for c in network.calls if c[0] == 'verify'] == [('us.icr.io', 'de.icr.io')]
+    auths = json.loads(path.read_text())['auths']
+    assert sorted(auths) == ['de.icr.io/web', 'us.icr.io', 'us.icr.io/web']
+    assert decode_auth(auths['us.icr.io']['auth'])[1] == 'WholeHostKey0123456789abcdef'
+    assert any('de.icr.io/web is not used' in w for w in login.warnings)
+    assert not run(p, network=network)['changed']
+    gone = run(dict(p, state='absent', validate=False))
+    assert gone['registries'] == {'us.icr.io/web': 'removed', 'de.icr.io/web': 'removed'}
+    assert sorted(json.loads(path.read_text())['auths']) == ['us.icr.io']
+
+
+def test_namespace_scoped_entries_in_docker_format_write_nothing(tmp_path):
+    with pytest.raises(InputError) as err:
+        run(params(tmp_path, namespaces=['web']))
+    assert "Docker's config.json matches credentials by registry host only" in err.value.msg
+    assert not (tmp_path / 'config.json').exists()

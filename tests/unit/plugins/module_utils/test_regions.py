@@ -97,3 +97,31 @@ def test_resolve_dedupes_keeps_order_and_applies_private():
     assert len(warnings) == 1
     hosts, warnings = regions.resolve_registries(['global'], None)
     assert hosts == ['icr.io'] and warnings == []
+
+
+# ------------------------------------------------------------------ namespace-scoped keys (containers auth.json)
+
+def test_registries_keep_a_namespace_only_when_scoped():
+    assert regions.normalize_registry('https://us.icr.io/web/', scoped=True) == ('us.icr.io/web', None)
+    assert regions.normalize_registry('US.ICR.IO/web/app', scoped=True) == ('us.icr.io/web/app', None)
+    assert regions.normalize_registry('us.icr.io/v2/', scoped=True) == ('us.icr.io', None)
+    host, warning = regions.normalize_registry('registry.ng.bluemix.net/web', scoped=True)
+    assert host == 'us.icr.io/web' and 'deprecated' in warning
+    with pytest.raises(InputError, match='has the path'):
+        regions.normalize_registry('us.icr.io/web')
+
+
+@pytest.mark.parametrize('bad', ['Web', 'web//app', '-web', 'web app', '', 'we$b'])
+def test_a_namespace_that_is_no_path_is_refused(bad):
+    with pytest.raises(InputError, match='is not a registry namespace'):
+        regions.check_namespace(bad)
+
+
+def test_namespaces_scope_every_host_and_private_keeps_the_path():
+    keys, _warnings = regions.resolve_registries(['us-south'], ['de.icr.io', 'icr.io/base'], True, ['web', 'ops/tools'],
+                                                 scoped=True)
+    assert keys == ['private.us.icr.io/web', 'private.us.icr.io/ops/tools', 'private.de.icr.io/web',
+                    'private.de.icr.io/ops/tools', 'private.icr.io/base']
+    assert regions.with_private('us.icr.io/web') == 'private.us.icr.io/web'
+    assert regions.with_private('registry.example.com/web') == 'registry.example.com/web'
+    assert regions.resolve_registries(['us-south'], None, False, None, scoped=True)[0] == ['us.icr.io']
