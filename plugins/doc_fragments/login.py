@@ -60,7 +60,7 @@ options:
         instead of one for the whole registry. podman, skopeo and buildah use the entry with the longest matching
         prefix, so one host can hold different identities for different namespaces of one registry (and a whole-host
         entry for the rest).
-      - Only in the containers C(auth.json) (O(format=containers)) with O(method=file) and the credential in the file:
+      - Only in the containers C(auth.json) (O(format=containers)) with O(method=file) and the credential in the file -
         Docker matches hosts only, and credential helpers store per host. Anything else fails and says why.
       - A namespace is a path of lower-case components, V(web) or V(web/app). O(validate) proves the credential at
         the registry host.
