@@ -157,7 +157,9 @@ expires_at:
   type: str
   sample: "2026-11-24T13:05:00Z"
 username:
-  description: The registry username written (for O(username_type=trusted_profile), the profile id); null with O(method=helper), where the helper answers each client.
+  description:
+    - The registry username written (for O(username_type=trusted_profile), the profile id); null with
+      O(method=helper), where the helper answers each client.
   returned: always
   type: str
   sample: iamapikey

@@ -255,7 +255,7 @@ def test_check_mode_changes_nothing_and_disable_keeps_the_old_key_disabled(fleet
     policies = emu.policies()
     # Check mode: the new key would be created; nothing in IAM, no key file, no host file changes.
     rc, out, _killed = rotate(tmp_path / 'check', fleet.inventory, fleet.extra('rot-key-b', ['rot-key-a']), admin,
-                        args=['--check'])
+                              args=['--check'])
     assert rc == 0, out[-4000:]
     assert 'check mode stops here' in out
     assert fleet.keys_in_iam() == ['rot-key-a']

@@ -388,6 +388,8 @@ def test_a_trusted_profile_login_is_validated_as_the_profile(tmp_path):
     network = FakeNetwork(verified=lambda hosts: [Verification(h, True, 'ok', 200) for h in hosts])
     assert run(p, network=network)['verification'] == {'us.icr.io': {'ok': True, 'msg': 'ok', 'status': 200,
                                                                      'reason': None, 'granted': {}}}
+
+
 def helper_params(tmp_path, **kw):
     return params(tmp_path, **dict(dict(method='helper', password=None, regions=['us-south', 'global']), **kw))
 
