@@ -240,3 +240,51 @@ def test_switching_file_helper_file_leaves_no_stale_entry(tmp_path, homes):
     assert run.rc == 0 and gone.rc == 0, gone.text[-3000:]
     for data in (json.loads(p.read_text()) for p in user_files(entry)):
         assert 'credHelpers' not in data and not [k for k in data.get('auths', {}) if 'icr.io' in k]
+
+
+# ------------------------------------------------------------- every option reaches what it is for (issue 18)
+
+CR_TOKEN_FILE = '/run/secrets/cr-token'
+
+
+def test_every_option_reaches_the_configuration_or_the_executable(tmp_path, prefix):
+    """Each option of icr_credential_helper that the helper reads lands, under its own key, in the configuration; python
+    is the executable's interpreter. Three identities, each in its own configuration file, in one play."""
+    python = '/usr/bin/python3.11'  # not the interpreter the module runs with (the default)
+    common = {'iam_endpoint': 'https://private.iam.cloud.ibm.com', 'ca_path': '/etc/ssl/certs/ca-certificates.crt',
+              'validate_certs': False, 'timeout': 9, 'retries': 3, 'refresh_share': 0.4,
+              'cache_dir': '/var/cache/icr-tokens', 'private_endpoint': True, 'regions': ['us-south'],
+              'registries': ['registry.example.com:5000']}
+    vpc = {'identity': 'vpc_trusted_profile', 'trusted_profile': PROFILE_ID,
+           'metadata_endpoint': 'https://api.metadata.cloud.ibm.com', 'metadata_version': '2022-03-01'}
+    cr_name = {'identity': 'compute_resource', 'trusted_profile': None, 'profile_name': 'registry-reader',
+               'cr_token_file': CR_TOKEN_FILE}
+    cr_id = {'identity': 'compute_resource', 'trusted_profile': None, 'profile_id': PROFILE_ID}
+    key_file = {'identity': 'api_key_file', 'trusted_profile': None, 'api_key_file': '~/.icr/apikey'}
+    cases = {'vpc': vpc, 'cr-name': cr_name, 'cr-id': cr_id, 'key-file': key_file}
+    tasks = []
+    for name, options in cases.items():
+        task = install_task(prefix, **dict(common, **options))
+        task['name'] = name
+        task['icr.auth.icr_credential_helper'].update(
+            config_path=str(prefix / 'etc' / ('%s.json' % name)),
+            path=str(prefix / 'bin' / name / 'docker-credential-icr'), python=python)
+        tasks.append(task)
+    run = run_play(tmp_path, tasks)
+    assert run.rc == 0, run.text[-3000:]
+    expected_common = {'version': 1, 'iam_endpoint': 'https://private.iam.cloud.ibm.com',
+                       'ca_path': '/etc/ssl/certs/ca-certificates.crt', 'validate_certs': False, 'timeout': 9,
+                       'retries': 3, 'refresh_share': 0.4, 'cache_dir': '/var/cache/icr-tokens',
+                       'registries': ['private.us.icr.io', 'registry.example.com:5000']}
+    expected = {
+        'vpc': {'identity': 'vpc_trusted_profile', 'trusted_profile_id': PROFILE_ID,
+                'metadata_endpoint': 'https://api.metadata.cloud.ibm.com', 'metadata_version': '2022-03-01'},
+        'cr-name': {'identity': 'compute_resource', 'profile_name': 'registry-reader', 'cr_token_file': CR_TOKEN_FILE},
+        'cr-id': {'identity': 'compute_resource', 'profile_id': PROFILE_ID},
+        'key-file': {'identity': 'api_key_file', 'api_key_file': '~/.icr/apikey'},
+    }
+    for name, keys in expected.items():
+        written = json.loads((prefix / 'etc' / ('%s.json' % name)).read_text())
+        assert written == validate(dict(expected_common, **keys)), name
+        first_line = (prefix / 'bin' / name / 'docker-credential-icr').read_bytes().split(b'\n', 1)[0]
+        assert first_line == b'#!' + python.encode() + b' -I', first_line

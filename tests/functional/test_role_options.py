@@ -394,3 +394,42 @@ def test_trusted_profile_login_needs_the_profile_id(tmp_path):
                 'docker_auth_validate': False}, hosts=('h1',))
     assert run.rc != 0 and 'docker_auth_trusted_profile: docker_auth_username_type trusted_profile' in run.text
     assert not (tmp_path / 'h1' / 'config.json').exists()
+
+
+# ------------------------------------------------- the helper method: the variables no test above reaches (issue 18)
+
+
+def test_helper_cache_dir_reaches_the_configuration(tmp_path):
+    """docker_auth_helper_cache_dir is where the helper keeps each user's tokens: it is written into its configuration."""
+    cache_dir = str(tmp_path / 'h1' / 'token-caches')
+    run = helper_play(tmp_path, {'docker_auth_regions': ['us-south'], 'docker_auth_helper_cache_dir': cache_dir})
+    assert run.rc == 0, run.text[-3000:]
+    assert helper_config(tmp_path, 'h1') == expected_config(identity='vpc_trusted_profile', registries=['us.icr.io'],
+                                                            cache_dir=cache_dir)
+
+
+def test_helper_check_runs_the_helper_before_a_users_file_names_it(tmp_path):
+    """docker_auth_helper_check: the helper is run for each registry; with no metadata service to answer it (a closed
+    loopback port), the check reports the failure. Without the check the same play succeeds and checks nothing."""
+    role_vars = {'docker_auth_regions': ['us-south'], 'docker_auth_metadata_endpoint': 'http://127.0.0.1:9'}
+    unchecked = helper_play(tmp_path / 'unchecked', role_vars)
+    assert unchecked.rc == 0, unchecked.text[-3000:]
+    assert 'checks' not in task_results(unchecked, INSTALL)['h1']
+    checked = helper_play(tmp_path / 'checked', dict(role_vars, docker_auth_helper_check=True))
+    result = task_results(checked, INSTALL)['h1']
+    assert [(c['registry'], c['ok']) for c in result.get('checks', [])] == [('us.icr.io', False)], checked.text[-3000:]
+    assert checked.rc != 0
+    assert not (tmp_path / 'checked' / 'h1' / 'config.json').exists() or \
+        'credHelpers' not in config(tmp_path / 'checked', 'h1')
+
+
+def test_namespaces_reach_icr_login(tmp_path):
+    """docker_auth_namespaces: the hosts' credential is written for those namespaces only, not for the whole host."""
+    key = 'RoleNamespaceKey0123456789abcdefghijklmno'
+    run = play(tmp_path, key, {'docker_auth_regions': ['us-south'], 'docker_auth_namespaces': ['web'],
+                               'docker_auth_format': 'containers', 'docker_auth_validate': False}, hosts=('h1',))
+    assert run.rc == 0, run.text[-3000:]
+    auths = config(tmp_path, 'h1')['auths']
+    assert sorted(auths) == ['us.icr.io/web']
+    assert base64.b64decode(auths['us.icr.io/web']['auth']).decode() == 'iamapikey:' + key
+    assert_no_secret([key], run.stdout, run.stderr)
