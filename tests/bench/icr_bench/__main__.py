@@ -12,6 +12,9 @@ BENCH_OUT=docs/benchmarks.md                BENCH_RESULTS=build/bench/results.js
 BENCH_KEEP=1         keep the work dir (logs, timers, profiles)   BENCH_KEEP_USERS=1  keep the fleet's users
 
 python -m icr_bench render [results.json]: write BENCH_OUT again from the figures of a run, without running anything.
+python -m icr_bench helper-get: only one `docker-credential-icr get` against `python3 -c pass` (no root); figures to
+BENCH_HELPER_RESULTS (build/bench/helper-get.json), the table to stdout. BENCH_HELPER_ROUNDS=30 rounds,
+BENCH_HELPER_PYTHON=/usr/bin/python3 (the hosts' Python). `make bench` runs it too, into its results and page.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import shutil
 import signal
 import sys
 import time
 
-from . import machine, report
+from . import helper_get, machine, report
 from .bench import REPO, Bench, Settings, say
 
 DEFAULT_SIZES = '5,20,50'
@@ -81,11 +85,42 @@ def render(results_path: str, out: str) -> int:
     return 0
 
 
+def helper_python() -> str:
+    """The hosts' Python (tests/infra's fleet runs /usr/bin/python3), or BENCH_HELPER_PYTHON."""
+    python = os.environ.get('BENCH_HELPER_PYTHON', '') or ('/usr/bin/python3' if os.path.exists('/usr/bin/python3') else '')
+    python = python or shutil.which('python3') or ''
+    if not python or not os.path.isabs(python) or not os.access(python, os.X_OK):
+        raise SystemExit('bench: no python3 for the credential helper; set BENCH_HELPER_PYTHON=/absolute/path/to/python3')
+    return python
+
+
+def main_helper_get() -> int:
+    """`python -m icr_bench helper-get`: the credential helper's get alone, without root."""
+    rounds = helper_get.rounds_from_env(os.environ)
+    python = helper_python()
+    path = os.environ.get('BENCH_HELPER_RESULTS', os.path.join(REPO, 'build', 'bench', 'helper-get.json'))
+    say('bench: docker-credential-icr get against %s -c pass, %d rounds' % (python, rounds))
+    facts = machine.facts()
+    result = helper_get.measure(python, rounds, say=say)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as handle:
+        json.dump({'facts': facts, 'helper_get': result}, handle, indent=1, default=str)
+    say('\n'.join(report.helper_get_section(result)))
+    say('\nbench: wrote %s' % path)
+    return 0
+
+
 def main() -> int:
     out = os.environ.get('BENCH_OUT', os.path.join(REPO, 'docs', 'benchmarks.md'))
     results_path = os.environ.get('BENCH_RESULTS', os.path.join(REPO, 'build', 'bench', 'results.json'))
     if sys.argv[1:2] == ['render']:
         return render(sys.argv[2] if len(sys.argv) > 2 else results_path, out)
+    if sys.argv[1:2] == ['helper-get']:
+        return main_helper_get()
+    if sys.argv[1:]:
+        say('bench: unknown command %r; give none (the whole benchmark, as root), render [results.json] or helper-get'
+            % sys.argv[1])
+        return 2
     if os.geteuid() != 0:
         say('bench: needs root (it creates local users, runs sshd and a dockerd): run it as root')
         return 2
@@ -106,6 +141,11 @@ def main() -> int:
         bench.measure()
         bench.probe_modules()
         data = bench.results()
+        try:
+            data['helper_get'] = helper_get.measure(helper_python(), helper_get.rounds_from_env(os.environ), say=say)
+        except RuntimeError as exc:  # the fleet's figures stay worth writing
+            say(str(exc))
+            data['helper_get'] = {'error': str(exc)}
         data['idle_probe'] = {'load': idle.load_end, 'foreign_cores': idle.foreign_cores}
         missed = [t for t in report.targets(report.Results(data)) if t[2] is False]
         if settings.profile == 'always' or (settings.profile == 'auto' and missed):

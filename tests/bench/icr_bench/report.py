@@ -525,6 +525,38 @@ def profile_section(profiles: dict[str, Any]) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------------------- the page
 
+def helper_get_section(helper: dict[str, Any] | None, heading: str = '##') -> list[str]:
+    """The credential helper's `get` against `python3 -c pass`: medians, ratios of medians, per-round spread."""
+    if not helper or not helper.get('median'):
+        return []
+    med_ = helper['median']
+    lines = ['', '%s Credential helper: one `docker-credential-icr get`' % heading, '',
+             'What a client (docker, podman, skopeo) waits for each time it asks the helper: the zipapp built for %s '
+             '(Python %s, %d bytes), identity `vpc_trusted_profile` against the emulator\'s VPC metadata service and IAM on '
+             'loopback. %d rounds, each running the three in rotating order; the floor `python3 -c pass` is the start-up any '
+             'Python helper pays. Milliseconds: median (min-max); "x floor" = ratio of the medians, per-round (paired) ratios '
+             'in brackets (min, median, max).' % (helper.get('python', '?'), helper.get('python_version', '?'),
+                                                helper.get('zipapp_bytes', 0), helper['rounds']), '']
+    rows = []
+    for kind in ('floor', 'warm', 'refresh'):
+        ms = [v * 1000.0 for v in (med_[kind], helper['min'][kind], helper['max'][kind])]
+        if kind == 'floor':
+            versus, over = '1', '-'
+        else:
+            spread = helper['ratio_spread'].get(kind) or []
+            versus = '%s (%s)' % (fmt(helper['ratio'][kind]), ', '.join(fmt(v) for v in spread))
+            over = '+%s' % fmt(helper['over_floor_ms'][kind], 1)
+        label = {'floor': 'floor: `python3 -c pass`', 'warm': '`get`, token cached',
+                 'refresh': '`get`, cache removed (metadata + IAM exchange)'}[kind]
+        rows.append([label, '%s (%s-%s)' % (fmt(ms[0], 1), fmt(ms[1], 1), fmt(ms[2], 1)), over, versus])
+    lines += table(['run', 'ms', 'ms over floor', 'x floor'], rows)
+    calls = helper.get('calls') or {}
+    if calls:
+        lines += ['', 'Calls the emulator counted over the timed rounds (%d refreshes, %d warm gets): %s.' % (
+            helper['rounds'], helper['rounds'], ', '.join('%s %d' % item for item in sorted(calls.items())))]
+    return lines
+
+
 def render(data: dict[str, Any], facts: dict[str, str], command: str) -> str:
     res = Results(data)
     settings = data['settings']
@@ -597,6 +629,7 @@ def render(data: dict[str, Any], facts: dict[str, str], command: str) -> str:
               'before each run, "file in place" leaves what the previous run wrote.' % settings['probe_repeats'], '']
     lines += probe_table(data.get('probes', {}))
     lines += payload_table(data.get('probes', {}))
+    lines += helper_get_section(data.get('helper_get'))
     lines += diagnosis_section(data)
     lines += profile_section(data.get('profiles', {}))
     found = findings(res) + payload_findings(data.get('probes', {}))
@@ -618,6 +651,7 @@ def stdout_summary(data: dict[str, Any]) -> str:
     lines += speedup_tables(res)
     lines += ['', 'Modules on one host:']
     lines += probe_table(data.get('probes', {}))
+    lines += helper_get_section(data.get('helper_get'))
     lines += diagnosis_section(data)
     found = findings(res) + payload_findings(data.get('probes', {}))
     if found:
