@@ -17,6 +17,7 @@
 #
 # Environment: BENCH_SIZES=5,20,50  BENCH_REPEATS=3  BENCH_FORKS=half  BENCH_PROFILE=auto|always|never
 #              BENCH_PROBE_REPEATS=7  BENCH_OUT=docs/benchmarks.md  BENCH_KEEP=1 (keep the work dir)  BENCH_KEEP_USERS=1
+#              BENCH_CONTENDERS=role_helper (only these, with their floors)  BENCH_HELPER_ROUNDS=30 (credential helper get)
 # Needs root (local users, sshd, dockerd); about 26 minutes on 2 cores with the defaults, 10 with BENCH_SIZES=5,20.
 set -euo pipefail
 

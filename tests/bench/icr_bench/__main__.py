@@ -10,6 +10,7 @@ BENCH_PROFILE=auto   py-spy profile when a target is missed (always / never)
 BENCH_PROBE_REPEATS=7  runs of each module on one host
 BENCH_OUT=docs/benchmarks.md                BENCH_RESULTS=build/bench/results.json
 BENCH_KEEP=1         keep the work dir (logs, timers, profiles)   BENCH_KEEP_USERS=1  keep the fleet's users
+BENCH_CONTENDERS=    only these contenders (comma-separated keys, with their floors), e.g. role_helper; '' = all
 
 python -m icr_bench render [results.json]: write BENCH_OUT again from the figures of a run, without running anything.
 python -m icr_bench helper-get: only one `docker-credential-icr get` against `python3 -c pass` (no root); figures to
@@ -29,6 +30,7 @@ import time
 
 from . import helper_get, machine, report
 from .bench import REPO, Bench, Settings, say
+from .contenders import select
 
 DEFAULT_SIZES = '5,20,50'
 
@@ -43,9 +45,15 @@ def _settings() -> Settings:
     profile = os.environ.get('BENCH_PROFILE', 'auto')
     if profile not in ('auto', 'always', 'never'):
         raise SystemExit('bench: BENCH_PROFILE is auto, always or never')
+    contenders = os.environ.get('BENCH_CONTENDERS', '').replace(' ', '')
+    try:
+        select(contenders)
+    except ValueError as exc:
+        raise SystemExit('bench: %s' % exc) from None
     return Settings(sizes=sizes, repeats=repeats, tuned_forks=os.environ.get('BENCH_FORKS', 'half'), profile=profile,
                     probe_repeats=int(os.environ.get('BENCH_PROBE_REPEATS', '7')),
-                    keep=os.environ.get('BENCH_KEEP') == '1', keep_users=os.environ.get('BENCH_KEEP_USERS') == '1')
+                    keep=os.environ.get('BENCH_KEEP') == '1', keep_users=os.environ.get('BENCH_KEEP_USERS') == '1',
+                    contenders=contenders)
 
 
 def _command(settings: Settings) -> str:
@@ -56,6 +64,8 @@ def _command(settings: Settings) -> str:
         parts.append('BENCH_REPEATS=%d' % settings.repeats)
     if settings.tuned_forks != 'half':
         parts.append('BENCH_FORKS=' + settings.tuned_forks)
+    if settings.contenders and settings.contenders != 'all':
+        parts.append('BENCH_CONTENDERS=' + settings.contenders)
     return ' '.join(parts + ['make bench'])
 
 
@@ -148,7 +158,8 @@ def main() -> int:
             data['helper_get'] = {'error': str(exc)}
         data['idle_probe'] = {'load': idle.load_end, 'foreign_cores': idle.foreign_cores}
         missed = [t for t in report.targets(report.Results(data)) if t[2] is False]
-        if settings.profile == 'always' or (settings.profile == 'auto' and missed):
+        profiled = {'floor1', 'role_apikey', 'floor2', 'role_bearer'} <= set(data['selected'])
+        if profiled and (settings.profile == 'always' or (settings.profile == 'auto' and missed)):
             sizes = [n for n in settings.sizes if n <= 20] or [min(settings.sizes)]
             bench.diagnose(max(sizes))
             bench.profile(max(sizes))

@@ -28,7 +28,7 @@ from icr_emulator import Emulator
 from icr_infra import Dockerd, Registry, SshFleet
 from icr_infra.fleet import stop_user_processes
 
-from .contenders import ALTERNATIVES, BY_KEY, CONTENDERS, MODULE_ALONE, ROLES, Contender, rotated
+from .contenders import ALTERNATIVES, BY_KEY, CONTENDERS, MODULE_ALONE, NEEDS_SUDO, ROLES, Contender, rotated, select
 from .machine import LoadMeter, loadavg
 from .report import summarize_profile
 from .runs import PlayRun, load_timer, parse_recap, run_measured
@@ -38,6 +38,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 BIN = os.path.dirname(sys.executable)
 DEFAULT_FORKS = 5
 API_KEY_NAME = 'svc-reader'
+HELPER_PROFILE = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'  # the emulator's profile-reader, linked to its instance
 # Variables of the caller's shell that would change what the runs do.
 FOREIGN_ENV = ('IBMCLOUD_API_KEY', 'IC_API_KEY', 'IBMCLOUD_IAM_ENDPOINT', 'DOCKER_CONFIG', 'DOCKER_HOST', 'DOCKER_CONTEXT',
                'REGISTRY_AUTH_FILE', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR', 'HTTPS_PROXY', 'https_proxy',
@@ -62,6 +63,7 @@ class Settings:
     keep: bool
     keep_users: bool
     prefix: str = 'icrbench'
+    contenders: str = ''  # BENCH_CONTENDERS: comma-separated keys ('' = all); their floors are always added
 
     def forks_for(self, n: int) -> list[int]:
         tuned = max(DEFAULT_FORKS, math.ceil(n / 2)) if self.tuned_forks == 'half' else int(self.tuned_forks)
@@ -105,6 +107,7 @@ class Bench:
         self.profiles: dict[str, Any] = {}
         self.diagnosis: list[PlayRun] = []
         self._count = 0
+        self.contenders = select(settings.contenders)
 
     # ------------------------------------------------------------------------------------------------ set-up
     def start(self) -> None:
@@ -128,7 +131,8 @@ class Bench:
         os.chmod(self.dockerd.dir, 0o711)
         os.chmod(self.dockerd.socket_path, 0o666)
         started = time.monotonic()
-        self.fleet = SshFleet(max(self.settings.sizes), prefix=self.settings.prefix, forks=DEFAULT_FORKS)
+        sudo = any(c.key in NEEDS_SUDO for c in self.contenders)  # the helper is installed as root on each host
+        self.fleet = SshFleet(max(self.settings.sizes), prefix=self.settings.prefix, forks=DEFAULT_FORKS, sudo=sudo)
         self.fleet.start()
         say('bench: fleet of %d users behind sshd on 127.0.0.1:%d (%.1f s; %d users created)'
             % (len(self.fleet.users), self.fleet.port, time.monotonic() - started, len(self.fleet.created_users)))
@@ -227,13 +231,24 @@ class Bench:
 
     def play_vars(self, contender: Contender) -> dict[str, Any]:
         assert self.emulator is not None and self.registry is not None and self.dockerd is not None
-        if contender.kind == 'role':
+        if contender.kind in ('role', 'helper'):
             variables: dict[str, Any] = {
                 'docker_auth_iam_endpoint': self.emulator.url,
                 'docker_auth_registries': [self.registry.host],
                 'docker_auth_cache_dir': os.path.join(self.work, 'controller-cache'),
             }
             variables.update(dict(contender.role_vars))
+            if contender.kind == 'helper':
+                # Each host its own prefix under the work dir (nothing in /usr/local or /etc); the hosts' metadata
+                # service is the emulator's (its default instance may use HELPER_PROFILE).
+                prefix = os.path.join(self.work, 'helper', '{{ inventory_hostname }}')
+                variables.update({
+                    'docker_auth_identity': 'vpc_trusted_profile',
+                    'docker_auth_trusted_profile': HELPER_PROFILE,
+                    'docker_auth_metadata_endpoint': self.emulator.metadata_url,
+                    'docker_auth_helper_path': os.path.join(prefix, 'bin', 'docker-credential-icr'),
+                    'docker_auth_helper_config_path': os.path.join(prefix, 'etc', 'credential-helper.json'),
+                })
             return variables
         if contender.kind == 'alternative':
             return {
@@ -257,8 +272,9 @@ class Bench:
         assert self.fleet is not None
         for user in self.users(n):
             home = self.fleet.home_of(user)
-            for sub in ('.docker', os.path.join('.config', 'containers')):
+            for sub in ('.docker', os.path.join('.config', 'containers'), os.path.join('.cache', 'docker-credential-icr')):
                 shutil.rmtree(os.path.join(home, sub), ignore_errors=True)
+            shutil.rmtree(os.path.join(self.work, 'helper', user), ignore_errors=True)
         if controller_cache:
             shutil.rmtree(os.path.join(self.work, 'controller-cache'), ignore_errors=True)
 
@@ -336,7 +352,7 @@ class Bench:
         storage and the page cache are then warm for every contender alike."""
         n = max(self.settings.sizes)
         say('bench: warm-up, one untimed run of each contender on %d hosts' % n)
-        for contender in CONTENDERS:
+        for contender in self.contenders:
             self.warmups += self.run_unit(contender, n, DEFAULT_FORKS, -1, warmup=True)
 
     def measure(self) -> None:
@@ -348,7 +364,7 @@ class Bench:
             for rnd in range(self.settings.repeats):
                 order = forks_list if rnd % 2 == 0 else list(reversed(forks_list))
                 for forks in order:
-                    for contender in rotated(CONTENDERS, rnd):
+                    for contender in rotated(self.contenders, rnd):
                         self.runs += self.run_unit(contender, n, forks, rnd)
             self.meters[n] = meter.stop()
             say('bench: N=%d took %.0f s; the machine was %.2f cores busy on average, %.2f of them by other processes'
@@ -364,6 +380,8 @@ class Bench:
         say('bench: module payload and run time on one host (%s), %d runs each' % (user, self.settings.probe_repeats))
         for key, module, variants in PROBES:
             contender = BY_KEY[key]
+            if contender not in self.contenders:
+                continue
             self.reset_hosts(1)
             shutil.rmtree(tmp_root, ignore_errors=True)
             run = self.run(contender, 'probe', 1, 1, -1, extra=('--limit', user), inventory=self.inventories[min(self.inventories)],
@@ -448,6 +466,7 @@ class Bench:
             'profiles': self.profiles,
             'diagnosis': [r.to_json() for r in self.diagnosis],
             'contenders': {c.key: dataclasses.asdict(c) for c in CONTENDERS + (MODULE_ALONE,)},
-            'roles': [c.key for c in ROLES],
-            'alternatives': [c.key for c in ALTERNATIVES],
+            'roles': [c.key for c in ROLES if c in self.contenders],
+            'alternatives': [c.key for c in ALTERNATIVES if c in self.contenders],
+            'selected': [c.key for c in self.contenders],
         }

@@ -19,7 +19,7 @@ class Contender:
     playbook: str
     phases: tuple[str, ...]  # ('first', 'rerun'): a fresh fleet, then the same play again; ('once',): stateless
     host_task: str  # the task that runs on every host (its per-host durations are reported)
-    kind: str  # 'role', 'floor' or 'alternative'
+    kind: str  # 'role', 'helper' (the role's helper method), 'floor' or 'alternative'
     role_vars: tuple[tuple[str, object], ...] = ()
     floor: str = ''  # the floor this contender is compared with
 
@@ -39,6 +39,9 @@ CONTENDERS = (
               (('docker_auth_username_type', 'iamapikey'), ('docker_auth_validate', False)), floor='floor1'),
     Contender('role_bearer', 'docker_auth iambearer (validated)', 'role.yml', ('first', 'rerun'), ROLE_TASK, 'role',
               (('docker_auth_username_type', 'iambearer'), ('docker_auth_validate', True)), floor='floor2'),
+    Contender('floor_become', 'floor: 2 tasks (ping as root + ping)', 'floor_become.yml', ('once',), PING_TASK, 'floor'),
+    Contender('role_helper', 'docker_auth helper (vpc_trusted_profile)', 'role.yml', ('first', 'rerun'), ROLE_TASK, 'helper',
+              (('docker_auth_method', 'helper'),), floor='floor_become'),
     Contender('docker_login', 'community.docker.docker_login', 'docker_login.yml', ('first', 'rerun'), LOGIN_TASK,
               'alternative'),
     Contender('podman_login', 'containers.podman.podman_login', 'podman_login.yml', ('first', 'rerun'), LOGIN_TASK,
@@ -50,6 +53,8 @@ CONTENDERS = (
 MODULE_ALONE = Contender('icr_login_alone', 'icr_login alone (one task, 3 arguments)', 'diag_icr_login_alone.yml', ('first',),
                          'Write the registry credential', 'role', (('docker_auth_username_type', 'iamapikey'),), floor='floor1')
 BY_KEY = {c.key: c for c in CONTENDERS + (MODULE_ALONE,)}
+# Contenders that need the fleet's users to become root (passwordless sudo for the length of the run).
+NEEDS_SUDO = ('floor_become', 'role_helper')
 ROLES = tuple(c for c in CONTENDERS if c.kind == 'role')
 ALTERNATIVES = tuple(c for c in CONTENDERS if c.kind == 'alternative')
 
@@ -58,3 +63,21 @@ def rotated(items: tuple[Contender, ...], by: int) -> list[Contender]:
     """ABC, BCA, CAB...: each round starts one contender later, so no contender always runs first or last."""
     shift = by % len(items)
     return list(items[shift:] + items[:shift])
+
+
+def select(names: str) -> tuple[Contender, ...]:
+    """BENCH_CONTENDERS: 'role_helper,docker_login' -> those contenders and the floors they are compared with, in the
+    order of CONTENDERS; '' or 'all' = every contender."""
+    wanted = [n for n in names.replace(' ', '').split(',') if n]
+    if not wanted or wanted == ['all']:
+        return CONTENDERS
+    known = {c.key for c in CONTENDERS}
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise ValueError('BENCH_CONTENDERS: unknown %s; give a comma-separated list of %s'
+                         % (', '.join(unknown), ', '.join(c.key for c in CONTENDERS)))
+    keep = set(wanted)
+    for name in wanted:
+        contender = BY_KEY[name]
+        keep.add(contender.floor or ('floor1' if contender.kind == 'alternative' else name))
+    return tuple(c for c in CONTENDERS if c.key in keep)

@@ -104,7 +104,8 @@ def measure(python: str, rounds: int, *, say: Callable[[str], None] = print) -> 
         os.symlink(repo, link, target_is_directory=True)
         sys.path.insert(0, os.path.join(work, 'collections'))
         try:
-            from ansible_collections.icr.auth.plugins.module_utils._helper_bundle import bundle  # pylint: disable=import-outside-toplevel
+            # pylint: disable-next=import-outside-toplevel
+            from ansible_collections.icr.auth.plugins.module_utils._helper_bundle import bundle
         finally:
             sys.path.remove(os.path.join(work, 'collections'))
         exe = os.path.join(work, 'bin', 'docker-credential-icr')

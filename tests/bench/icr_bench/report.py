@@ -152,6 +152,8 @@ def wall_tables(res: Results) -> list[str]:
 def speedup_tables(res: Results) -> list[str]:
     """How many times faster the role is than each alternative (alternative median / role median)."""
     alternatives = res.data['alternatives']
+    if not alternatives or not res.data['roles']:
+        return ['(not measured: BENCH_CONTENDERS left out the role or the alternatives)']
     header = ['N', 'forks', 'role', 'run'] + [res.contenders[a]['label'] for a in alternatives]
     rows = []
     for n in res.sizes:
@@ -252,6 +254,9 @@ def targets(res: Results) -> list[tuple[str, str, bool | None]]:
         if not values:
             verdicts.append((name, 'not measured (needs N=20 or 50)', None))
             return
+        if all(v is None for _label, v in values):  # BENCH_CONTENDERS left it out
+            verdicts.append((name, 'not measured (%s not run)' % key, None))
+            return
         text = '; '.join('%s %s' % (label, fmt(v)) for label, v in values)
         verdicts.append((name, text, all(v is not None and v <= limit for _l, v in values)))
 
@@ -280,12 +285,18 @@ def targets(res: Results) -> list[tuple[str, str, bool | None]]:
     iam_apikey = [r['counters'].get('iam_token', 0) for n in res.sizes for f in res.forks(n) for p in ('first', 'rerun')
                   for r in res.runs(n, f, 'role_apikey', p)]
     text = '; '.join('N=%d: first %s, rerun %s' % (n, int_range(iam_first[n]), int_range(iam_rerun[n])) for n in res.sizes)
-    verdicts.append(('1 IAM exchange per play at every N (iambearer), 0 on a rerun',
-                     text + '; iamapikey without validation: %s' % int_range(iam_apikey),
-                     all(v == 1 for vs in iam_first.values() for v in vs) and all(v == 0 for vs in iam_rerun.values() for v in vs)
-                     and bool(iam_first) and all(v == 0 for v in iam_apikey)))
+    if not any(iam_first.values()):  # BENCH_CONTENDERS left role_bearer out
+        verdicts.append(('1 IAM exchange per play at every N (iambearer), 0 on a rerun', 'not measured (role_bearer not run)',
+                         None))
+    else:
+        verdicts.append(('1 IAM exchange per play at every N (iambearer), 0 on a rerun',
+                         text + '; iamapikey without validation: %s' % int_range(iam_apikey),
+                         all(v == 1 for vs in iam_first.values() for v in vs)
+                         and all(v == 0 for vs in iam_rerun.values() for v in vs)
+                         and bool(iam_first) and all(v == 0 for v in iam_apikey)))
 
-    changed = [r for n in res.sizes for f in res.forks(n) for role in res.data['roles'] for r in res.runs(n, f, role, 'rerun')]
+    roles = list(res.data['roles']) + [k for k, c in res.contenders.items() if c['kind'] == 'helper']
+    changed = [r for n in res.sizes for f in res.forks(n) for role in roles for r in res.runs(n, f, role, 'rerun')]
     verdicts.append(('0 hosts changed on a rerun (and 0 files rewritten)',
                      'hosts changed %s, files rewritten %s over %d reruns' % (
                          int_range([r['changed_hosts'] for r in changed]), int_range([r['files_rewritten'] for r in changed]),
@@ -302,8 +313,10 @@ def targets(res: Results) -> list[tuple[str, str, bool | None]]:
                     for phase in ('first', 'rerun'):
                         ratio, _paired = res.ratio(n, forks, (alt, phase), (role, phase))
                         values.append(('N=%d f%d %s %s' % (n, forks, role.replace('role_', ''), PHASE_LABEL[phase]), ratio))
-        name = 'role >= 1.4 x faster than %s at N=20 and 50' % res.contenders[alt]['label']
-        if not values:
+        name = 'role >= 1.4 x faster than %s at N=20 and 50' % res.contenders.get(alt, {}).get('label', alt)
+        if alt not in res.data['alternatives'] or not res.data['roles']:
+            verdicts.append((name, 'not measured (BENCH_CONTENDERS left it out)', None))
+        elif not values:
             verdicts.append((name, 'not measured (needs N=20 or 50)', None))
         else:
             verdicts.append((name, '; '.join('%s %s' % (label, fmt(v)) for label, v in values),
@@ -584,6 +597,11 @@ def render(data: dict[str, Any], facts: dict[str, str], command: str) -> str:
              'through `PYTHONPATH`), podman_login (rootless, `authfile` set, `tlsverify: false`), `docker login '
              '--password-stdin` (PATH holding only the docker CLI: with the credential helpers on PATH, a fresh user\'s docker '
              'login fails headless with "pass not initialized").',
+             '- The role\'s helper method (`docker_auth_method: helper`, identity `vpc_trusted_profile` against the emulator\'s '
+             'VPC metadata service): one task per host as root (install docker-credential-icr and its configuration under a '
+             'prefix of the bench\'s work dir per host, through the fleet users\' passwordless sudo), then one `icr_login` per '
+             'host naming the helper; compared with the floor of that shape (a ping as root, then a ping). "First run" also '
+             'removes the helper and its cache.',
              '- Order: one untimed warm-up run of each contender on the largest fleet, then for each N, %d rounds; in each '
              'round every contender runs once (first run + rerun where that applies), the order rotating from round to round '
              '(ABC, BCA, CAB), and the forks values alternating. Forks: the default 5 and N/2 (at least 5).' % settings['repeats'],

@@ -96,3 +96,47 @@ def test_the_table_shows_medians_in_ms_ratios_and_spread():
     assert 'metadata_iam_token 3, metadata_token 3' in text
     assert helper_get.summary_line(result) == ('helper get (3 rounds): floor 10.0 ms, warm cache 50.0 ms (x5.00 floor), '
                                                'refresh 100.0 ms (x10.00 floor)')
+
+
+def test_bench_contenders_selects_the_named_contenders_and_their_floors():
+    from icr_bench.contenders import CONTENDERS, select  # pylint: disable=import-outside-toplevel
+    assert select('') == CONTENDERS and select('all') == CONTENDERS
+    assert [c.key for c in select('role_helper')] == ['floor_become', 'role_helper']
+    assert [c.key for c in select(' docker_login , role_bearer')] == ['floor1', 'floor2', 'role_bearer', 'docker_login']
+    with pytest.raises(ValueError, match='unknown role_helpr; give a comma-separated list of .*role_helper'):
+        select('role_helpr')
+
+
+def test_the_helper_contender_runs_the_role_with_the_helper_method_against_its_own_floor():
+    from icr_bench.contenders import BY_KEY, NEEDS_SUDO  # pylint: disable=import-outside-toplevel
+    helper = BY_KEY['role_helper']
+    assert dict(helper.role_vars)['docker_auth_method'] == 'helper' and helper.floor == 'floor_become'
+    assert helper.kind == 'helper' and set(NEEDS_SUDO) == {'floor_become', 'role_helper'}
+    with open(BY_KEY['floor_become'].path, encoding='utf-8') as handle:
+        floor = handle.read()
+    assert floor.count('ansible.builtin.ping:') == 2 and floor.count('become: true') == 1
+
+
+def _run(contender, phase, wall, rnd=0, changed=0, rewritten=None):
+    return {'n': 5, 'forks': 5, 'contender': contender, 'phase': phase, 'round': rnd, 'wall': wall, 'ok': True,
+            'changed_hosts': changed, 'files_rewritten': rewritten, 'counters': {}, 'timer': {}, 'maxrss_kib': 1024,
+            'cpu': 1.0}
+
+
+def test_a_helper_only_run_reports_its_ratio_and_does_not_pass_targets_it_did_not_measure():
+    import dataclasses  # pylint: disable=import-outside-toplevel
+    from icr_bench.contenders import BY_KEY, select  # pylint: disable=import-outside-toplevel
+    data = {'runs': [_run('floor_become', 'once', 2.0), _run('role_helper', 'first', 4.0, changed=5),
+                     _run('role_helper', 'rerun', 5.0, changed=1, rewritten=0)],
+            'contenders': {c.key: dataclasses.asdict(c) for c in select('role_helper')}, 'roles': [], 'alternatives': [],
+            'probes': {}}
+    data['contenders']['role_helper']['phases'] = list(BY_KEY['role_helper'].phases)
+    data['contenders']['floor_become']['phases'] = ['once']
+    res = report.Results(data)
+    assert res.ratio(5, 5, ('role_helper', 'first'), ('floor_become', 'once'))[0] == pytest.approx(2.0)
+    text = '\n'.join(report.wall_tables(res))
+    assert '| docker_auth helper (vpc_trusted_profile) | first run | 4.00 | 2.00 (floor_become) |' in text
+    verdicts = {name: (measured, met) for name, measured, met in report.targets(res)}
+    assert verdicts['1 IAM exchange per play at every N (iambearer), 0 on a rerun'][1] is None
+    assert verdicts['0 hosts changed on a rerun (and 0 files rewritten)'][1] is False  # the helper's rerun changed a host
+    assert report.speedup_tables(res)[0].startswith('(not measured')
