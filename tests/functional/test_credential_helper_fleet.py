@@ -18,20 +18,17 @@ import pathlib
 import pwd
 import shutil
 import subprocess
-import sys
 
 import pytest
-import yaml
 
 from emu_fixture import module_emu as emulator  # noqa: F401  pylint: disable=unused-import
+from fleet_support import changed_counts, run_role
 from icr_infra import Registry, SshFleet, skopeo_push, write_auth_file, write_oci_layout
 from rel_support import shared_tmpdir
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.slow]
 
-BIN = pathlib.Path(sys.executable).parent
 IMAGE = 'team-a/hello:v1'
-RECAP = 'PLAY RECAP'
 
 
 @pytest.fixture(scope='module')
@@ -68,36 +65,6 @@ def prefix():
     base = shared_tmpdir('icr-helper-fleet-')
     yield base
     shutil.rmtree(str(base), ignore_errors=True)
-
-
-def run_role(fleet, tmp_path, role_vars, api_key=None, args=()):
-    playbook = tmp_path / ('play-%d.yml' % len(list(tmp_path.glob('play-*.yml'))))
-    playbook.write_text(yaml.safe_dump([{'name': 'helper fleet', 'hosts': 'fleet', 'gather_facts': False,
-                                         'become': True, 'roles': [{'role': 'icr.auth.docker_auth',
-                                                                    'vars': role_vars}]}]))
-    env = dict((k, v) for k, v in os.environ.items()
-               if not k.startswith('ANSIBLE_') and k not in ('IBMCLOUD_API_KEY', 'IC_API_KEY', 'DOCKER_CONFIG'))
-    env.update(fleet.env)
-    collections = tmp_path / 'collections' / 'ansible_collections' / 'icr'
-    collections.mkdir(parents=True, exist_ok=True)
-    if not (collections / 'auth').exists():
-        (collections / 'auth').symlink_to(pathlib.Path(__file__).resolve().parent.parent.parent)
-    env.update({'ANSIBLE_COLLECTIONS_PATH': str(tmp_path / 'collections'), 'ANSIBLE_NOCOLOR': '1',
-                'XDG_CACHE_HOME': str(tmp_path / 'xdg-cache')})
-    if api_key:
-        env['IBMCLOUD_API_KEY'] = api_key
-    proc = subprocess.run([str(BIN / 'ansible-playbook'), '-i', fleet.inventory_path, str(playbook), *args], env=env,
-                          cwd=fleet.dir, capture_output=True, text=True, timeout=900, check=False)
-    return proc
-
-
-def changed_counts(proc):
-    counts = {}
-    for line in proc.stdout.split(RECAP, 1)[-1].splitlines():
-        parts = line.split()
-        if len(parts) > 2 and parts[1] == ':':
-            counts[parts[0]] = int([p for p in parts if p.startswith('changed=')][0].split('=')[1])
-    return counts
 
 
 def helper_vars(emulator, registry, prefix):

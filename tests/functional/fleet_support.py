@@ -1,0 +1,47 @@
+# Copyright (c) icr.auth contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Running the role on an icr_infra.SshFleet (real SSH, become) from a test, and reading its recap."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import yaml
+
+BIN = pathlib.Path(sys.executable).parent
+RECAP = 'PLAY RECAP'
+
+
+def run_role(fleet, tmp_path, role_vars, api_key=None, args=()):
+    playbook = tmp_path / ('play-%d.yml' % len(list(tmp_path.glob('play-*.yml'))))
+    playbook.write_text(yaml.safe_dump([{'name': 'the role on the fleet', 'hosts': 'fleet', 'gather_facts': False,
+                                         'become': True, 'roles': [{'role': 'icr.auth.docker_auth',
+                                                                    'vars': role_vars}]}]))
+    env = dict((k, v) for k, v in os.environ.items()
+               if not k.startswith('ANSIBLE_') and k not in ('IBMCLOUD_API_KEY', 'IC_API_KEY', 'DOCKER_CONFIG'))
+    env.update(fleet.env)
+    collections = tmp_path / 'collections' / 'ansible_collections' / 'icr'
+    collections.mkdir(parents=True, exist_ok=True)
+    if not (collections / 'auth').exists():
+        (collections / 'auth').symlink_to(pathlib.Path(__file__).resolve().parent.parent.parent)
+    env.update({'ANSIBLE_COLLECTIONS_PATH': str(tmp_path / 'collections'), 'ANSIBLE_NOCOLOR': '1',
+                'XDG_CACHE_HOME': str(tmp_path / 'xdg-cache')})
+    if api_key:
+        env['IBMCLOUD_API_KEY'] = api_key
+    proc = subprocess.run([str(BIN / 'ansible-playbook'), '-i', fleet.inventory_path, str(playbook), *args], env=env,
+                          cwd=fleet.dir, capture_output=True, text=True, timeout=900, check=False)
+    return proc
+
+
+def changed_counts(proc):
+    counts = {}
+    for line in proc.stdout.split(RECAP, 1)[-1].splitlines():
+        parts = line.split()
+        if len(parts) > 2 and parts[1] == ':':
+            counts[parts[0]] = int([p for p in parts if p.startswith('changed=')][0].split('=')[1])
+    return counts
