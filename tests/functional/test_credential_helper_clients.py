@@ -190,3 +190,19 @@ def test_the_role_checks_every_users_access_before_naming_the_helper(emu, regist
     assert pulled.rc == 0, pulled.stderr
     again = role_play(tmp_path / 'reader', emu, registry, READER, ['team-a/app:pull'])
     assert again.rc == 0 and [r['task'] for r in again.records if r['result'].get('changed')] == [], again.text[-3000:]
+
+
+def test_twenty_concurrent_pulls_make_one_metadata_and_iam_exchange(emu, registry, images, tmp_path):
+    """20 skopeo processes pull at once through the helper, with an empty cache: the helper's lock lets one of them
+    ask the metadata service and IAM, and the 19 others are served that token."""
+    import concurrent.futures
+    installed = install(tmp_path, emu, registry)
+    before = emu.counters()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        pulls = list(pool.map(lambda n: skopeo(installed, images['team-a'], tmp_path / ('pull-%02d' % n)), range(20)))
+    failed = [p.stderr[-500:] for p in pulls if p.rc != 0]
+    assert not failed, failed[:3]
+    counters = emu.counters()
+    assert counters['metadata_iam_token'] - before['metadata_iam_token'] == 1, counters
+    assert counters['metadata_token'] - before['metadata_token'] == 1, counters
+    assert counters['registry_token_iambearer'] - before['registry_token_iambearer'] >= 20, counters
