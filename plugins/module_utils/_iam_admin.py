@@ -17,11 +17,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from typing import Any, Callable, Iterator
 
-from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, InputError
+from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, IcrAuthError, InputError, failure
 from ansible_collections.icr.auth.plugins.module_utils._http import HttpOptions, attempts_text, describe_exception, make_session
 from ansible_collections.icr.auth.plugins.module_utils._iam import PRIVATE_ENDPOINT, PUBLIC_ENDPOINT, TOKEN_PATH, IamClient
 from ansible_collections.icr.auth.plugins.module_utils._iam_admin_login import admin_profile_token
@@ -307,3 +308,17 @@ def next_token(body: dict) -> str | None:
             if query.get(name):
                 return query[name][0]
     return None
+
+
+def run_admin_module(module: Any, run: Callable[[Any, Any], dict]) -> None:
+    """Run a management module's run(module, session) and exit: the administrator's secrets hidden from every output,
+    errors as fail_json, the diff only when asked for."""
+    try:
+        for secret in admin_secrets(module.params, os.environ):
+            module.no_log_values.add(secret)
+        result = run(module, AdminSession(module.params, os.environ, hide=module.no_log_values.add))
+    except IcrAuthError as exc:
+        module.fail_json(**failure(exc))
+    if not module._diff:  # pylint: disable=protected-access
+        result.pop('diff')
+    module.exit_json(**result)

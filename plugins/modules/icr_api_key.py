@@ -188,8 +188,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, IcrAuthError, InputError, failure
-from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession, admin_secrets, admin_spec
+from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, IcrAuthError, InputError
+from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession, admin_spec, run_admin_module
 from ansible_collections.icr.auth.plugins.module_utils._iam_identity import Identity, expiry_text, parse_expiry, same_expiry
 from ansible_collections.icr.auth.plugins.module_utils._iam_key_file import KeyFile, check_directory, read_record
 
@@ -342,16 +342,7 @@ def run(module: AnsibleModule, admin: AdminSession) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        for secret in admin_secrets(module.params, os.environ):
-            module.no_log_values.add(secret)
-        result = run(module, AdminSession(module.params, os.environ, hide=module.no_log_values.add))
-    except IcrAuthError as exc:
-        module.fail_json(**failure(exc))
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
+    run_admin_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), run)
 
 
 if __name__ == '__main__':

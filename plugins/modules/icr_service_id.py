@@ -241,12 +241,11 @@ policy_changes:
   sample: {"created": 2, "adopted": 0, "updated": 0, "deleted": 0}
 '''
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, IcrAuthError, failure
-from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession, admin_secrets, admin_spec
+from ansible_collections.icr.auth.plugins.module_utils._errors import IamError
+from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession, admin_spec, run_admin_module
 from ansible_collections.icr.auth.plugins.module_utils._iam_identity import Identity
 from ansible_collections.icr.auth.plugins.module_utils._iam_namespaces import check_namespaces
 from ansible_collections.icr.auth.plugins.module_utils._iam_policy import (
@@ -369,16 +368,7 @@ def run(module: AnsibleModule, admin: AdminSession) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        for secret in admin_secrets(module.params, os.environ):
-            module.no_log_values.add(secret)
-        result = run(module, AdminSession(module.params, os.environ, hide=module.no_log_values.add))
-    except IcrAuthError as exc:
-        module.fail_json(**failure(exc))
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
+    run_admin_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), run)
 
 
 if __name__ == '__main__':
