@@ -2,10 +2,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Running the role on an icr_infra.SshFleet (real SSH, become) from a test, and reading its recap."""
+"""A fleet over real SSH for a test module: the emulator's registry, an image in it, an icr_infra.SshFleet of local
+users with sudo; running the role on it (become) and reading its recap."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import subprocess
@@ -13,8 +15,40 @@ import sys
 
 import yaml
 
+from icr_infra import Registry, SshFleet, skopeo_push, write_auth_file, write_oci_layout
+
 BIN = pathlib.Path(sys.executable).parent
 RECAP = 'PLAY RECAP'
+
+
+@contextlib.contextmanager
+def emulator_registry(emulator):
+    """A real distribution registry whose token realm is the emulator."""
+    info = emulator.info()
+    with Registry(info['realm'], info['registry_issuer'], info['registry_cert'], service=info['registry_service']) as reg:
+        yield reg
+
+
+def push_image(emulator, registry, base, image, content):
+    """image (team-a/name:v1) pushed by svc-writer; returns its reference on the registry."""
+    layout = str(base / 'layout')
+    write_oci_layout(layout, 'v1', content=content)
+    writer = write_auth_file(str(base / 'writer.json'), {registry.host: ('iamapikey', emulator.apikey('svc-writer'))})
+    ref = '%s/%s' % (registry.host, image)
+    pushed = skopeo_push(layout, 'v1', ref, authfile=writer)
+    assert pushed.rc == 0, pushed.output
+    return ref
+
+
+@contextlib.contextmanager
+def sudo_fleet(size, prefix):
+    """size local users named prefix001... behind a test-owned sshd with passwordless sudo; removed afterwards."""
+    started = SshFleet(size, prefix=prefix, sudo=True)
+    with started:
+        created = list(started.created_users)
+        yield started
+    for user in created:
+        subprocess.run(['userdel', '--remove', '--force', user], capture_output=True, check=False)
 
 
 def run_role(fleet, tmp_path, role_vars, api_key=None, args=()):

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -117,6 +118,24 @@ def remove_user(name):
         _passwd_tool(['groupdel', name])
     except KeyError:
         pass
+
+
+@contextlib.contextmanager
+def temporary_users(stem, count=2):
+    """count local users <stem><pid>a, <stem><pid>b, ... with homes in a directory every user can traverse; removed
+    (with their homes) afterwards."""
+    import shutil
+    base = shared_tmpdir(stem + '-homes-')
+    names = ['%s%d%s' % (stem, os.getpid() % 100000, chr(ord('a') + n)) for n in range(count)]
+    made = []
+    try:
+        for name in names:
+            made.append(create_user(name, base / name))
+        yield made
+    finally:
+        for entry in made:
+            remove_user(entry.pw_name)
+        shutil.rmtree(str(base), ignore_errors=True)
 
 
 def as_user(entry, func, *args):

@@ -24,45 +24,35 @@ import stat
 import pytest
 
 from emu_fixture import module_emu as emulator  # noqa: F401  pylint: disable=unused-import
-from fleet_support import changed_counts, run_role
-from icr_infra import Podman, Registry, SshFleet, skopeo_push, write_auth_file, write_oci_layout
+from fleet_support import changed_counts, emulator_registry, push_image, run_role, sudo_fleet
+from icr_infra import Podman
 from playrunner import run_play
 from real_fixtures import isolated_env
 from secret_scan import assert_no_secret
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.slow]
 
+PREFIX = 'icrlcfleet'
+CONTENT = b'pulled by a fleet whose access was made as code\n'
 IMAGE = 'team-a/lifecycle:v1'
 SERVICE_ID = 'lifecycle-fleet-pull'
 
 
 @pytest.fixture(scope='module')
 def registry(emulator):
-    info = emulator.info()
-    with Registry(info['realm'], info['registry_issuer'], info['registry_cert'], service=info['registry_service']) as reg:
+    with emulator_registry(emulator) as reg:
         yield reg
 
 
 @pytest.fixture(scope='module')
 def image(emulator, registry, tmp_path_factory):
-    base = tmp_path_factory.mktemp('image')
-    layout = str(base / 'layout')
-    write_oci_layout(layout, 'v1', content=b'pulled by a fleet whose access was made as code\n')
-    writer = write_auth_file(str(base / 'writer.json'), {registry.host: ('iamapikey', emulator.apikey('svc-writer'))})
-    ref = '%s/%s' % (registry.host, IMAGE)
-    pushed = skopeo_push(layout, 'v1', ref, authfile=writer)
-    assert pushed.rc == 0, pushed.output
-    return ref
+    return push_image(emulator, registry, tmp_path_factory.mktemp('image'), IMAGE, CONTENT)
 
 
 @pytest.fixture(scope='module')
 def fleet():
-    started = SshFleet(3, prefix='icrlcfleet', sudo=True)
-    with started:
-        created = list(started.created_users)
+    with sudo_fleet(3, PREFIX) as started:
         yield started
-    for user in created:
-        subprocess.run(['userdel', '--remove', '--force', user], capture_output=True, check=False)
 
 
 @pytest.fixture(scope='module')

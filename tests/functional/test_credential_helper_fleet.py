@@ -22,42 +22,31 @@ import subprocess
 import pytest
 
 from emu_fixture import module_emu as emulator  # noqa: F401  pylint: disable=unused-import
-from fleet_support import changed_counts, run_role
-from icr_infra import Registry, SshFleet, skopeo_push, write_auth_file, write_oci_layout
+from fleet_support import changed_counts, emulator_registry, push_image, run_role, sudo_fleet
 from rel_support import shared_tmpdir
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.slow]
 
+PREFIX = 'icrhcfleet'
+CONTENT = b'pulled through docker-credential-icr on the fleet\n'
 IMAGE = 'team-a/hello:v1'
 
 
 @pytest.fixture(scope='module')
 def registry(emulator):
-    info = emulator.info()
-    with Registry(info['realm'], info['registry_issuer'], info['registry_cert'], service=info['registry_service']) as reg:
+    with emulator_registry(emulator) as reg:
         yield reg
 
 
 @pytest.fixture(scope='module')
 def image(emulator, registry, tmp_path_factory):
-    base = tmp_path_factory.mktemp('image')
-    layout = str(base / 'layout')
-    write_oci_layout(layout, 'v1', content=b'pulled through docker-credential-icr on the fleet\n')
-    writer = write_auth_file(str(base / 'writer.json'), {registry.host: ('iamapikey', emulator.apikey('svc-writer'))})
-    ref = '%s/%s' % (registry.host, IMAGE)
-    pushed = skopeo_push(layout, 'v1', ref, authfile=writer)
-    assert pushed.rc == 0, pushed.output
-    return ref
+    return push_image(emulator, registry, tmp_path_factory.mktemp('image'), IMAGE, CONTENT)
 
 
 @pytest.fixture(scope='module')
 def fleet():
-    started = SshFleet(3, prefix='icrhcfleet', sudo=True)
-    with started:
-        created = list(started.created_users)
+    with sudo_fleet(3, PREFIX) as started:
         yield started
-    for user in created:
-        subprocess.run(['userdel', '--remove', '--force', user], capture_output=True, check=False)
 
 
 @pytest.fixture(scope='module')

@@ -19,7 +19,6 @@ import json
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -28,7 +27,7 @@ import pytest
 
 from emu_fixture import emu, emu_host, module_emu  # noqa: F401  pylint: disable=unused-import
 from playrunner import BIN, HERE, collections_path, run_play
-from rel_support import create_user, remove_user, shared_tmpdir
+from rel_support import temporary_users
 from secret_scan import assert_no_secret
 
 # pylint: disable=wrong-import-order
@@ -183,18 +182,9 @@ def test_the_payload_carries_no_network_code_and_no_requests(tmp_path, own_files
 
 @pytest.fixture
 def two_users():
-    """Two local users icraud<pid>a and icraud<pid>b with homes in a directory every user can traverse."""
-    base = shared_tmpdir('icraud-homes-')
-    names = ['icraud%da' % (os.getpid() % 100000), 'icraud%db' % (os.getpid() % 100000)]
-    made = []
-    try:
-        for name in names:
-            made.append(create_user(name, base / name))
+    """Two local users icraud<pid>a and icraud<pid>b."""
+    with temporary_users('icraud') as made:
         yield made
-    finally:
-        for entry in made:
-            remove_user(entry.pw_name)
-        shutil.rmtree(str(base), ignore_errors=True)
 
 
 @pytest.mark.needs_root

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import shutil
 import signal
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import pytest
 
 from playrunner import BIN, HERE, collections_path, run_play
 from real_fixtures import emu, images, realm, registry  # noqa: F401  pylint: disable=unused-import
-from rel_support import create_user, remove_user, shared_tmpdir
+from rel_support import temporary_users
 from secret_scan import assert_no_secret
 
 # pylint: disable=wrong-import-order
@@ -49,18 +48,9 @@ STEPS = (
 
 @pytest.fixture
 def fleet_users():
-    """Two local users icrrot<pid>a/b with homes in a directory every user can traverse."""
-    base = shared_tmpdir('icrrot-homes-')
-    names = ['icrrot%da' % (os.getpid() % 100000), 'icrrot%db' % (os.getpid() % 100000)]
-    made = []
-    try:
-        for name in names:
-            made.append(create_user(name, base / name))
+    """Two local users icrrot<pid>a and icrrot<pid>b."""
+    with temporary_users('icrrot') as made:
         yield made
-    finally:
-        for entry in made:
-            remove_user(entry.pw_name)
-        shutil.rmtree(str(base), ignore_errors=True)
 
 
 class PullLoop(object):
