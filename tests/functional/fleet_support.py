@@ -44,11 +44,14 @@ def push_image(emulator, registry, base, image, content):
 def sudo_fleet(size, prefix):
     """size local users named prefix001... behind a test-owned sshd with passwordless sudo; removed afterwards."""
     started = SshFleet(size, prefix=prefix, sudo=True)
-    with started:
-        created = list(started.created_users)
-        yield started
-    for user in created:
-        subprocess.run(['userdel', '--remove', '--force', user], capture_output=True, check=False)
+    created = []
+    try:
+        with started:
+            created = list(started.created_users)
+            yield started
+    finally:
+        for user in created:
+            subprocess.run(['userdel', '--remove', '--force', user], capture_output=True, check=False)
 
 
 def run_role(fleet, tmp_path, role_vars, api_key=None, args=()):

@@ -549,7 +549,7 @@ def helper_get_section(helper: dict[str, Any] | None, heading: str = '##') -> li
              'loopback. %d rounds, each running the three in rotating order; the floor `python3 -c pass` is the start-up any '
              'Python helper pays. Milliseconds: median (min-max); "x floor" = ratio of the medians, per-round (paired) ratios '
              'in brackets (min, median, max).' % (helper.get('python', '?'), helper.get('python_version', '?'),
-                                                helper.get('zipapp_bytes', 0), helper['rounds']), '']
+                                                  helper.get('zipapp_bytes', 0), helper['rounds']), '']
     rows = []
     for kind in ('floor', 'warm', 'refresh'):
         ms = [v * 1000.0 for v in (med_[kind], helper['min'][kind], helper['max'][kind])]
