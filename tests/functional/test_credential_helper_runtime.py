@@ -517,3 +517,58 @@ def test_emulator_metadata_slow_or_answering_garbage_fails_in_seconds_with_one_l
     emu.inject_fault('metadata_iam_token', status=200, body='malformed', count=1)
     code, out, err = host.run('get', 'us.icr.io')
     assert code == 1 and 'answered HTTP 200 with a body that is not a token answer' in err
+
+
+@pytest.mark.needs_root
+def test_emulator_two_users_on_one_host_have_separate_private_caches(tmp_path, emu):
+    """Two real users run one root-owned helper with one configuration and no cache_dir: each gets a token into a cache
+    of their own under their home (0700, files 0600, theirs), the other cannot read it, and a cache directory of another
+    user named in one's own configuration is refused without showing what it holds."""
+    from rel_support import shared_tmpdir, temporary_users
+    shared = shared_tmpdir('icr-helper-two-users-')
+    helper = shared / 'docker-credential-icr'
+    helper.write_bytes(bundle('/usr/bin/python3'))
+    helper.chmod(0o755)
+    config = shared / 'credential-helper.json'
+    config.write_text(json.dumps({'version': 1, 'identity': 'vpc_trusted_profile', 'metadata_endpoint': emu.metadata_url,
+                                  'iam_endpoint': emu.url, 'registries': ['us.icr.io'], 'timeout': 5}))
+    config.chmod(0o644)
+
+    def get_as(user, config_path, host='us.icr.io'):
+        argv = ['runuser', '-u', user.pw_name, '--', 'env', '-i', 'PATH=/usr/bin:/bin',
+                'DOCKER_CREDENTIAL_ICR_CONFIG=' + str(config_path), str(helper), 'get']
+        return subprocess.run(argv, input=host, capture_output=True, text=True, timeout=60, check=False, cwd='/')
+
+    try:
+        with temporary_users('icrtwo') as (alice, bob):
+            tokens = {}
+            for user in (alice, bob):
+                done = get_as(user, config)
+                assert done.returncode == 0, done.stderr
+                tokens[user.pw_name] = json.loads(done.stdout)['Secret']
+                cache = pathlib.Path(user.pw_dir) / '.cache' / 'docker-credential-icr'
+                st = os.stat(str(cache))
+                assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (user.pw_uid, 0o700)
+                files = [p for p in cache.iterdir() if p.suffix == '.json']
+                assert files and all(os.stat(str(p)).st_uid == user.pw_uid and stat.S_IMODE(os.stat(str(p)).st_mode) == 0o600
+                                     for p in files)
+            assert emu.counters()['metadata_iam_token'] == 2  # one exchange each: no cache is shared between users
+            again = get_as(alice, config)
+            assert json.loads(again.stdout)['Secret'] == tokens[alice.pw_name]
+            assert emu.counters()['metadata_iam_token'] == 2
+            alice_cache = pathlib.Path(alice.pw_dir) / '.cache' / 'docker-credential-icr'
+            peek = subprocess.run(['runuser', '-u', bob.pw_name, '--', 'cat'] + [str(p) for p in alice_cache.iterdir()],
+                                  capture_output=True, text=True, timeout=30, check=False)
+            assert peek.returncode != 0 and tokens[alice.pw_name] not in peek.stdout
+            # Bob names alice's cache in a configuration of his own: refused, and nothing of hers is printed.
+            own = pathlib.Path(bob.pw_dir) / 'helper.json'
+            own.write_text(json.dumps({'version': 1, 'identity': 'vpc_trusted_profile', 'metadata_endpoint': emu.metadata_url,
+                                       'iam_endpoint': emu.url, 'registries': ['us.icr.io'], 'timeout': 5,
+                                       'cache_dir': str(alice_cache)}))
+            os.chown(str(own), bob.pw_uid, bob.pw_gid)
+            stolen = get_as(bob, own)
+            assert stolen.returncode != 0 or json.loads(stolen.stdout)['Secret'] != tokens[alice.pw_name]
+            assert tokens[alice.pw_name] not in stolen.stdout + stolen.stderr
+    finally:
+        import shutil
+        shutil.rmtree(str(shared), ignore_errors=True)
