@@ -235,8 +235,8 @@ def check_scoped(keys: Sequence[str], formats: Sequence[str], method: str, store
         return
     shown = ', '.join(scoped)
     if any(fmt != 'containers' for fmt in formats):
-        raise InputError(f"namespaces/registries: {shown} is scoped to a namespace, but Docker's config.json matches "
-                         'credentials by registry host only (Docker would ignore the entry). Write it to the containers '
+        raise InputError(f"namespaces/registries: {shown} has a namespace path after the host, but Docker's config.json "
+                         'matches credentials by registry host only (Docker would ignore the entry). Write it to the containers '
                          'auth.json with format: containers - podman, skopeo and buildah use the longest matching '
                          'prefix - or give the host alone.')
     if method == 'helper':
