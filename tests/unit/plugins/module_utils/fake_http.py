@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""A scripted HTTP server on 127.0.0.1 for unit tests of the network code (test_http.py, test_iam.py).
+"""A scripted HTTP server on 127.0.0.1 for unit tests of the network code (test_http.py, test_iam.py, the helper's).
 
 Each request takes the next answer of the script (status, headers, body); the last answer repeats. Every request
 is recorded (method, path, headers, body) so that a test can assert what the product sent.
@@ -37,7 +37,7 @@ class FakeServer(object):
                 self.end_headers()
                 self.wfile.write(content)
 
-            do_GET = do_POST = _answer
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
 
             def log_message(self, *args):  # pylint: disable=arguments-differ
                 pass
