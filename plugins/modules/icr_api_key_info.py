@@ -12,8 +12,8 @@ module: icr_api_key_info
 short_description: Name the identity behind API keys the controller holds, by their fingerprints
 version_added: 2.0.0
 description:
-  - For every key given - its value from a vault (O(known_keys[].key)) or a file (O(known_keys[].key_file), such as the
-    O(icr.auth.icr_api_key#module:store_to) file of M(icr.auth.icr_api_key)) - returns its fingerprint and, looked up in
+  - For every key given - its value from a vault (O(known_keys[].key)) or a file (O(known_keys[].key_file), such as the file
+    that O(icr.auth.icr_api_key#module:store_to) names) - returns its fingerprint and, looked up in
     IAM with C(GET /v1/apikeys/details), the identity it belongs to - C(iam_id), service ID, account, the key's id
     and name - and whether it is locked, disabled, expired or unknown to IAM (deleted).
   - Each distinct key is looked up once, however often it is given. The service ID's name is read once per service ID.
@@ -68,9 +68,9 @@ options:
         type: str
       key_file:
         description:
-          - A file on the controller that holds the key - JSON with an C(apikey) field (the O(icr.auth.icr_api_key#module:store_to)
-            file of M(icr.auth.icr_api_key), or the file of C(ibmcloud iam service-api-key-create --file)), or the key
-            alone on one line.
+          - A file on the controller that holds the key - JSON with an C(apikey) field (the file that
+            O(icr.auth.icr_api_key#module:store_to) names, or the file of C(ibmcloud iam service-api-key-create --file)),
+            or the key alone on one line.
         type: path
   lookup:
     description:
