@@ -31,7 +31,11 @@ options:
     description:
       - The keys the controller knows, each a mapping with a C(name), its C(fingerprint) computed with
         P(icr.auth.credential_fingerprint#filter), and optionally the C(iam_id) of its service ID.
-      - A value that is not a fingerprint is refused without being shown.
+      - Or the items M(icr.auth.icr_api_key_info) returns, as they are - the report then names the key's service ID
+        and C(iam_id), and a host holding a key IAM does not know, or a disabled or expired one, has the problem
+        V(api_key_not_working).
+      - A value that is not a fingerprint is refused without being shown, and so is an item that carries a C(key) or
+        C(key_file) - only fingerprints come here.
     type: list
     elements: dict
     default: []
@@ -40,6 +44,7 @@ options:
     type: str
 seealso:
   - module: icr.auth.icr_login_info
+  - module: icr.auth.icr_api_key_info
   - plugin: icr.auth.fleet_audit_markdown
     plugin_type: filter
 '''

@@ -8,7 +8,9 @@
 Runs on the controller (the filters icr.auth.fleet_audit_report and icr.auth.fleet_audit_markdown); no module imports
 it. An API key names no identity on the host: its fingerprint is matched against ``known_keys``, a list of
 {name, fingerprint, iam_id (optional)} the controller computed from the keys it holds with
-icr.auth.credential_fingerprint, so the report says which hosts still hold which key.
+icr.auth.credential_fingerprint, so the report says which hosts still hold which key. The items the module
+icr_api_key_info returns fit as they are: the identity IAM named for the key (iam_id, service ID, account) is then in
+the report, and a host holding a key IAM does not know, or a disabled or expired one, has a problem.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ FINGERPRINT_RE = re.compile(r'^sha256:[0-9a-f]{12}$')
 ENTRY_FIELDS = ('registry', 'host', 'namespace', 'region', 'method', 'helper', 'username_type', 'fingerprint', 'iam_id',
                 'account_id', 'expires_at', 'expired')
 NO_CREDENTIAL = 'no credential'
+# What icr_api_key_info says of a key, kept from a known_keys item.
+LOOKUP_FIELDS = ('key_name', 'account_id', 'service_id', 'service_id_name', 'found', 'locked', 'disabled', 'expired',
+                 'problem')
 FILE_FIELDS = ('path', 'format', 'exists', 'readable', 'parsed', 'owner', 'mode', 'dir_mode', 'creds_store',
                'other_registries')
 
@@ -43,11 +48,31 @@ def check_known_keys(known_keys: object) -> dict[str, dict]:
             raise InputError(f'{where} ({item["name"]}): fingerprint is not a fingerprint ("sha256:" and 12 hex digits). '
                              'Compute it on the controller from the key with the filter icr.auth.credential_fingerprint; '
                              'never give the key itself.')
+        if item.get('key') is not None or item.get('key_file') is not None:
+            raise InputError(f'{where} ({item["name"]}): give the fingerprint only, never the key or its file; the '
+                             'module icr.auth.icr_api_key_info turns keys into fingerprints and identities.')
         if fp in found and found[fp]['name'] != item['name']:
             raise InputError(f'{where} ({item["name"]}): the same fingerprint as {found[fp]["name"]}.')
         iam_id = item.get('iam_id')
         found[fp] = {'name': item['name'], 'iam_id': iam_id if isinstance(iam_id, str) and iam_id else None}
+        found[fp].update((k, item.get(k)) for k in LOOKUP_FIELDS)
     return found
+
+
+def key_label(key: Mapping) -> str:
+    """API key <name>[ of service ID <name>][ (<iam_id>)][, and why it does not work]."""
+    label = f"API key {key['name']}"
+    if key.get('service_id_name'):
+        label += f" of service ID {key['service_id_name']}"
+    if key.get('iam_id'):
+        label += f" ({key['iam_id']})"
+    if key.get('found') is False:
+        label += ', unknown to IAM'
+    elif key.get('disabled'):
+        label += ', disabled'
+    elif key.get('expired'):
+        label += ', expired'
+    return label
 
 
 def identity_of(entry: Mapping, known: Mapping[str, dict]) -> tuple[str, str | None]:
@@ -61,7 +86,7 @@ def identity_of(entry: Mapping, known: Mapping[str, dict]) -> tuple[str, str | N
         key = known.get(fp)
         if key is None:
             return f'unknown API key {fp}', None
-        return (f"API key {key['name']} ({key['iam_id']})" if key['iam_id'] else f"API key {key['name']}"), key['name']
+        return key_label(key), key['name']
     if kind == 'trusted_profile':
         # The profile is the identity; the password is a service ID's API key, named when the controller knows it.
         profile = f"trusted profile {entry.get('iam_id')}" if entry.get('iam_id') else 'trusted profile'
@@ -92,6 +117,15 @@ def _host_view(host: str, result: object, known: Mapping[str, dict]) -> dict:
             row = {'user': item.get('user'), 'path': item.get('path'), 'format': item.get('format')}
             row.update((k, entry.get(k)) for k in ENTRY_FIELDS)
             row['identity'], row['key_name'] = identity_of(entry, known)
+            key = known.get(entry.get('fingerprint')) if row['key_name'] else None
+            if key:
+                # The identity IAM named for the key, where the host could not know it.
+                row['iam_id'] = row['iam_id'] or key['iam_id']
+                row['account_id'] = row['account_id'] or key['account_id']
+                if key['problem']:
+                    view['problems'].append({'code': 'api_key_not_working', 'user': item.get('user'),
+                                             'path': item.get('path'),
+                                             'msg': f"{entry.get('registry')}: API key {key['name']} - {key['problem']}"})
             view['entries'].append(row)
         for found in item.get('problems') or []:
             view['problems'].append(dict(found, user=item.get('user'), path=item.get('path')))

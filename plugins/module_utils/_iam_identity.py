@@ -20,6 +20,7 @@ from ansible_collections.icr.auth.plugins.module_utils._iam_admin import PAGE_SI
 
 SERVICE_IDS = '/v1/serviceids/'
 APIKEYS = '/v1/apikeys'
+APIKEY_DETAILS = '/v1/apikeys/details'
 SERVICE_ID_RE = re.compile(r'^ServiceId-[0-9a-fA-F-]{8,}$')
 EXPIRES_RE = re.compile(r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}[+-]\d{4}$')
 EXPIRES_FORMAT = '%Y-%m-%dT%H:%M%z'
@@ -180,3 +181,12 @@ class Identity(object):
 
     def delete_api_key(self, key_id: str) -> None:
         self.admin.call('DELETE', f'{APIKEYS}/{key_id}', f'delete API key {key_id}', allow=(404,))
+
+    def api_key_details(self, value: str, label: str) -> dict | None:
+        """The record of the API key whose value is value (GET /v1/apikeys/details, header IAM-ApiKey), never with the
+        value; None when IAM does not know it (deleted, or never created). label names the key in messages."""
+        answer = self.admin.call('GET', APIKEY_DETAILS, f'look up the identity of API key {label}',
+                                 headers={'IAM-ApiKey': value}, allow=(404,))
+        if answer.status == 404 or not isinstance(answer.body, dict):
+            return None
+        return dict((k, v) for k, v in answer.body.items() if k != 'apikey')

@@ -54,11 +54,9 @@ def sudo_fleet(size, prefix):
             subprocess.run(['userdel', '--remove', '--force', user], capture_output=True, check=False)
 
 
-def run_role(fleet, tmp_path, role_vars, api_key=None, args=()):
-    playbook = tmp_path / ('play-%d.yml' % len(list(tmp_path.glob('play-*.yml'))))
-    playbook.write_text(yaml.safe_dump([{'name': 'the role on the fleet', 'hosts': 'fleet', 'gather_facts': False,
-                                         'become': True, 'roles': [{'role': 'icr.auth.docker_auth',
-                                                                    'vars': role_vars}]}]))
+def fleet_env(fleet, tmp_path):
+    """The environment of an ansible-playbook run against the fleet: its ansible.cfg and inventory, this collection,
+    and nothing of the caller's ANSIBLE_* or API key variables."""
     env = dict((k, v) for k, v in os.environ.items()
                if not k.startswith('ANSIBLE_') and k not in ('IBMCLOUD_API_KEY', 'IC_API_KEY', 'DOCKER_CONFIG'))
     env.update(fleet.env)
@@ -68,6 +66,15 @@ def run_role(fleet, tmp_path, role_vars, api_key=None, args=()):
         (collections / 'auth').symlink_to(pathlib.Path(__file__).resolve().parent.parent.parent)
     env.update({'ANSIBLE_COLLECTIONS_PATH': str(tmp_path / 'collections'), 'ANSIBLE_NOCOLOR': '1',
                 'XDG_CACHE_HOME': str(tmp_path / 'xdg-cache')})
+    return env
+
+
+def run_role(fleet, tmp_path, role_vars, api_key=None, args=()):
+    playbook = tmp_path / ('play-%d.yml' % len(list(tmp_path.glob('play-*.yml'))))
+    playbook.write_text(yaml.safe_dump([{'name': 'the role on the fleet', 'hosts': 'fleet', 'gather_facts': False,
+                                         'become': True, 'roles': [{'role': 'icr.auth.docker_auth',
+                                                                    'vars': role_vars}]}]))
+    env = fleet_env(fleet, tmp_path)
     if api_key:
         env['IBMCLOUD_API_KEY'] = api_key
     proc = subprocess.run([str(BIN / 'ansible-playbook'), '-i', fleet.inventory_path, str(playbook), *args], env=env,

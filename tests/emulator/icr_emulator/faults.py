@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 FAULT_ENDPOINTS = ("iam_token", "registry_token", "registry_v2", "identity_keys", "metadata_token", "metadata_iam_token")
 # IAM Identity and Policy Management APIs (identity_api.py, policy_api.py)
-FAULT_ENDPOINTS += ("identity_serviceids", "identity_apikeys", "policies")
+FAULT_ENDPOINTS += ("identity_serviceids", "identity_apikeys", "apikey_details", "policies")
 # Container Registry management API: GET /api/v1/namespaces (namespaces_api.py)
 FAULT_ENDPOINTS += ("registry_namespaces",)
 FAULT_BODIES = ("malformed", "truncated", "empty")

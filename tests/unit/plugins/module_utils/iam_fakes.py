@@ -40,6 +40,7 @@ class FakeIam(object):
         self.unreadable_reads = 0
         self.list_lag = 0  # number of newest policies the list does not show yet
         self.key_values = []
+        self.key_by_value = {}  # value -> key id, for GET /v1/apikeys/details
         # trusted profile PROFILE_ID / PROFILE_NAME, trusting the admin key, linked to the compute resource CR_TOKEN
         self.cr_token = CR_TOKEN
         self.grants = []
@@ -98,6 +99,18 @@ class FakeIam(object):
                                  'account_id': account, 'locked': locked}
         self.etags[sid] = '1-' + sid[-6:]
         return self.service_ids[sid]
+
+    def add_api_key(self, iam_id, name, disabled=False, locked=False, expires_at=None):
+        """A key of iam_id made directly; returns its value."""
+        key_id = 'ApiKey-' + str(uuid.uuid4())
+        value = 'val' + uuid.uuid4().hex + uuid.uuid4().hex[:12]
+        self.key_values.append(value)
+        self.apikeys[key_id] = {'id': key_id, 'iam_id': iam_id, 'name': name, 'account_id': ACCOUNT, 'description': '',
+                                'created_at': '2026-12-01T13:00+0000', 'expires_at': expires_at, 'locked': locked,
+                                'disabled': disabled}
+        self.key_by_value[value] = key_id
+        self.etags[key_id] = '1-' + key_id[-6:]
+        return value
 
     def add_policy(self, iam_id, roles, attrs):
         pid = str(uuid.uuid4())
@@ -234,8 +247,15 @@ class FakeIam(object):
                    'expires_at': body.get('expires_at'), 'locked': headers.get('Entity-Lock') == 'true',
                    'disabled': headers.get('Entity-Disable') == 'true'}
             self.apikeys[key_id] = key
+            self.key_by_value[value] = key_id
             self.etags[key_id] = '1-' + key_id[-6:]
             return 201, {}, dict(key, apikey=value)
+        if parts == ['details'] and method == 'GET':
+            value = dict((k.lower(), v) for k, v in headers.items()).get('iam-apikey')
+            key = self.apikeys.get(self.key_by_value.get(value))
+            if key is None:
+                return 404, {}, {'errors': [{'code': 'not_found', 'message': 'API key not found.'}], 'trace': 't-404'}
+            return 200, {}, dict(key)
         key = self.apikeys.get(parts[0])
         if key is None:
             return 404, {}, {'errors': [{'code': 'not_found', 'message': 'API key not found.'}], 'trace': 't-404'}

@@ -105,6 +105,8 @@ def test_a_cell_cannot_break_the_table():
     ([{'fingerprint': NEW}], 'known_keys[0]: give a mapping with a name'),
     ([{'name': 'k', 'fingerprint': API_KEY}], 'known_keys[0] (k): fingerprint is not a fingerprint'),
     ([{'name': 'k', 'fingerprint': NEW}, {'name': 'l', 'fingerprint': NEW}], 'known_keys[1] (l): the same fingerprint as k'),
+    ([{'name': 'k', 'fingerprint': NEW, 'key': API_KEY}], 'known_keys[0] (k): give the fingerprint only'),
+    ([{'name': 'k', 'fingerprint': NEW, 'key_file': '/x'}], 'known_keys[0] (k): give the fingerprint only'),
 ])
 def test_known_keys_are_checked_and_a_key_given_by_mistake_is_never_shown(known, message):
     with pytest.raises(InputError) as err:
@@ -119,3 +121,29 @@ def test_a_trusted_profile_login_names_the_profile_and_the_known_key_behind_it()
         'trusted profile %s with API key key-2026-12' % profile, 'key-2026-12')
     assert report.identity_of(entry(username_type='trusted_profile', iam_id=profile, fp='sha256:bbbbbbbbbbbb'), known) == (
         'trusted profile %s with unknown API key sha256:bbbbbbbbbbbb' % profile, None)
+
+
+def test_keys_looked_up_in_iam_name_their_identity_and_a_key_that_does_not_work_is_a_problem():
+    """known_keys as icr_api_key_info returns them: the identity IAM named, and why a key does not work."""
+    looked_up = {'looked_up': True, 'found': True, 'key_name': 'key-2026-12', 'iam_id': 'iam-ServiceId-1',
+                 'account_id': 'acc-1', 'service_id': 'ServiceId-1', 'service_id_name': 'web-fleet-pull',
+                 'locked': False, 'disabled': False, 'expired': False, 'problem': None}
+    known = [dict(looked_up, name='key-2026-12', fingerprint=NEW),
+             dict(looked_up, name='key-2026-05', fingerprint=OLD, found=False, iam_id=None, account_id=None,
+                  service_id=None, service_id_name=None, problem='IAM does not know this key.'),
+             dict(looked_up, name='key-off', fingerprint='sha256:cccccccccccc', disabled=True, problem='disabled')]
+    built = report.build_report({'web1': result('deploy', entry()), 'web2': result('deploy', entry(fp=OLD)),
+                                 'web3': result('ci', entry(fp='sha256:cccccccccccc'))}, known)
+    assert [(i['identity'], i['hosts']) for i in built['summary']['identities']] == [
+        ('API key key-2026-05, unknown to IAM', ['web2']),
+        ('API key key-2026-12 of service ID web-fleet-pull (iam-ServiceId-1)', ['web1']),
+        ('API key key-off of service ID web-fleet-pull (iam-ServiceId-1), disabled', ['web3'])]
+    web1, web2, web3 = built['hosts']
+    assert (web1['entries'][0]['iam_id'], web1['entries'][0]['account_id']) == ('iam-ServiceId-1', 'acc-1')
+    assert web1['problems'] == []
+    assert [(p['code'], p['user']) for p in web2['problems']] == [('api_key_not_working', 'deploy')]
+    assert 'key-2026-05' in web2['problems'][0]['msg'] and 'does not know' in web2['problems'][0]['msg']
+    assert [p['code'] for p in web3['problems']] == ['api_key_not_working']
+    assert [h['host'] for h in built['summary']['hosts_with_problems']] == ['web2', 'web3']
+    text = report.markdown(built)
+    assert 'API key key-2026-12 of service ID web-fleet-pull (iam-ServiceId-1)' in text and 'api_key_not_working' in text
