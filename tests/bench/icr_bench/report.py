@@ -274,6 +274,8 @@ def controller_credential(data: dict[str, Any]) -> dict[str, list[float]]:
     """icr_credential alone on the controller: the task's seconds (callback), first run and cached run."""
     out: dict[str, list[float]] = {'first': [], 'rerun': []}
     for run in data.get('controller_runs') or []:
+        if not run.get('ok', True):  # a failed run's task time says nothing of the cached path
+            continue
         out.setdefault(run['phase'], []).extend(host_task_seconds([run], 'Get the registry credential on the controller'))
     return out
 

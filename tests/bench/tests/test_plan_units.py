@@ -187,3 +187,8 @@ def test_remaining_time_names_the_largest_extra():
             'top': [('validate (x.py)', 0.5)]}
     lines = report.remaining_time({'role_apikey:first': role, 'floor1:once': floor})
     assert any('+1.50 CPU s' in line and line.index('argument validation') < line.index('templating') for line in lines)
+
+
+def test_failed_controller_runs_do_not_count():
+    failed = [_run('credential_alone', 'rerun', 1.5, r, n=1, timer=_timer(0.01), ok=False) for r in range(3)]
+    assert _verdicts(_data(_fleet(20, 10.0), controller_runs=failed))['icr_credential on the'] is None
