@@ -602,8 +602,10 @@ def plan_lines(data: dict[str, Any]) -> list[str]:
     for n, entry in sorted(planned.items(), key=lambda item: int(item[0])):
         out.append('  - N=%s: %d rounds, forks %s; %s' % (n, entry['rounds'], ' and '.join(map(str, entry['forks'])),
                                                           ', '.join(entry['contenders'])))
-    return ['- Plan of this run (the alternatives run up to N=50 only, other strategies at N=20; the role, its floors and '
-            'the helper at every size):'] + out
+    return ['- Plan of this run (`tests/bench/icr_bench/plan.py`): the role and its two floors at every size; the '
+            'alternatives up to N=50; the helper method and its floor at N=20; strategy free and mitogen at N=20, forks 5 '
+            '(or the smallest size when 20 is not measured); rounds: 3 below 50 hosts, 2 from 50, so that the default run '
+            'fits in about 40-45 minutes on 2 cores:'] + out
 
 
 def strategy_section(res: Results) -> list[str]:
@@ -872,11 +874,12 @@ def render(data: dict[str, Any], facts: dict[str, str], command: str) -> str:
               'Alternative\'s wall time / the role\'s, same N, forks and run (first run against first run, rerun against '
               'rerun): above 1 the role is faster. Median of the medians, per-round spread in brackets.', '']
     lines += speedup_tables(res)
-    lines += ['', '## Where the time goes', '', '### Task by task (default forks)', '',
-              'Seconds from a task\'s start to its last host\'s result, median over the rounds; the rest is ansible-playbook\'s '
-              'start-up, playbook and inventory loading, and exit.']
+    lines += ['', '## Where the time goes']
     lines += remaining_time(data.get('profiles', {}), data.get('probes', {}))
     lines += scaling_section(res)
+    lines += ['', '### Task by task (default forks)', '',
+              'Seconds from a task\'s start to its last host\'s result, median over the rounds; the rest is ansible-playbook\'s '
+              'start-up, playbook and inventory loading, and exit.']
     lines += breakdown_tables(res)
     lines += ['', '### The modules on one host', '',
               'The AnsiballZ file each module sends (kept with ANSIBLE_KEEP_REMOTE_FILES=1, pipelining off), then that file run '
