@@ -541,6 +541,9 @@ class Bench:
         shutil.copy(self.inventories[n], os.path.join(pdd, 'inventory', 'hosts'))
         variables = self.play_vars(BY_KEY['role_bearer'])
         variables['docker_auth_cache_dir'] = cache_dir
+        # ansible-runner writes its whole environment to artifacts/<ident>/command: the key is not in the environment,
+        # but in a 0600 file read on the controller (as a vault or a mounted credential file would be)
+        variables['docker_auth_api_key'] = "{{ lookup('ansible.builtin.file', %r) }}" % self._runner_key_file()
         with open(os.path.join(pdd, 'env', 'extravars'), 'w', encoding='utf-8') as handle:
             json.dump(variables, handle)
         with open(os.path.join(pdd, 'env', 'settings'), 'w', encoding='utf-8') as handle:
@@ -551,6 +554,30 @@ class Bench:
         with open(os.path.join(pdd, 'limit'), 'w', encoding='utf-8') as handle:
             handle.write(plan.limit_pattern(hosts))
         return pdd
+
+    def _runner_key_file(self) -> str:
+        path = os.path.join(self.work, 'runner-key', 'api_key')
+        if not os.path.exists(path):
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+                handle.write(self.api_key)
+        return path
+
+    def _secret_files(self, pdds: list[str]) -> list[str]:
+        """Files of the private data directories (artifacts included) that hold the API key: there must be none."""
+        found = []
+        for pdd in pdds:
+            for root, _dirs, files in os.walk(pdd):
+                for name in files:
+                    path = os.path.join(root, name)
+                    try:
+                        with open(path, encoding='utf-8', errors='replace') as handle:
+                            if self.api_key in handle.read():
+                                found.append(os.path.relpath(path, pdd))
+                    except OSError:
+                        pass
+        return found
 
     def _runner_argv(self, pdd: str) -> list[str]:
         with open(os.path.join(pdd, 'limit'), encoding='utf-8') as handle:
@@ -570,6 +597,7 @@ class Bench:
                                  os.path.join(cache_root, 'shared' if shared else 'slice%d' % (i + 1)))
                 for i, hosts in enumerate(parts)]
         env = self.env('')
+        env.pop('IBMCLOUD_API_KEY', None)
         env['PATH'] = BIN + os.pathsep + env.get('PATH', '/usr/bin:/bin')
         before = self.emulator.counters()
         started = time.monotonic()
@@ -597,6 +625,12 @@ class Bench:
         case = {'n': n, 'k': k, 'mode': mode, 'shared': shared, 'wall': wall, 'rcs': rcs, 'hosts': [len(p) for p in parts],
                 'iam_token': after.get('iam_token', 0) - before.get('iam_token', 0),
                 'registry_token': after.get('registry_token', 0) - before.get('registry_token', 0), 'changed_hosts': changed}
+        leaked = self._secret_files(pdds)
+        case['secret_files'] = len(leaked)
+        if leaked:  # never keep them, even with BENCH_KEEP=1
+            say('bench: the API key is in %s of a private data dir: removed' % ', '.join(sorted(set(leaked))))
+            for pdd in pdds:
+                shutil.rmtree(os.path.join(pdd, 'artifacts'), ignore_errors=True)
         say('runner [N=%d k=%d %-10s %-8s] %6.2f s  rc %s  IAM %d  registry token %d  changed %d/%d' % (
             n, k, mode, 'shared' if shared else 'separate', wall, rcs, case['iam_token'], case['registry_token'], changed, n))
         if any(rcs):
@@ -687,8 +721,10 @@ class Bench:
             return {}
         out = os.path.join(self.work, 'profiles', 'host-%s.txt' % module)
         lines: list[str] = []
+        scratch = tempfile.mkdtemp(prefix='icr-bench-spy-')  # py-spy runs as the host user: a dir it may write
+        os.chown(scratch, entry.pw_uid, entry.pw_gid)
         for attempt in range(runs):
-            part = '%s.%d' % (out, attempt)
+            part = os.path.join(scratch, '%d.txt' % attempt)
             subprocess.run([pyspy, 'record', '--rate', '1000', '--format', 'raw', '--nonblocking', '--output', part, '--',
                             self.fleet.python_interpreter if self.fleet else '/usr/bin/python3', payload],
                            env=env, cwd=entry.pw_dir, user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
@@ -698,6 +734,7 @@ class Bench:
                     lines += handle.read().splitlines()
             except OSError:
                 pass
+        shutil.rmtree(scratch, ignore_errors=True)
         with open(out, 'w', encoding='utf-8') as handle:
             handle.write('\n'.join(lines) + '\n')
         summary = summarize_profile(out, 1000 * runs)  # CPU seconds per run

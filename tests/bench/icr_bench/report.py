@@ -648,7 +648,10 @@ def controller_section(data: dict[str, Any]) -> list[str]:
 SLICE_RECIPE = [
     '1. One job template on the inventory of the whole fleet, the playbook running `icr.auth.docker_auth`, with',
     '   `docker_auth_username_type: iambearer` (one IAM exchange per slice, on the controller node that runs it) and the',
-    '   API key injected as the environment variable `IBMCLOUD_API_KEY` by a custom credential type (never in extra vars).',
+    '   API key from a credential (never in extra vars). ansible-runner writes the job\'s whole environment to',
+    '   `artifacts/<ident>/command` in the private data directory: AWX removes that directory after the job; when you run',
+    '   ansible-runner yourself, give the key as a file (`docker_auth_api_key` from a `file` lookup of a 0600 file) rather',
+    '   than as `IBMCLOUD_API_KEY`, or remove the artifacts.',
     '2. Job slicing k: AWX runs slice i on hosts i, i+k, i+2k... of the inventory, each slice its own ansible-runner job',
     '   (its own private data directory: `project/`, `inventory/`, `env/extravars`, `env/settings`), possibly on another node.',
     '3. The controller token cache (`docker_auth_cache_dir`): each slice exchanges the key once for itself unless the',
@@ -686,6 +689,11 @@ def slicing_section(data: dict[str, Any]) -> list[str]:
     verdict = slicing_verdict(sliced.get('cases', []))
     if verdict:
         out += ['', verdict]
+    leaks = sum(c.get('secret_files', 0) for c in sliced.get('cases', []))
+    out += ['', 'ansible-runner writes its whole environment to `artifacts/<ident>/command` of the private data directory, '
+            'so a key given as `IBMCLOUD_API_KEY` would land there: the bench gives it as `docker_auth_api_key` from a '
+            '0600 file instead (`lookup(\'ansible.builtin.file\', ...)`), and looks for the key in every file of every private '
+            'data directory after each case: %s.' % ('found in none' if not leaks else '**found in %d files**' % leaks)]
     out += ['', '### Recipe: a sliced job', ''] + SLICE_RECIPE
     return out
 

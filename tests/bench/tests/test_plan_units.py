@@ -192,3 +192,17 @@ def test_remaining_time_names_the_largest_extra():
 def test_failed_controller_runs_do_not_count():
     failed = [_run('credential_alone', 'rerun', 1.5, r, n=1, timer=_timer(0.01), ok=False) for r in range(3)]
     assert _verdicts(_data(_fleet(20, 10.0), controller_runs=failed))['icr_credential on the'] is None
+
+
+def test_secret_files_finds_the_key_in_runner_artifacts(tmp_path):
+    from icr_bench.bench import Bench  # pylint: disable=import-outside-toplevel
+    bench = Bench.__new__(Bench)
+    bench.api_key = 'k' * 44
+    pdd = tmp_path / 'pdd'
+    (pdd / 'artifacts' / 'id').mkdir(parents=True)
+    (pdd / 'env').mkdir()
+    (pdd / 'env' / 'extravars').write_text('{"docker_auth_api_key": "{{ lookup(\'ansible.builtin.file\', \'/x\') }}"}')
+    (pdd / 'artifacts' / 'id' / 'stdout').write_text('ok')
+    assert not bench._secret_files([str(pdd)])  # pylint: disable=protected-access
+    (pdd / 'artifacts' / 'id' / 'command').write_text('{"env": {"IBMCLOUD_API_KEY": "%s"}}' % bench.api_key)
+    assert bench._secret_files([str(pdd)]) == ['artifacts/id/command']  # pylint: disable=protected-access
