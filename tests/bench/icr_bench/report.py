@@ -745,6 +745,11 @@ def fleet_lines(data: dict[str, Any]) -> list[str]:
                                                                     fleet.get('start', 0.0))]
 
 
+def _frame_name(name: str) -> str:
+    name = name.replace('|', '/').strip()
+    return '(module top level)' if name in ('', '()') else name
+
+
 def remaining_time(profiles: dict[str, Any], probes: dict[str, Any] | None = None) -> list[str]:
     """Where the remaining time goes: the role's profile minus its floor's, by category, largest first."""
     out = []
@@ -766,13 +771,14 @@ def remaining_time(profiles: dict[str, Any], probes: dict[str, Any] | None = Non
         host = (probes or {}).get(module, {}).get('profile') or {}
         if host.get('top'):
             out.append('- `%s` on one host (AnsiballZ file in place, %d runs, CPU s per run %.3f): %s.' % (
-                module, host.get('runs', 0), host['cpu'], '; '.join('%s %.3f s' % (name.replace('|', '/'), value)
+                module, host.get('runs', 0), host['cpu'], '; '.join('%s %.3f s' % (_frame_name(name), value)
                                                                      for name, value in host['top'][:5])))
     if not out:
         return []
     return ['', '### Where the remaining time goes', '',
             'From the py-spy profiles below (all processes of ansible-playbook, one run each, default forks): the CPU the role '
-            'spends beyond its floor, by category; the next step is the largest line.', ''] + out
+            'spends beyond its floor, by category, and its top frames; then the module\'s own run on one host (py-spy over '
+            'its AnsiballZ file, run as the host user) against ping\'s. The next step is the largest line.', ''] + out
 
 
 # ---------------------------------------------------------------------------------------------------------- the page
