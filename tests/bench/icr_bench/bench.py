@@ -386,8 +386,8 @@ class Bench:
         self.mitogen = dict(facts, ok=not problem, problem=problem)
         if problem:
             say('bench: mitogen left out: ' + problem)
-            self.notes.append('mitogen %s with ansible-core %s: %s' % (facts.get('mitogen') or '(none)', facts['ansible_core'],
-                                                                      problem))
+            self.notes.append('mitogen %s with ansible-core %s: %s'
+                              % (facts.get('mitogen') or '(none)', facts['ansible_core'], problem))
             self.contenders = tuple(c for c in self.contenders if not c.strategy.startswith('mitogen'))
 
     def close_masters(self) -> None:

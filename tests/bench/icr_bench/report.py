@@ -710,9 +710,11 @@ def slicing_verdict(cases: Sequence[dict[str, Any]]) -> str:
     if not parts:
         return ''
     shared_ok = all(c['iam_token'] <= 1 for c in cases if c['shared'] and c['mode'] == 'sequential')
-    return ('IAM exchanges: %s. %s' % ('; '.join(parts), 'The cache can be shared: slices run one after another reuse the '
-                                        'first slice\'s token.' if shared_ok else 'Sharing the cache did not save exchanges '
-                                        'in this run.'))
+    if shared_ok:
+        said = 'The cache can be shared: slices run one after another reuse the first slice\'s token.'
+    else:
+        said = 'Sharing the cache did not save exchanges in this run.'
+    return 'IAM exchanges: %s. %s' % ('; '.join(parts), said)
 
 
 def scaling_section(res: Results) -> list[str]:
@@ -770,9 +772,9 @@ def remaining_time(profiles: dict[str, Any], probes: dict[str, Any] | None = Non
     for module in ('icr_login', 'ping'):
         host = (probes or {}).get(module, {}).get('profile') or {}
         if host.get('top'):
-            out.append('- `%s` on one host (AnsiballZ file in place, %d runs, CPU s per run %.3f): %s.' % (
-                module, host.get('runs', 0), host['cpu'], '; '.join('%s %.3f s' % (_frame_name(name), value)
-                                                                     for name, value in host['top'][:5])))
+            frames = '; '.join('%s %.3f s' % (_frame_name(name), value) for name, value in host['top'][:5])
+            out.append('- `%s` on one host (AnsiballZ file in place, %d runs, CPU s per run %.3f): %s.'
+                       % (module, host.get('runs', 0), host['cpu'], frames))
     if not out:
         return []
     return ['', '### Where the remaining time goes', '',
