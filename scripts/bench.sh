@@ -3,26 +3,29 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # make bench: what the fleet job costs as the fleet grows, measured in one run, as ratios (never part of make test).
-# The role icr.auth.docker_auth over real SSH on N local users (N = 5, 20, 50) against Ansible's floor (ping plays of
-# the same shape) and against community.docker.docker_login, containers.podman.podman_login and `docker login`,
-# with the IAM and registry calls counted by the emulator. Prints the tables and writes docs/benchmarks.md.
+# The role icr.auth.docker_auth over real SSH on N local users (N = 20, 50, 200) against Ansible's floor (ping plays of
+# the same shape) and against community.docker.docker_login, containers.podman.podman_login and `docker login` (up to
+# N=50), under strategy free and mitogen (N=20), through ansible-runner in AWX-style slices, with the IAM and registry
+# calls counted by the emulator. Prints the tables and writes docs/benchmarks.md.
 #
 #   1. the packages of .ci/install-deps.sh (sshd, docker-registry, dockerd, podman) when one is missing
-#   2. .venv (make venv: ansible-core 2.21 on Python 3.12+), then requirements-bench.txt into it: the `ansible`
-#      package 14.x (community.docker, containers.podman) and py-spy; ansible-core stays at the pin of
-#      requirements-test.txt
+#   2. .venv (make venv: ansible-core 2.21 on Python 3.12+; or BENCH_VENV), then requirements-bench.txt into it: the
+#      `ansible` package 14.x (community.docker, containers.podman), py-spy, mitogen and ansible-runner; ansible-core
+#      stays at the pin of requirements-test.txt
 #   3. build/bench/hostlib: `requests` for the hosts' Python, /usr/bin/python3 (docker_login needs it there; icr_login
 #      does not), as wheels for that Python's version
 #   4. python -m icr_bench (tests/bench): see tests/bench/README.md
 #
-# Environment: BENCH_SIZES=5,20,50  BENCH_REPEATS=3  BENCH_FORKS=half  BENCH_PROFILE=auto|always|never
+# Environment: BENCH_SIZES=20,50,200  BENCH_REPEATS= (3 rounds up to N=50, 2 at 200; or 3, or 20:3,200:2)
+#              BENCH_FORKS=half (N/2, 5..25)  BENCH_PROFILE=auto|always|never  BENCH_SLICING=1  BENCH_VENV=
 #              BENCH_PROBE_REPEATS=7  BENCH_OUT=docs/benchmarks.md  BENCH_KEEP=1 (keep the work dir)  BENCH_KEEP_USERS=1
 #              BENCH_CONTENDERS=role_helper (only these, with their floors)  BENCH_HELPER_ROUNDS=30 (credential helper get)
-# Needs root (local users, sshd, dockerd); about 26 minutes on 2 cores with the defaults, 10 with BENCH_SIZES=5,20.
+# Needs root (local users, sshd, dockerd); about 40 minutes on 2 cores with the defaults, 12 with BENCH_SIZES=20,50.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.venv"
+# BENCH_VENV: another venv than .venv (ansible-core 2.21 on Python 3.12+), e.g. one kept apart from the test tools.
+VENV="${BENCH_VENV:-$ROOT/.venv}"
 PY="$VENV/bin/python"
 BENCH_BUILD="$ROOT/build/bench"
 
@@ -41,7 +44,15 @@ if [ -n "$missing" ]; then
 fi
 
 # ------------------------------------------------------------------------------------------------ 2. the venv
-make -C "$ROOT" --no-print-directory venv
+if [ -z "${BENCH_VENV:-}" ]; then
+    make -C "$ROOT" --no-print-directory venv
+else
+    [ -x "$PY" ] || fail "BENCH_VENV=$VENV has no bin/python: create it (python3.13 -m venv $VENV)"
+    # What the emulator and tests/infra import, which make venv would have brought (pinned by requirements-test.txt).
+    "$PY" -c 'import jwt, cryptography, trustme, requests' 2>/dev/null || "$PY" -m pip install --disable-pip-version-check \
+        --quiet -c "$ROOT/requirements-test.txt" ansible-core PyJWT cryptography trustme requests \
+        || fail "pip install into BENCH_VENV=$VENV failed"
+fi
 # Ansible 14 (the current one, whose collections the bench compares against) is built for ansible-core 2.21.
 core="$("$PY" -c 'import ansible.release as r; print(".".join(r.__version__.split(".")[:2]))')"
 [ "$core" = "2.21" ] || fail ".venv has ansible-core $core; the bench compares against Ansible 14, which needs ansible-core 2.21 and so Python 3.12 or 3.13 (see make versions)"

@@ -4,8 +4,10 @@
 
 """Entry point of `make bench` (scripts/bench.sh): python -m icr_bench, settings from the environment.
 
-BENCH_SIZES=5,20,50  fleet sizes            BENCH_REPEATS=3     rounds per size (median of these)
-BENCH_FORKS=half     tuned forks: N/2 (>=5) or a number; the default 5 always runs too
+BENCH_SIZES=20,50,200  fleet sizes
+BENCH_REPEATS=       rounds: '' = 3 below 50 hosts, 2 from 50; a number for every size; or 20:3,50:3,200:2
+BENCH_FORKS=half     tuned forks: N/2 (at least 5, at most 25) or a number; the default 5 always runs too
+BENCH_SLICING=1      ansible-runner and AWX-style slices (0: leave them out)
 BENCH_PROFILE=auto   py-spy profile when a target is missed (always / never)
 BENCH_PROBE_REPEATS=7  runs of each module on one host
 BENCH_OUT=docs/benchmarks.md                BENCH_RESULTS=build/bench/results.json
@@ -28,20 +30,21 @@ import signal
 import sys
 import time
 
-from . import helper_get, machine, report
+from . import helper_get, machine, plan, report
 from .bench import REPO, Bench, Settings, say
 from .contenders import select
 
-DEFAULT_SIZES = '5,20,50'
+DEFAULT_SIZES = ','.join(map(str, plan.DEFAULT_SIZES))
 
 
 def _settings() -> Settings:
     sizes = tuple(sorted({int(s) for s in os.environ.get('BENCH_SIZES', DEFAULT_SIZES).replace(' ', '').split(',') if s}))
     if not sizes or min(sizes) < 1:
         raise SystemExit('bench: BENCH_SIZES must list fleet sizes such as 5,20,50')
-    repeats = int(os.environ.get('BENCH_REPEATS', '3'))
-    if repeats < 1:
-        raise SystemExit('bench: BENCH_REPEATS must be at least 1')
+    try:
+        rounds = plan.parse_rounds(os.environ.get('BENCH_REPEATS', ''), sizes)
+    except ValueError as exc:
+        raise SystemExit('bench: %s' % exc) from None
     profile = os.environ.get('BENCH_PROFILE', 'auto')
     if profile not in ('auto', 'always', 'never'):
         raise SystemExit('bench: BENCH_PROFILE is auto, always or never')
@@ -50,7 +53,8 @@ def _settings() -> Settings:
         select(contenders)
     except ValueError as exc:
         raise SystemExit('bench: %s' % exc) from None
-    return Settings(sizes=sizes, repeats=repeats, tuned_forks=os.environ.get('BENCH_FORKS', 'half'), profile=profile,
+    return Settings(sizes=sizes, repeats=max(rounds.values()), rounds=rounds,
+                    slicing=os.environ.get('BENCH_SLICING', '1') != '0', tuned_forks=os.environ.get('BENCH_FORKS', 'half'), profile=profile,
                     probe_repeats=int(os.environ.get('BENCH_PROBE_REPEATS', '7')),
                     keep=os.environ.get('BENCH_KEEP') == '1', keep_users=os.environ.get('BENCH_KEEP_USERS') == '1',
                     contenders=contenders)
@@ -60,8 +64,8 @@ def _command(settings: Settings) -> str:
     parts = []
     if ','.join(map(str, settings.sizes)) != DEFAULT_SIZES:
         parts.append('BENCH_SIZES=' + ','.join(map(str, settings.sizes)))
-    if settings.repeats != 3:
-        parts.append('BENCH_REPEATS=%d' % settings.repeats)
+    if settings.rounds != plan.parse_rounds('', settings.sizes):
+        parts.append('BENCH_REPEATS=' + ','.join('%d:%d' % item for item in sorted(settings.rounds.items())))
     if settings.tuned_forks != 'half':
         parts.append('BENCH_FORKS=' + settings.tuned_forks)
     if settings.contenders and settings.contenders != 'all':
@@ -135,21 +139,31 @@ def main() -> int:
         say('bench: needs root (it creates local users, runs sshd and a dockerd): run it as root')
         return 2
     settings = _settings()
+    # Every exit path goes through bench.stop() (the finally below): SIGTERM and SIGHUP end the run like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_args: sys.exit(143))
+    signal.signal(signal.SIGHUP, lambda *_args: sys.exit(129))
     started = time.monotonic()
     sizes = ','.join(map(str, settings.sizes))
-    say('bench: sizes %s, %d rounds, forks 5 and %s; results to %s' % (sizes, settings.repeats, settings.tuned_forks, out))
+    say('bench: sizes %s, rounds %s, forks %s; results to %s' % (
+        sizes, ', '.join('%d at N=%d' % (r, n) for n, r in sorted(settings.rounds.items())),
+        ', '.join('%s at N=%d' % ('/'.join(map(str, settings.forks_for(n))), n) for n in settings.sizes), out))
     idle = machine.idle_probe(5.0)
     say('bench: before starting, load average %s; other processes keep %.2f cores busy' % (
         ' '.join('%.2f' % v for v in idle.load_end), idle.foreign_cores))
     facts = machine.facts()
     _versions(facts)
     bench = Bench(settings)
+    planned = bench.estimate()
+    say('bench: planned about %.0f minutes on 2 cores (%s; the rest %.0f s)' % (
+        sum(planned.values()) / 60, ', '.join('N=%d %.0f s' % (n, s) for n, s in planned.items() if n > 0), planned[-1]))
     try:
         bench.start()
         bench.warm_up()
         bench.measure()
         bench.probe_modules()
+        bench.credential_alone()
+        if settings.slicing:
+            bench.runner_slicing()
         data = bench.results()
         try:
             data['helper_get'] = helper_get.measure(helper_python(), helper_get.rounds_from_env(os.environ), say=say)
@@ -165,6 +179,7 @@ def main() -> int:
             bench.profile(max(sizes))
             data['profiles'] = bench.profiles
             data['diagnosis'] = [r.to_json() for r in bench.diagnosis]
+            data['notes'] = bench.notes
         after = machine.loadavg()
         data['load_note'] = 'load average when the benchmark ended: %s; the whole run took %.0f s' % (
             ' '.join('%.2f' % v for v in after), time.monotonic() - started)

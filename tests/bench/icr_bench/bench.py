@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import glob
+import importlib.metadata
+import importlib.util
 import io
 import json
 import math
@@ -17,6 +19,8 @@ import os
 import pwd
 import re
 import shutil
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,9 +30,10 @@ from typing import Any
 
 from icr_emulator import Emulator
 from icr_infra import Dockerd, Registry, SshFleet
-from icr_infra.fleet import stop_user_processes
 
-from .contenders import ALTERNATIVES, BY_KEY, CONTENDERS, MODULE_ALONE, NEEDS_SUDO, ROLES, Contender, rotated, select
+from . import plan
+from .contenders import (ALTERNATIVES, BY_KEY, CONTENDERS, CREDENTIAL_ALONE, MODULE_ALONE, NEEDS_SUDO, ROLES, Contender,
+                         rotated, select)
 from .machine import LoadMeter, loadavg
 from .report import summarize_profile
 from .runs import PlayRun, load_timer, parse_recap, run_measured
@@ -56,7 +61,7 @@ PROBES = (
 @dataclasses.dataclass
 class Settings:
     sizes: tuple[int, ...]
-    repeats: int
+    repeats: int  # the most rounds of any size (diagnosis rounds)
     tuned_forks: str  # 'half' (max(5, ceil(N/2))) or a number
     profile: str  # 'auto' (when a target is missed), 'always', 'never'
     probe_repeats: int
@@ -64,10 +69,15 @@ class Settings:
     keep_users: bool
     prefix: str = 'icrbench'
     contenders: str = ''  # BENCH_CONTENDERS: comma-separated keys ('' = all); their floors are always added
+    rounds: dict[int, int] = dataclasses.field(default_factory=dict)  # rounds per size (plan.parse_rounds)
+    slicing: bool = True  # ansible-runner and sliced jobs (BENCH_SLICING=0 leaves them out)
+    credential_rounds: int = 5  # icr_credential alone on the controller: first run + cached run, this many times
 
     def forks_for(self, n: int) -> list[int]:
-        tuned = max(DEFAULT_FORKS, math.ceil(n / 2)) if self.tuned_forks == 'half' else int(self.tuned_forks)
-        return [DEFAULT_FORKS] if tuned == DEFAULT_FORKS else [DEFAULT_FORKS, tuned]
+        return plan.forks_for(n, self.tuned_forks)
+
+    def rounds_for(self, n: int) -> int:
+        return self.rounds.get(n, self.repeats)
 
 
 def zip_entries(path: str) -> dict[str, list[int]]:
@@ -82,6 +92,63 @@ def zip_entries(path: str) -> dict[str, list[int]]:
             return {info.filename: [info.file_size, info.compress_size] for info in archive.infolist()}
     except (ValueError, zipfile.BadZipFile):
         return {}
+
+
+def pids_of(uids: set[int]) -> list[int]:
+    """PIDs of the processes whose owner is one of uids (one scan of /proc)."""
+    pids = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                if os.stat('/proc/' + entry).st_uid in uids:
+                    pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def stop_processes_of(uids: set[int], grace: float = 2.0) -> None:
+    """SIGTERM every process of these (test) users, by PID; SIGKILL what is left after one grace period."""
+    uids = {uid for uid in uids if uid != 0}
+    if not uids:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = pids_of(uids)
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        deadline = time.monotonic() + grace
+        while pids and pids_of(uids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def mitogen_strategy_dir() -> str:
+    spec = importlib.util.find_spec('ansible_mitogen')
+    if spec is None or not spec.submodule_search_locations:
+        return ''
+    return os.path.join(list(spec.submodule_search_locations)[0], 'plugins', 'strategy')
+
+
+def mitogen_facts() -> dict[str, str]:
+    """Which mitogen and ansible-core the venv has (mitogen declares only a lowest Ansible, in ansible_mitogen.loaders)."""
+    facts = {'ansible_core': importlib.metadata.version('ansible-core'), 'mitogen': ''}
+    try:
+        facts['mitogen'] = importlib.metadata.version('mitogen')
+    except importlib.metadata.PackageNotFoundError:
+        return facts
+    loaders = os.path.join(os.path.dirname(mitogen_strategy_dir()), '..', 'loaders.py')
+    try:
+        with open(loaders, encoding='utf-8') as handle:
+            text = handle.read()
+        for name in ('ANSIBLE_VERSION_MIN', 'ANSIBLE_VERSION_MAX'):
+            match = re.search(r'^%s\s*=\s*(\([^)]*\))' % name, text, re.M)
+            if match:
+                facts[name.lower()] = match.group(1)
+    except OSError:
+        pass
+    return facts
 
 
 def say(text: str) -> None:
@@ -106,6 +173,11 @@ class Bench:
         self.probes: dict[str, Any] = {}
         self.profiles: dict[str, Any] = {}
         self.diagnosis: list[PlayRun] = []
+        self.controller_runs: list[PlayRun] = []
+        self.slicing: dict[str, Any] = {}
+        self.notes: list[str] = []
+        self.fleet_seconds: dict[str, float] = {}
+        self.mitogen: dict[str, Any] = {}
         self._count = 0
         self.contenders = select(settings.contenders)
 
@@ -134,9 +206,12 @@ class Bench:
         sudo = any(c.key in NEEDS_SUDO for c in self.contenders)  # the helper is installed as root on each host
         self.fleet = SshFleet(max(self.settings.sizes), prefix=self.settings.prefix, forks=DEFAULT_FORKS, sudo=sudo)
         self.fleet.start()
+        self.fleet_seconds = {'start': time.monotonic() - started, 'users': self.fleet.users_seconds or 0.0,
+                              'created': len(self.fleet.created_users)}
         say('bench: fleet of %d users behind sshd on 127.0.0.1:%d (%.1f s; %d users created)'
             % (len(self.fleet.users), self.fleet.port, time.monotonic() - started, len(self.fleet.created_users)))
         self._write_ansible_files()
+        self._mitogen_check()
 
     def _host_tools(self) -> None:
         """requests for docker_login on the hosts (PYTHONPATH), and a PATH holding only the docker CLI."""
@@ -200,12 +275,21 @@ class Bench:
                 except Exception as exc:  # pylint: disable=broad-exception-caught
                     say('bench: stopping %s: %s' % (type(part).__name__, exc))
         if self.fleet is not None and not self.settings.keep_users:
+            started = time.monotonic()
+            uids = set()
             for user in self.fleet.created_users:
-                try:    # rootless podman's pause process outlives its user: stop it (by PID) first
-                    stop_user_processes(pwd.getpwnam(user).pw_uid)
+                try:
+                    uids.add(pwd.getpwnam(user).pw_uid)
                 except KeyError:
                     pass
+            # rootless podman's pause process outlives its user: stop every such process (by PID) first, all users at
+            # once (one grace period, not one per user: 200 users with podman would otherwise wait minutes)
+            stop_processes_of(uids)
+            for user in self.fleet.created_users:
                 subprocess.run(['userdel', '--remove', '--force', user], capture_output=True, check=False)
+            if self.fleet.created_users:
+                say('bench: removed the %d users it created in %.1f s' % (len(self.fleet.created_users), time.monotonic() - started))
+            self.fleet.created_users = []
         if self.work and not self.settings.keep:
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -231,7 +315,7 @@ class Bench:
 
     def play_vars(self, contender: Contender) -> dict[str, Any]:
         assert self.emulator is not None and self.registry is not None and self.dockerd is not None
-        if contender.kind in ('role', 'helper'):
+        if contender.kind in ('role', 'helper', 'strategy', 'controller'):
             variables: dict[str, Any] = {
                 'docker_auth_iam_endpoint': self.emulator.url,
                 'docker_auth_registries': [self.registry.host],
@@ -258,6 +342,53 @@ class Bench:
                 'bench_docker_path': os.path.join(self.work, 'docker-bin'),
             }
         return {}
+
+    def strategy_env(self, contender: Contender) -> dict[str, str]:
+        if not contender.strategy:
+            return {}
+        env = {'ANSIBLE_STRATEGY': contender.strategy}
+        if contender.strategy.startswith('mitogen'):
+            env['ANSIBLE_STRATEGY_PLUGINS'] = mitogen_strategy_dir()
+        return env
+
+    def estimate(self) -> dict[int, float]:
+        """plan.estimate for this run's settings and contenders (seconds per size; -1: everything else)."""
+        linear = [c for c in self.contenders if not c.strategy]
+        phases = {c.key: len(c.phases) for c in linear}
+        kinds = {c.key: c.kind for c in linear}
+        strategy_runs = sum(len(c.phases) for c in self.contenders if c.strategy)
+        small = min(self.settings.sizes)
+        extra = (60.0 + 0.3 * max(self.settings.sizes)  # services; users created and removed
+                 + sum(plan.run_seconds(small) for _c in self.contenders)  # warm-up
+                 + 60.0 + 8 * plan.run_seconds(1)  # probes, helper get, icr_credential alone
+                 + (9 * 2 * plan.run_seconds(min(self.settings.sizes, key=lambda s: abs(s - 20))) if self.settings.slicing else 0.0)
+                 + 15 * plan.run_seconds(min(20, small)))  # diagnosis and profiles
+        return plan.estimate(self.settings.sizes, {n: self.settings.rounds_for(n) for n in self.settings.sizes}, phases,
+                             kinds, strategy_runs=strategy_runs, extra_s=extra)
+
+    def _mitogen_check(self) -> None:
+        """Drop mitogen's contenders when mitogen is not installed, or does not run with this ansible-core (the note says
+        which versions were tried)."""
+        wanted = [c for c in self.contenders if c.strategy.startswith('mitogen')]
+        if not wanted:
+            return
+        facts = mitogen_facts()
+        problem = ''
+        if not facts.get('mitogen'):
+            problem = 'mitogen is not installed in the venv (pip install -r requirements-bench.txt)'
+        else:
+            run = self.run(BY_KEY['floor1_mitogen'], 'check', 1, 1, -1, extra=('--limit', self.fleet.users[0]) if self.fleet else (),
+                           inventory=self.inventories.get(min(self.settings.sizes), ''))
+            if not run.ok:
+                with open(run.log_path, encoding='utf-8', errors='replace') as handle:
+                    tail = ' '.join(handle.read()[-600:].split())
+                problem = 'a one-host ping under mitogen_linear failed: %s' % tail
+        self.mitogen = dict(facts, ok=not problem, problem=problem)
+        if problem:
+            say('bench: mitogen left out: ' + problem)
+            self.notes.append('mitogen %s with ansible-core %s: %s'
+                              % (facts.get('mitogen') or '(none)', facts['ansible_core'], problem))
+            self.contenders = tuple(c for c in self.contenders if not c.strategy.startswith('mitogen'))
 
     def close_masters(self) -> None:
         """Every run starts with cold SSH connections, as a CI or AWX job does."""
@@ -306,6 +437,7 @@ class Bench:
         self.close_masters()
         before_files = self.registry_files(n) if phase == 'rerun' else None
         env = self.env(timer_path)
+        env.update(self.strategy_env(contender))
         env.update(env_extra or {})
         argv = list(wrapper) + [os.path.join(BIN, 'ansible-playbook'), '-i', inventory or self.inventories[n], contender.path,
                                 '--forks', str(forks), '-e', '@' + vars_path] + list(extra)
@@ -350,25 +482,186 @@ class Bench:
     def warm_up(self) -> None:
         """One untimed run of each contender on the largest fleet: the controller's byte code, podman's per-user
         storage and the page cache are then warm for every contender alike."""
-        n = max(self.settings.sizes)
-        say('bench: warm-up, one untimed run of each contender on %d hosts' % n)
+        say('bench: warm-up, one untimed run of each contender (the alternatives on the largest fleet they run on, for '
+            'podman\'s per-user storage; the others on the smallest)')
         for contender in self.contenders:
-            self.warmups += self.run_unit(contender, n, DEFAULT_FORKS, -1, warmup=True)
+            sizes = [n for n in self.settings.sizes if contender in self.contenders_at(n)]
+            if sizes:
+                n = max(sizes) if contender.kind == 'alternative' else min(sizes)
+                self.warmups += self.run_unit(contender, n, DEFAULT_FORKS, -1, warmup=True)
+
+    def contenders_at(self, n: int) -> tuple[Contender, ...]:
+        """The alternatives up to plan.ALTERNATIVES_MAX_N hosts; other strategies at plan.STRATEGY_SIZES (or the smallest
+        size when none of those is measured); the role, its floors and the helper at every size."""
+        kinds = {c.key: c.kind for c in self.contenders}
+        keep = set(plan.contenders_at(n, [c.key for c in self.contenders], kinds))
+        strategy_sizes = [m for m in self.settings.sizes if m in plan.STRATEGY_SIZES] or [min(self.settings.sizes)]
+        return tuple(c for c in self.contenders if c.key in keep and (not c.strategy or n in strategy_sizes))
 
     def measure(self) -> None:
         for n in self.settings.sizes:
             forks_list = self.settings.forks_for(n)
             forks_text = '/'.join(map(str, forks_list))
-            say('bench: N=%d, forks %s, %d rounds, contenders in rotating order' % (n, forks_text, self.settings.repeats))
+            rounds = self.settings.rounds_for(n)
+            here = self.contenders_at(n)
+            say('bench: N=%d, forks %s, %d rounds, %d contenders in rotating order' % (n, forks_text, rounds, len(here)))
             meter = LoadMeter().start()
-            for rnd in range(self.settings.repeats):
+            for rnd in range(rounds):
                 order = forks_list if rnd % 2 == 0 else list(reversed(forks_list))
                 for forks in order:
-                    for contender in rotated(self.contenders, rnd):
+                    # other strategies at the default forks only
+                    for contender in rotated(tuple(c for c in here if not c.strategy or forks == DEFAULT_FORKS), rnd):
                         self.runs += self.run_unit(contender, n, forks, rnd)
             self.meters[n] = meter.stop()
             say('bench: N=%d took %.0f s; the machine was %.2f cores busy on average, %.2f of them by other processes'
                 % (n, meter.wall, meter.busy_cores, meter.foreign_cores))
+
+    # ------------------------------------------------------------------------------------------------ the controller alone
+    def credential_alone(self) -> None:
+        """icr_credential on localhost, the role's arguments for iambearer (validated): a first run with an empty cache
+        dir, then a run with the token cached; the callback times the task."""
+        contender = CREDENTIAL_ALONE
+        say('bench: icr_credential alone on the controller, %d rounds (first run, then cached)' % self.settings.credential_rounds)
+        for rnd in range(self.settings.credential_rounds):
+            for phase in contender.phases:
+                if phase == 'first':
+                    shutil.rmtree(os.path.join(self.work, 'controller-cache'), ignore_errors=True)
+                run = self.run(contender, phase, 1, 1, rnd, inventory='localhost,')
+                self._report_run(run, 'controller ')
+                self.controller_runs.append(run)
+
+    # ------------------------------------------------------------------------------------------------ ansible-runner, slices
+    def _runner_dir(self, name: str, hosts: list[str], n: int, cache_dir: str) -> str:
+        """A private data directory as AWX lays it out: project/ (the playbook), inventory/hosts, env/extravars,
+        env/settings, env/envvars (no secret: the API key comes from the environment, as AWX's credential injects it)."""
+        pdd = os.path.join(self.work, 'runner', name)
+        for sub in ('project', 'inventory', 'env'):
+            os.makedirs(os.path.join(pdd, sub), exist_ok=True)
+        shutil.copy(BY_KEY['role_bearer'].path, os.path.join(pdd, 'project', 'role.yml'))
+        shutil.copy(self.inventories[n], os.path.join(pdd, 'inventory', 'hosts'))
+        variables = self.play_vars(BY_KEY['role_bearer'])
+        variables['docker_auth_cache_dir'] = cache_dir
+        # ansible-runner writes its whole environment to artifacts/<ident>/command: the key is not in the environment,
+        # but in a 0600 file read on the controller (as a vault or a mounted credential file would be)
+        variables['docker_auth_api_key'] = "{{ lookup('ansible.builtin.file', %r) }}" % self._runner_key_file()
+        with open(os.path.join(pdd, 'env', 'extravars'), 'w', encoding='utf-8') as handle:
+            json.dump(variables, handle)
+        with open(os.path.join(pdd, 'env', 'settings'), 'w', encoding='utf-8') as handle:
+            json.dump({'suppress_ansible_output': True, 'job_timeout': 1800, 'idle_timeout': 600}, handle)
+        with open(os.path.join(pdd, 'env', 'envvars'), 'w', encoding='utf-8') as handle:
+            json.dump({'ANSIBLE_CONFIG': self.cfg_path, 'ANSIBLE_COLLECTIONS_PATH': os.path.join(self.work, 'collections'),
+                       'ANSIBLE_HOME': os.path.join(self.work, 'ansible-home')}, handle)
+        with open(os.path.join(pdd, 'limit'), 'w', encoding='utf-8') as handle:
+            handle.write(plan.limit_pattern(hosts))
+        return pdd
+
+    def _runner_key_file(self) -> str:
+        path = os.path.join(self.work, 'runner-key', 'api_key')
+        if not os.path.exists(path):
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+                handle.write(self.api_key)
+        return path
+
+    def _secret_files(self, pdds: list[str]) -> list[str]:
+        """Files of the private data directories (artifacts included) that hold the API key: there must be none."""
+        found = []
+        for pdd in pdds:
+            for root, _dirs, files in os.walk(pdd):
+                for name in files:
+                    path = os.path.join(root, name)
+                    try:
+                        with open(path, encoding='utf-8', errors='replace') as handle:
+                            if self.api_key in handle.read():
+                                found.append(os.path.relpath(path, pdd))
+                    except OSError:
+                        pass
+        return found
+
+    def _runner_argv(self, pdd: str) -> list[str]:
+        with open(os.path.join(pdd, 'limit'), encoding='utf-8') as handle:
+            limit = handle.read()
+        return [os.path.join(BIN, 'ansible-runner'), 'run', pdd, '-p', 'role.yml', '--limit', limit]
+
+    def slicing_case(self, n: int, k: int, mode: str, shared: bool) -> dict[str, Any]:
+        """k slices of the first n hosts, one after another ('sequential') or at once ('concurrent'), with one cache dir
+        for all ('shared') or one each."""
+        assert self.emulator is not None
+        self.reset_hosts(n)
+        self.close_masters()
+        tag = 'n%d-k%d-%s-%s' % (n, k, mode, 'shared' if shared else 'separate')
+        cache_root = os.path.join(self.work, 'runner-cache', tag)
+        parts = plan.slices(self.users(n), k)
+        pdds = [self._runner_dir('%s-slice%d' % (tag, i + 1), hosts, n,
+                                 os.path.join(cache_root, 'shared' if shared else 'slice%d' % (i + 1)))
+                for i, hosts in enumerate(parts)]
+        env = self.env('')
+        env.pop('IBMCLOUD_API_KEY', None)
+        env['PATH'] = BIN + os.pathsep + env.get('PATH', '/usr/bin:/bin')
+        before = self.emulator.counters()
+        started = time.monotonic()
+        rcs = []
+        logs = [os.path.join(self.work, 'logs', 'runner-%s-slice%d.log' % (tag, i + 1)) for i in range(len(pdds))]
+        if mode == 'sequential':
+            for pdd, log in zip(pdds, logs):
+                rcs.append(run_measured(self._runner_argv(pdd), env=env, cwd=self.work, log_path=log).rc)
+        else:
+            procs = []
+            for pdd, log in zip(pdds, logs):
+                handle = open(log, 'w', encoding='utf-8')  # pylint: disable=consider-using-with
+                procs.append((subprocess.Popen(self._runner_argv(pdd), env=env, cwd=self.work, stdout=handle,
+                                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL), handle))
+            for proc, handle in procs:
+                rcs.append(proc.wait(timeout=1800))
+                handle.close()
+        wall = time.monotonic() - started
+        after = self.emulator.counters()
+        changed = 0
+        for pdd in pdds:
+            for stdout in glob.glob(os.path.join(pdd, 'artifacts', '*', 'stdout')):
+                with open(stdout, encoding='utf-8', errors='replace') as handle:
+                    changed += sum(1 for c in parse_recap(handle.read()).values() if c['changed'] > 0)
+        case = {'n': n, 'k': k, 'mode': mode, 'shared': shared, 'wall': wall, 'rcs': rcs, 'hosts': [len(p) for p in parts],
+                'iam_token': after.get('iam_token', 0) - before.get('iam_token', 0),
+                'registry_token': after.get('registry_token', 0) - before.get('registry_token', 0), 'changed_hosts': changed}
+        leaked = self._secret_files(pdds)
+        case['secret_files'] = len(leaked)
+        if leaked:  # never keep them, even with BENCH_KEEP=1
+            say('bench: the API key is in %s of a private data dir: removed' % ', '.join(sorted(set(leaked))))
+            for pdd in pdds:
+                shutil.rmtree(os.path.join(pdd, 'artifacts'), ignore_errors=True)
+        say('runner [N=%d k=%d %-10s %-8s] %6.2f s  rc %s  IAM %d  registry token %d  changed %d/%d' % (
+            n, k, mode, 'shared' if shared else 'separate', wall, rcs, case['iam_token'], case['registry_token'], changed, n))
+        if any(rcs):
+            say('---- tail of %s\n%s\n----' % (logs[rcs.index(next(r for r in rcs if r))], open(
+                logs[rcs.index(next(r for r in rcs if r))], encoding='utf-8', errors='replace').read()[-2000:]))
+        return case
+
+    def runner_slicing(self) -> None:
+        """The role through ansible-runner (k=1), then sliced k=2 and 3: one after another and at once, the controller
+        token cache shared by the slices or one per slice; the emulator counts the IAM exchanges."""
+        runner = os.path.join(BIN, 'ansible-runner')
+        if not os.path.exists(runner):
+            self.slicing = {'error': 'ansible-runner is not installed in the venv (pip install -r requirements-bench.txt)'}
+            say('bench: ' + self.slicing['error'])
+            return
+        n = min(self.settings.sizes, key=lambda size: (abs(size - 20), size))  # N=20 when measured
+        say('bench: ansible-runner and AWX-style slices on %d hosts' % n)
+        cases = [self.slicing_case(n, 1, 'sequential', True)]
+        for k in (2, 3):
+            for mode in ('sequential', 'concurrent'):
+                for shared in (True, False):
+                    cases.append(self.slicing_case(n, k, mode, shared))
+        version = ''
+        try:
+            version = importlib.metadata.version('ansible-runner')
+        except importlib.metadata.PackageNotFoundError:
+            pass
+        plain = [r for r in self.runs if r.contender == 'role_bearer' and r.phase == 'first' and r.n == n
+                 and r.forks == DEFAULT_FORKS]
+        self.slicing = {'cases': cases, 'runner_version': version, 'n': n,
+                        'playbook_wall': statistics.median([r.wall for r in plain]) if plain else None}
 
     # ------------------------------------------------------------------------------------------------ one host
     def probe_modules(self) -> None:
@@ -414,11 +707,39 @@ class Bench:
                         say('bench: %s on the host failed: %s' % (module, (proc.stdout + proc.stderr)[-500:]))
                         break
                 result[variant] = times
+            if module in ('icr_login', 'ping'):
+                result['profile'] = self._profile_on_host(payload, env, entry, module)
             self.probes[module] = result
             shutil.rmtree(tmp_root, ignore_errors=True)  # the kept files hold the module arguments
         self.reset_hosts(1)
 
     # ------------------------------------------------------------------------------------------------ profiles
+    def _profile_on_host(self, payload: str, env: dict[str, str], entry: Any, module: str, runs: int = 5) -> dict[str, Any]:
+        """py-spy over the module's AnsiballZ file run as the host user (file in place), a few runs summed."""
+        pyspy = os.path.join(BIN, 'py-spy')
+        if not os.path.exists(pyspy):
+            return {}
+        out = os.path.join(self.work, 'profiles', 'host-%s.txt' % module)
+        lines: list[str] = []
+        scratch = tempfile.mkdtemp(prefix='icr-bench-spy-')  # py-spy runs as the host user: a dir it may write
+        os.chown(scratch, entry.pw_uid, entry.pw_gid)
+        for attempt in range(runs):
+            part = os.path.join(scratch, '%d.txt' % attempt)
+            subprocess.run([pyspy, 'record', '--rate', '1000', '--format', 'raw', '--nonblocking', '--output', part, '--',
+                            self.fleet.python_interpreter if self.fleet else '/usr/bin/python3', payload],
+                           env=env, cwd=entry.pw_dir, user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
+                           capture_output=True, timeout=120, check=False)
+            try:
+                with open(part, encoding='utf-8', errors='replace') as handle:
+                    lines += handle.read().splitlines()
+            except OSError:
+                pass
+        shutil.rmtree(scratch, ignore_errors=True)
+        with open(out, 'w', encoding='utf-8') as handle:
+            handle.write('\n'.join(lines) + '\n')
+        summary = summarize_profile(out, 1000 * runs)  # CPU seconds per run
+        return {'cpu': summary['cpu'], 'top': summary['top'][:8], 'runs': runs}
+
     def profile(self, n: int) -> None:
         """py-spy over the whole ansible-playbook process tree: the role against its floor, same fleet, same forks."""
         pyspy = os.path.join(BIN, 'py-spy')
@@ -465,6 +786,13 @@ class Bench:
             'probes': self.probes,
             'profiles': self.profiles,
             'diagnosis': [r.to_json() for r in self.diagnosis],
+            'controller_runs': [r.to_json() for r in self.controller_runs],
+            'slicing': self.slicing,
+            'mitogen': self.mitogen,
+            'fleet_seconds': self.fleet_seconds,
+            'notes': self.notes,
+            'plan': {str(n): {'rounds': self.settings.rounds_for(n), 'forks': self.settings.forks_for(n),
+                              'contenders': [c.key for c in self.contenders_at(n)]} for n in self.settings.sizes},
             'contenders': {c.key: dataclasses.asdict(c) for c in CONTENDERS + (MODULE_ALONE,)},
             'roles': [c.key for c in ROLES if c in self.contenders],
             'alternatives': [c.key for c in ALTERNATIVES if c in self.contenders],

@@ -22,6 +22,7 @@ class Contender:
     kind: str  # 'role', 'helper' (the role's helper method), 'floor' or 'alternative'
     role_vars: tuple[tuple[str, object], ...] = ()
     floor: str = ''  # the floor this contender is compared with
+    strategy: str = ''  # '' (linear), 'free' or 'mitogen_linear' (ANSIBLE_STRATEGY for the run; plan.STRATEGY_SIZES only)
 
     @property
     def path(self) -> str:
@@ -48,6 +49,18 @@ CONTENDERS = (
               'alternative'),
     Contender('docker_command', 'command: docker login --password-stdin', 'docker_command.yml', ('first', 'rerun'),
               'Run docker login', 'alternative'),
+    # The role against the one-task floor under another strategy (large users run these): free, and mitogen's.
+    Contender('floor1_free', 'floor: 1 task (ping), strategy free', 'floor_one_task.yml', ('once',), PING_TASK, 'floor',
+              strategy='free'),
+    Contender('role_apikey_free', 'docker_auth iamapikey, validate=false, strategy free', 'role.yml', ('first', 'rerun'),
+              ROLE_TASK, 'strategy', (('docker_auth_username_type', 'iamapikey'), ('docker_auth_validate', False)),
+              floor='floor1_free', strategy='free'),
+    Contender('floor1_mitogen', 'floor: 1 task (ping), mitogen_linear', 'floor_one_task.yml', ('once',), PING_TASK, 'floor',
+              strategy='mitogen_linear'),
+    Contender('role_apikey_mitogen', 'docker_auth iamapikey, validate=false, mitogen_linear', 'role.yml',
+              ('first', 'rerun'), ROLE_TASK, 'strategy',
+              (('docker_auth_username_type', 'iamapikey'), ('docker_auth_validate', False)), floor='floor1_mitogen',
+              strategy='mitogen_linear'),
 )
 # Diagnosis (run when a target is missed, with floor1 and role_apikey): the module without the role around it.
 MODULE_ALONE = Contender('icr_login_alone', 'icr_login alone (one task, 3 arguments)', 'diag_icr_login_alone.yml', ('first',),
@@ -55,6 +68,11 @@ MODULE_ALONE = Contender('icr_login_alone', 'icr_login alone (one task, 3 argume
 BY_KEY = {c.key: c for c in CONTENDERS + (MODULE_ALONE,)}
 # Contenders that need the fleet's users to become root (passwordless sudo for the length of the run).
 NEEDS_SUDO = ('floor_become', 'role_helper')
+# Contenders that run only at plan.STRATEGY_SIZES (another strategy than linear).
+STRATEGY_KEYS = tuple(c.key for c in CONTENDERS if c.strategy)
+# The controller alone: icr_credential on localhost, twice (the second run with the token cached); not a fleet run.
+CREDENTIAL_ALONE = Contender('credential_alone', 'icr_credential on the controller (localhost)', 'credential_alone.yml',
+                             ('first', 'rerun'), 'Get the registry credential on the controller', 'controller')
 ROLES = tuple(c for c in CONTENDERS if c.kind == 'role')
 ALTERNATIVES = tuple(c for c in CONTENDERS if c.kind == 'alternative')
 
@@ -80,4 +98,6 @@ def select(names: str) -> tuple[Contender, ...]:
     for name in wanted:
         contender = BY_KEY[name]
         keep.add(contender.floor or ('floor1' if contender.kind == 'alternative' else name))
+        if contender.kind == 'strategy':
+            keep.add(contender.floor)
     return tuple(c for c in CONTENDERS if c.key in keep)

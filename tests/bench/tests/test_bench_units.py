@@ -64,6 +64,7 @@ def test_forks_default_and_half():
     assert settings.forks_for(5) == [5]
     assert settings.forks_for(20) == [5, 10]
     assert settings.forks_for(50) == [5, 25]
+    assert settings.forks_for(200) == [5, 25]  # N/2, at most 25 on 2 cores
 
 
 def test_ratio_of_medians_and_paired_spread():
