@@ -331,3 +331,19 @@ def test_with_the_file_method_icr_login_is_the_only_task_per_host(tmp_path):
         assert len(recap) == 1 and expected in ' '.join(recap[0].split()), run.tail()
         if host != 'h1':
             assert ' skipped=0 ' in ' '.join(recap[0].split()) + ' ', run.tail()
+
+
+@pytest.mark.parametrize('state', ['present', 'absent'])
+def test_a_host_whose_method_differs_from_the_first_hosts_is_stopped_before_its_files_change(tmp_path, state):
+    """The helper's tasks run once with the file method; a host that says helper where the first host says file would
+    get no helper (or keep it): its icr_login stops with a message naming docker_auth_method, the other hosts go on."""
+    # The play's value is the default, file; h2's inventory says helper (role variables would override it).
+    role_vars = dict((k, v) for k, v in NOWHERE.items() if k != 'docker_auth_method')
+    role_vars.update(docker_auth_state=state, docker_auth_config_path=str(tmp_path / '{{ inventory_hostname }}.json'))
+    run = run_role(tmp_path, role_vars, imported=True, hosts=('h1', 'h2 docker_auth_method=helper', 'h3'), args=())
+    assert run.rc != 0, run.tail()
+    text = ' '.join(run.text.split())
+    assert 'docker_auth_method is helper on h2 but file on the first host of the play' in text, run.tail()
+    assert not (tmp_path / 'h2.json').exists()
+    assert (tmp_path / 'h3.json').exists() is (state == 'present'), run.tail()
+    assert run.leaked() == [], run.tail()
