@@ -62,8 +62,11 @@ class RoleRun(object):
         return find_secrets([KEY], self.text)
 
 
-def run_role(tmp_path, role_vars, way='environment', args=('-vvvv',)):
-    """The role on localhost with role_vars, the API key given `way`; secrets never on a command line."""
+def run_role(tmp_path, role_vars, way='environment', args=('-vvvv',), imported=False, hosts=('localhost',)):
+    """The role on localhost with role_vars, the API key given `way`; secrets never on a command line.
+
+    imported: the role through import_role with rolespec_validate false (ansible-core's own validation, a task per host,
+    turned off), as the README recommends for large fleets. hosts: inventory names, all local connections."""
     tmp = pathlib.Path(tmp_path)
     tmp.mkdir(parents=True, exist_ok=True)
     config = tmp / 'config.json'
@@ -76,7 +79,7 @@ def run_role(tmp_path, role_vars, way='environment', args=('-vvvv',)):
                 'ANSIBLE_LOCALHOST_WARNING': 'false', 'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
                 'ANSIBLE_LOCAL_TEMP': str(tmp / 'ansible-local'), 'XDG_CACHE_HOME': str(tmp / 'cache')})
     inventory = tmp / 'inventory.ini'
-    inventory.write_text('localhost ansible_connection=local\n')
+    inventory.write_text(''.join('%s ansible_connection=local\n' % host for host in hosts))
     extra = tmp / 'extra-vars.json'
     extra.write_text(json.dumps({}))
     cmd = [str(BIN / 'ansible-playbook'), '-i', str(inventory), str(tmp / 'play.yml'), '-e', '@%s' % extra]
@@ -99,8 +102,12 @@ def run_role(tmp_path, role_vars, way='environment', args=('-vvvv',)):
         assert encrypted.returncode == 0, encrypted.stderr
         secret_vars = {'vars_files': [str(vault_file)]}
         cmd += ['--vault-password-file', str(password_file)]
-    play = dict({'name': 'role input', 'hosts': 'localhost', 'gather_facts': False,
-                 'roles': [{'role': 'icr.auth.docker_auth', 'vars': variables}]}, **secret_vars)
+    play = dict({'name': 'role input', 'hosts': 'all', 'gather_facts': False}, **secret_vars)
+    if imported:
+        play['tasks'] = [{'name': 'the role', 'ansible.builtin.import_role': {
+            'name': 'icr.auth.docker_auth', 'rolespec_validate': False}, 'vars': variables}]
+    else:
+        play['roles'] = [{'role': 'icr.auth.docker_auth', 'vars': variables}]
     (tmp / 'play.yml').write_text(yaml.safe_dump([play]))
     proc = subprocess.run(cmd + list(args), env=env, capture_output=True, text=True, timeout=300, check=False)
     return RoleRun(proc, config)
@@ -281,3 +288,62 @@ def test_key_files_need_the_users_named(tmp_path):
     assert run.rc != 0 and 'docker_auth_users is empty: with docker_auth_identity: api_key_file' in \
         ' '.join(run.text.split()), run.tail()
     assert run.leaked() == [] and 'Install and configure docker-credential-icr' not in run.text
+
+
+# ansible-core prepends its own validation (a task per host) to a role listed in `roles:`; the role's first task checks
+# the same meta/argument_specs.yml once, on the controller, so that import_role with rolespec_validate false (no task
+# per host) refuses the same input, before any host is touched.
+IMPLICIT = "Validating arguments against arg spec 'main'"
+ON_THE_CONTROLLER = "Check the role's variables against meta/argument_specs.yml, once, on the controller"
+
+
+@pytest.mark.parametrize('imported', [False, True], ids=['roles', 'import_role-rolespec_validate-false'])
+@pytest.mark.parametrize('way', WAYS)
+def test_every_wrong_variable_is_refused_either_way_the_role_is_used(tmp_path, way, imported):
+    run = run_role(tmp_path, dict((name, bad_value(SPEC[name])) for name in VALIDATED), way=way, imported=imported)
+    assert run.rc != 0 and 'Validation of arguments failed' in run.text, run.tail()
+    for name in VALIDATED:
+        assert name in run.text, (name, run.tail())
+    assert (IMPLICIT in run.text) is not imported, run.tail()
+    assert run.leaked() == [] and not run.config.exists(), run.tail()
+    assert 'Write the registry credential' not in run.text, run.tail()
+
+
+@pytest.mark.parametrize('name', ['docker_auth_method', 'docker_auth_users', 'docker_auth_min_validity'])
+def test_one_wrong_variable_is_named_by_the_controller_check_alone(tmp_path, name):
+    run = run_role(tmp_path, {name: bad_value(SPEC[name])}, imported=True, args=())
+    assert run.rc != 0 and 'Validation of arguments failed' in run.text and name in run.text, run.tail()
+    assert IMPLICIT not in run.text and ON_THE_CONTROLLER in run.text, run.tail()
+    assert run.leaked() == [] and not run.config.exists()
+
+
+def test_with_the_file_method_icr_login_is_the_only_task_per_host(tmp_path):
+    """The helper tasks (skipped with the file method) and the controller's tasks run once, not once per host."""
+    hosts = ('h1', 'h2', 'h3')
+    run = run_role(tmp_path, {'docker_auth_config_path': str(tmp_path / '{{ inventory_hostname }}.json')},
+                   imported=True, hosts=hosts, args=('-v',))
+    assert run.rc == 0, run.tail()
+    for host in hosts:
+        assert (tmp_path / (host + '.json')).exists()
+        recap = [line for line in run.text.splitlines() if line.startswith(host + ' ')]
+        # h1 runs the run_once tasks: its own validation and icr_login ok, the rest skipped; h2 and h3 only icr_login.
+        expected = 'ok=2 changed=1' if host == 'h1' else 'ok=1 changed=1'
+        assert len(recap) == 1 and expected in ' '.join(recap[0].split()), run.tail()
+        if host != 'h1':
+            assert ' skipped=0 ' in ' '.join(recap[0].split()) + ' ', run.tail()
+
+
+@pytest.mark.parametrize('state', ['present', 'absent'])
+def test_a_host_whose_method_differs_from_the_first_hosts_is_stopped_before_its_files_change(tmp_path, state):
+    """The helper's tasks run once with the file method; a host that says helper where the first host says file would
+    get no helper (or keep it): its icr_login stops with a message naming docker_auth_method, the other hosts go on."""
+    # The play's value is the default, file; h2's inventory says helper (role variables would override it).
+    role_vars = dict((k, v) for k, v in NOWHERE.items() if k != 'docker_auth_method')
+    role_vars.update(docker_auth_state=state, docker_auth_config_path=str(tmp_path / '{{ inventory_hostname }}.json'))
+    run = run_role(tmp_path, role_vars, imported=True, hosts=('h1', 'h2 docker_auth_method=helper', 'h3'), args=())
+    assert run.rc != 0, run.tail()
+    text = ' '.join(run.text.split())
+    assert 'docker_auth_method is helper on h2 but file on the first host of the play' in text, run.tail()
+    assert not (tmp_path / 'h2.json').exists()
+    assert (tmp_path / 'h3.json').exists() is (state == 'present'), run.tail()
+    assert run.leaked() == [], run.tail()
