@@ -14,7 +14,6 @@ import importlib.metadata
 import importlib.util
 import io
 import json
-import math
 import os
 import pwd
 import re

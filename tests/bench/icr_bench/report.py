@@ -764,7 +764,7 @@ def remaining_time(profiles: dict[str, Any], probes: dict[str, Any] | None = Non
         extra = ours['cpu'] - theirs['cpu']
         top = ', '.join('%s %+.2f s' % (c, d) for d, c in diffs[:4] if d > 0)
         out.append('- `%s` against `%s`: %+.2f CPU s in all (%.2f against %.2f); the largest extra: %s.' % (
-            role.split(':')[0], floor.split(':')[0], extra, ours['cpu'], theirs['cpu'], top or 'none'))
+            role.split(':', maxsplit=1)[0], floor.split(':', maxsplit=1)[0], extra, ours['cpu'], theirs['cpu'], top or 'none'))
         if ours.get('top'):
             out.append('  Its top frames by own CPU: %s.' % '; '.join(
                 '%s %.2f s (%.0f %%)' % (name.replace('|', '/'), value, 100.0 * value / ours['cpu'] if ours['cpu'] else 0)
