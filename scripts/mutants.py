@@ -38,7 +38,9 @@ WORK = ROOT / 'build' / 'mutants'
 # Directories that are not the product or its tests, or are rebuilt: never copied.
 SKIP = {'.git', '.venv', 'build', 'tests/output', '.pytest_cache', '.hypothesis', '__pycache__', 'mutants'}
 # What mutmut runs for each mutant: fast, in-process, no ansible-playbook.
-MUTMUT_TESTS = ['tests/unit', 'tests/functional/test_option_effects.py', 'tests/functional/test_secret_scan.py']
+# MUTMUT_TESTS='tests/unit/plugins/module_utils/test_x.py ...' narrows it, for a run over a few files.
+MUTMUT_TESTS = os.environ.get('MUTMUT_TESTS', 'tests/unit tests/functional/test_option_effects.py '
+                                              'tests/functional/test_secret_scan.py').split()
 MUTMUT_PATHS = os.environ.get('MUTMUT_PATHS', 'plugins/module_utils/').split()
 
 
