@@ -198,3 +198,58 @@ def test_requests_missing_error_says_how_to_get_it():
     err = http.requests_missing_error(ImportError('No module named requests'))
     assert 'pip install requests' in err.msg and 'icr.auth.icr_credential' in err.msg
     assert 'No module named requests' in err.msg
+
+
+def test_requests_missing_error_word_for_word():
+    err = http.requests_missing_error(ImportError('No module named requests'))
+    assert err.msg == ('This needs the Python library "requests" where the module runs (No module named requests). '
+                       'Install it (pip install requests, or the python3-requests package), or run the network part '
+                       'on the controller with icr.auth.icr_credential and pass its result to icr.auth.icr_login.')
+
+
+def test_lenient_retry_after_keeps_a_fraction_below_one_second():
+    assert http.lenient_retry_after('0.5') == 0.5
+
+
+def test_chain_follows_at_most_eight_wrappings():
+    exc = ValueError('innermost')
+    for level in range(12):
+        exc = MaxRetryError(None, URL, exc)
+    assert len(http._chain(exc)) == 8
+
+
+def test_chain_prefers_the_reason_to_the_first_argument():
+    reason, argument = OSError('the reason'), OSError('the argument')
+    exc = MaxRetryError(None, URL, reason)
+    exc.args = (argument,)
+    assert http._chain(exc) == [exc, reason]
+    bare = MaxRetryError(None, URL, reason)
+    bare.args = ()
+    assert http._chain(bare) == [bare, reason]
+
+
+def test_chain_stops_at_a_reason_that_is_not_an_exception():
+    import urllib.error
+    exc = urllib.error.URLError('name does not resolve')
+    assert http._chain(exc) == [exc]
+    assert http.describe_exception(exc, 'IAM', URL, http.HttpOptions()) == (
+        'The request to IAM at %s failed: <urlopen error name does not resolve>.' % URL)
+
+
+class SSLError(Exception):
+    """Named like a TLS error without deriving from ssl.SSLError (as some wrappers are)."""
+
+
+class ConnectTimeoutError(Exception):
+    """Named like a timeout without deriving from TimeoutError (as urllib3's are)."""
+
+
+def test_a_tls_error_is_also_known_by_its_class_name():
+    assert http.is_tls_error(SSLError('handshake'))
+    assert http.is_tls_error(wrapped(requests.exceptions.ConnectionError, SSLError('handshake')))
+
+
+def test_a_timeout_is_also_known_by_its_class_name():
+    exc = wrapped(requests.exceptions.ConnectionError, ConnectTimeoutError('connect timed out'))
+    assert http.describe_exception(exc, 'IAM', URL, http.HttpOptions(timeout=3, retries=0)) == (
+        'IAM at %s did not answer within 3 seconds (1 attempt). Check the network path or raise timeout.' % URL)
