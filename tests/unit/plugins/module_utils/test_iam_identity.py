@@ -88,3 +88,42 @@ def test_api_key_life_and_value_only_in_the_create_answer():
         idn.delete_api_key(made['id'])
         assert iam.apikeys == {}
         idn.delete_api_key(made['id'])  # already gone: fine
+
+
+def test_parse_expiry_empty_and_its_messages_word_for_word():
+    assert ident.parse_expiry('') is None
+    with pytest.raises(InputError) as err:
+        ident.parse_expiry('tomorrow')
+    assert err.value.msg == ("expires_at: 'tomorrow' is not of the form yyyy-MM-ddTHH:mm+0000 (for example "
+                             "2027-06-01T00:00+0000), the form IAM takes.")
+
+
+def test_expiry_text_is_in_utc_whatever_the_local_zone(monkeypatch):
+    import time
+    monkeypatch.setenv('TZ', 'Asia/Kolkata')
+    time.tzset()
+    try:
+        assert ident.expiry_text(ident.parse_expiry('2027-06-01T02:00+0200')) == '2027-06-01T00:00+0000'
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.parametrize('current', ['2027-06-01T00:00:00Z', '2027-06-01T00:00+00:00', '2027-06-01T00:00:59.5Z'])
+def test_same_expiry_reads_the_forms_iam_answers_to_the_minute(current):
+    wanted = datetime.datetime(2027, 6, 1, 0, 0, 30, 500, tzinfo=datetime.timezone.utc)
+    assert ident.same_expiry(current, wanted) is True
+    assert ident.same_expiry(current, None) is True and ident.same_expiry(None, None) is True
+
+
+def test_a_new_service_id_is_sent_with_its_description_and_lock():
+    with FakeIam() as iam:
+        idn = identity(iam)
+        for locked, description in ((True, 'pulls for the web fleet'), (False, None)):
+            del iam.requests[:]
+            made = idn.create_service_id('web', description, locked=locked)
+            post = [r for r in iam.requests if r['method'] == 'POST' and 'serviceids' in r['path']][0]
+            assert {k.lower(): v for k, v in post['headers'].items()}['entity-lock'] == ('true' if locked else 'false')
+            sent = __import__('json').loads(post['body'])
+            assert sent.get('description', 'absent') == (description or 'absent')
+            assert made['id'] in iam.service_ids and made['name'] == 'web'
