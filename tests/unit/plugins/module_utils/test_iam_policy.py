@@ -163,3 +163,51 @@ def test_list_keeps_registry_policies_of_the_subject():
         iam.add_policy('iam-ServiceId-1', ['Reader'], [('serviceName', 'kms')])
         iam.add_policy('iam-ServiceId-2', ['Reader'], [('serviceName', 'container-registry'), ('region', 'eu-de')])
         assert [pol.policy_key(p) for p in make(iam).list()] == [('region', 'eu-de', None, ())]
+
+
+def test_desired_access_messages_word_for_word():
+    cases = [
+        ({'role': 'Admin', 'region': 'us-south'}, "access[0].role: 'Admin' is not a Container Registry role; give "
+         "Reader (pull), Writer (pull and push) or Manager."),
+        ({'role': 'Reader', 'region': 'us-south', 'namespaces': ['-bad']}, "access[0].namespaces: '-bad' is not a "
+         "valid ICR namespace (at most 30 lowercase letters, digits, - and _, starting and ending with a letter or "
+         "digit)."),
+        ({'role': 'Reader', 'region': 'us-south', 'namespace': 'a', 'zone': 'b'}, "access[0]: unknown key(s) "
+         "namespace, zone; the keys are role, region and namespaces."),
+    ]
+    for entry, message in cases:
+        with pytest.raises(InputError) as err:
+            pol.desired_access([entry])
+        assert err.value.msg == message
+    with pytest.raises(InputError) as err:
+        pol.desired_access([{'role': 'Reader', 'region': 'mars'}])
+    assert err.value.msg == "access[0].region: unknown ICR region 'mars'. Valid: %s." % ', '.join(sorted(pol.REGION_HOSTS))
+
+
+def test_roles_of_skips_entries_without_a_role_id():
+    odd = ns_policy([READER], 'web')
+    odd['roles'] = [{}, 'Reader', {'role_id': ''}] + odd['roles']
+    assert pol.roles_of(odd) == {READER}
+
+
+def test_plan_goes_on_after_a_policy_to_create():
+    web = ns_policy([READER], 'web')
+    wanted = {('region', 'us-south', 'new', ()): {READER}, ('region', 'us-south', 'web', ()): {READER}}
+    for purge in (True, False):
+        result = pol.plan([web], wanted, purge=purge)
+        assert result.keep == [web] and not result.delete and not result.update and len(result.create) == 1
+
+
+def test_plan_with_purge_keeps_the_exact_duplicate_wherever_it_is():
+    mgr = ns_policy([MANAGER], 'web', pid='a')
+    reader = ns_policy([READER], 'web', pid='b')
+    result = pol.plan([mgr, reader], {('region', 'us-south', 'web', ()): {READER}}, purge=True)
+    assert result.keep == [reader] and result.delete == [mgr] and not result.update
+
+
+def test_plan_without_purge_updates_the_first_and_keeps_every_other():
+    mgr = ns_policy([MANAGER], 'web', pid='a')
+    writer = ns_policy([WRITER], 'web', pid='b')
+    other = ns_policy([MANAGER], 'web', pid='c')
+    result = pol.plan([mgr, writer, other], {('region', 'us-south', 'web', ()): {READER}}, purge=False)
+    assert result.update == [(mgr, {MANAGER, READER})] and result.keep == [writer, other] and not result.delete
