@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.icr.auth.plugins.module_utils import _iam_policy as pol
-from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
+from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, InputError
 from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession
 
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.iam_fakes import ACCOUNT, ADMIN_KEY, FakeIam
@@ -211,3 +211,40 @@ def test_plan_without_purge_updates_the_first_and_keeps_every_other():
     other = ns_policy([MANAGER], 'web', pid='c')
     result = pol.plan([mgr, writer, other], {('region', 'us-south', 'web', ()): {READER}}, purge=False)
     assert result.update == [(mgr, {MANAGER, READER})] and result.keep == [writer, other] and not result.delete
+
+
+def test_list_asks_iam_for_the_access_policies_of_the_subject_in_the_account():
+    with FakeIam() as iam:
+        make(iam).list()
+        gets = [r for r in iam.requests if r['method'] == 'GET' and r['path'] == '/v1/policies']
+        assert gets[0]['query'] == {'account_id': ACCOUNT, 'iam_id': 'iam-ServiceId-1', 'type': 'access',
+                                    'limit': str(pol.PAGE_SIZE)}
+
+
+def test_update_sends_the_whole_policy_of_this_subject_in_this_account():
+    import json
+    with FakeIam() as iam:
+        p = iam.add_policy('iam-ServiceId-1', ['Manager'], [('serviceName', 'container-registry'), ('region', 'eu-de')])
+        make(iam).update(p, {READER})
+        put = [r for r in iam.requests if r['method'] == 'PUT'][0]
+        assert (put['path'], json.loads(put['body'])) == (
+            '/v1/policies/' + p['id'], pol.policy_body(ACCOUNT, 'iam-ServiceId-1', pol.policy_key(p), {READER}))
+
+
+def test_update_of_a_policy_iam_no_longer_knows_says_so():
+    with FakeIam() as iam:
+        gone = ns_policy([READER], 'web', pid='gone')
+        with pytest.raises(IamError) as err:
+            make(iam).update(gone, {MANAGER})
+        assert err.value.msg == ("Could not update access policy gone to {'roles': ['Manager'], 'region': 'us-south', "
+                                 "'namespace': 'web'}: IAM no longer knows the policy (deleted meanwhile?). Run again.")
+
+
+def test_update_gives_up_after_a_second_stale_etag():
+    with FakeIam() as iam:
+        p = iam.add_policy('iam-ServiceId-1', ['Manager'], [('serviceName', 'container-registry'), ('region', 'eu-de')])
+        for dummy in range(3):
+            iam.faults.append(('PUT', '/v1/policies/', 412, {}, {'errors': [{'code': 'precondition_failed'}]}))
+        with pytest.raises(IamError) as err:
+            make(iam).update(p, {READER})
+        assert 'HTTP 412' in err.value.msg and len([r for r in iam.requests if r['method'] == 'PUT']) == 2
