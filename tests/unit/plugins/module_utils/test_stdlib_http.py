@@ -155,3 +155,26 @@ def test_an_answer_larger_than_the_bound_is_refused(monkeypatch):
         with pytest.raises(sh.TransportError) as caught:
             transport()[0].request('GET', server.url, 'IAM')
     assert 'larger than 10 bytes' in caught.value.msg
+
+
+def test_the_tls_message_names_the_service_the_cause_and_what_to_do_about_ca_path():
+    import ssl
+    exc = ssl.SSLError(1, '[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)')
+    assert sh.Transport()._tls('IAM', 'https://iam.example.test', exc) == (
+        'TLS with IAM at https://iam.example.test failed: [SSL: WRONG_VERSION_NUMBER] wrong version number '
+        '(_ssl.c:1006); give ca_path with the CA that signed its certificate.')
+    assert sh.Transport(ca_path='/etc/icr/ca.pem')._tls('IAM', 'https://iam.example.test', exc).endswith(
+        'failed: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006); check that ca_path '
+        '(/etc/icr/ca.pem) holds the CA that signed its certificate.')
+
+
+@pytest.mark.parametrize('reason, text', [
+    (OSError(111, 'Connection refused'), 'Connection refused'),
+    (__import__('urllib.error').error.URLError('name does not resolve'), 'name does not resolve'),
+    (ValueError('the peer closed the connection.'), 'the peer closed the connection'),
+    (ValueError('.hidden X.'), '.hidden X'),
+    (ValueError(''), 'ValueError'),
+    ('plain text.', 'plain text'),
+])
+def test_the_text_of_a_reason(reason, text):
+    assert sh._text(reason) == text

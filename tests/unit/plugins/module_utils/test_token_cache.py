@@ -208,3 +208,12 @@ def test_a_token_that_cannot_be_cached_is_still_served_with_a_warning(cache, mon
 
 def test_remove_without_a_cache_makes_no_directory(cache):
     assert cache.remove() is False and not os.path.exists(cache.directory)
+
+
+def test_a_cache_file_that_cannot_be_removed_is_named_with_the_reason(cache):
+    cache.write(token())
+    os.unlink(cache.path)
+    os.mkdir(cache.path)  # unlink() of a directory fails with EISDIR, not ENOENT
+    with pytest.raises(tc.CacheError) as err:
+        cache.remove()
+    assert err.value.msg == 'cannot remove %s: Is a directory' % cache.path
