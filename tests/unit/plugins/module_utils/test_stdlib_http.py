@@ -178,3 +178,14 @@ def test_the_tls_message_names_the_service_the_cause_and_what_to_do_about_ca_pat
 ])
 def test_the_text_of_a_reason(reason, text):
     assert sh._text(reason) == text
+
+
+def test_retry_after_as_an_http_date_is_read_against_the_clock():
+    when = email.utils.formatdate(time.time() + 5, usegmt=True)
+    assert 3 <= sh.retry_after(when) <= 5
+
+
+def test_the_timeout_message_word_for_word():
+    assert sh.Transport(timeout=2.5)._timed_out('IAM', 'https://iam.example.test', 2) == (
+        'IAM at https://iam.example.test did not answer within 2.5 seconds (2 attempts). Check the endpoint and the '
+        'network path, or raise timeout.')
