@@ -248,3 +248,23 @@ def test_update_gives_up_after_a_second_stale_etag():
         with pytest.raises(IamError) as err:
             make(iam).update(p, {READER})
         assert 'HTTP 412' in err.value.msg and len([r for r in iam.requests if r['method'] == 'PUT']) == 2
+
+
+def test_update_waits_for_a_policy_iam_does_not_show_yet():
+    with FakeIam() as iam:
+        p = iam.add_policy('iam-ServiceId-1', ['Manager'], [('serviceName', 'container-registry'), ('region', 'eu-de')])
+        iam.unreadable_reads = 1
+        assert pol.roles_of(make(iam).update(p, {READER})) == {READER}
+
+
+def test_a_failed_update_and_a_failed_list_name_what_was_being_done():
+    with FakeIam() as iam:
+        p = iam.add_policy('iam-ServiceId-1', ['Manager'], [('serviceName', 'container-registry'), ('region', 'eu-de')])
+        iam.faults.append(('PUT', '/v1/policies/', 400, {}, {'errors': [{'code': 'bad', 'message': 'no'}]}))
+        with pytest.raises(IamError) as err:
+            make(iam).update(p, {READER})
+        assert ('update access policy %s to ' % p['id']) in err.value.msg
+        iam.faults.append(('GET', '/v1/policies', 400, {}, {'errors': [{'code': 'bad', 'message': 'no'}]}))
+        with pytest.raises(IamError) as err:
+            make(iam).list()
+        assert 'list the access policies of iam-ServiceId-1' in err.value.msg
