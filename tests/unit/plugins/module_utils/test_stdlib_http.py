@@ -189,3 +189,32 @@ def test_the_timeout_message_word_for_word():
     assert sh.Transport(timeout=2.5)._timed_out('IAM', 'https://iam.example.test', 2) == (
         'IAM at https://iam.example.test did not answer within 2.5 seconds (2 attempts). Check the endpoint and the '
         'network path, or raise timeout.')
+
+
+def test_an_answer_of_exactly_the_bound_is_taken(monkeypatch):
+    monkeypatch.setattr(sh, 'MAX_BODY', 10)
+    with ScriptServer((200, {}, b'x' * 10)) as server:
+        assert transport()[0].request('GET', server.url, 'IAM').body == b'x' * 10
+
+
+class EndlessAnswer(object):
+    """An answer whose body never ends; records the size of each read."""
+
+    def __init__(self):
+        self.reads, self.code, self.headers = [], 200, {}
+
+    def read(self, amount=None):
+        self.reads.append(amount)
+        return b'x' * (amount if amount is not None else 64 * sh.MAX_BODY)
+
+    def close(self):
+        pass
+
+
+def test_a_body_is_read_in_bounded_chunks_so_an_endless_one_is_cut_off():
+    answer = EndlessAnswer()
+    opener = type('Opener', (), {'open': lambda self, req, timeout: answer})()
+    with pytest.raises(sh.TransportError) as caught:
+        sh.Transport()._once(opener, 'GET', 'http://iam.example.test/', {}, None)
+    assert 'larger than %d bytes' % sh.MAX_BODY in caught.value.msg
+    assert answer.reads and all(amount == 65536 for amount in answer.reads)
