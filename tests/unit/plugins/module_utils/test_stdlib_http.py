@@ -205,6 +205,7 @@ class EndlessAnswer(object):
 
     def read(self, amount=None):
         self.reads.append(amount)
+        assert len(self.reads) < 100, 'read on past the bound'
         return b'x' * (amount if amount is not None else 64 * sh.MAX_BODY)
 
     def close(self):
@@ -218,3 +219,31 @@ def test_a_body_is_read_in_bounded_chunks_so_an_endless_one_is_cut_off():
         sh.Transport()._once(opener, 'GET', 'http://iam.example.test/', {}, None)
     assert 'larger than %d bytes' % sh.MAX_BODY in caught.value.msg
     assert answer.reads and all(amount == 65536 for amount in answer.reads)
+
+
+def test_a_body_of_several_chunks_is_joined_as_it_came():
+    body = bytes(range(256)) * 800  # 204800 bytes: several reads
+    with ScriptServer((200, {}, body)) as server:
+        assert transport()[0].request('GET', server.url, 'IAM').body == body
+
+
+def test_each_request_names_its_host_and_asks_for_json(monkeypatch):
+    seen = []
+
+    class Opener(object):
+        def open(self, req, timeout):
+            seen.append(req)
+            raise sh.TransportError('stop here')
+
+    def opener(self, host, proxy):
+        seen.append((host, proxy))
+        return Opener()
+
+    monkeypatch.setattr(sh.Transport, '_opener', opener)
+    with pytest.raises(sh.TransportError):
+        sh.Transport().request('PUT', 'http://169.254.169.254/identity/v1/token', 'IMDS', headers={'X-A': 'b'},
+                               proxy=False)
+    (host, proxy), req = seen
+    assert (host, proxy, req.get_method()) == ('169.254.169.254', False, 'PUT')
+    assert (req.get_header('Accept'), req.get_header('User-agent'), req.get_header('X-a')) == (
+        'application/json', 'docker-credential-icr', 'b')
