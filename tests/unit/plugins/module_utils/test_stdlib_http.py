@@ -247,3 +247,20 @@ def test_each_request_names_its_host_and_asks_for_json(monkeypatch):
     assert (host, proxy, req.get_method()) == ('169.254.169.254', False, 'PUT')
     assert (req.get_header('Accept'), req.get_header('User-agent'), req.get_header('X-a')) == (
         'application/json', 'docker-credential-icr', 'b')
+
+
+def test_the_defaults_and_validate_certs_false():
+    import ssl
+    t = sh.Transport()
+    assert (t.timeout, t.retries, t.validate_certs, t.ca_path) == (5.0, 1, True, None)
+    assert t.context() is t.context() and t.context().verify_mode == ssl.CERT_REQUIRED
+    insecure = sh.Transport(validate_certs=False).context()
+    assert insecure.check_hostname is False and insecure.verify_mode == ssl.CERT_NONE
+
+
+def test_a_missing_ca_file_is_named_with_the_reason(tmp_path):
+    missing = str(tmp_path / 'missing.pem')
+    with pytest.raises(sh.TransportError) as caught:
+        sh.Transport(ca_path=missing).context()
+    assert caught.value.msg == ('ca_path: cannot load CA certificates from %s: No such file or directory. Give a '
+                                'readable PEM file.' % missing)
