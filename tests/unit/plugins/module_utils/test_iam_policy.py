@@ -181,7 +181,8 @@ def test_desired_access_messages_word_for_word():
         assert err.value.msg == message
     with pytest.raises(InputError) as err:
         pol.desired_access([{'role': 'Reader', 'region': 'mars'}])
-    assert err.value.msg == "access[0].region: unknown ICR region 'mars'. Valid: %s." % ', '.join(sorted(pol.REGION_HOSTS))
+    valid = ', '.join(sorted(pol.REGION_HOSTS))
+    assert err.value.msg == "access[0].region: unknown ICR region 'mars'. Valid: %s." % valid
 
 
 def test_roles_of_skips_entries_without_a_role_id():
@@ -268,3 +269,34 @@ def test_a_failed_update_and_a_failed_list_name_what_was_being_done():
         with pytest.raises(IamError) as err:
             make(iam).list()
         assert 'list the access policies of iam-ServiceId-1' in err.value.msg
+
+
+class Answer(object):
+    def __init__(self, status=200, body=None, etag=None):
+        self.status, self.body, self.etag = status, body, etag
+
+
+class ScriptedAdmin(object):
+    """An AdminSession stand-in: answers calls from a script and records them."""
+
+    def __init__(self, *answers):
+        self.answers, self.calls = list(answers), []
+
+    def call(self, method, path, doing, **kwargs):
+        self.calls.append((method, path, doing, kwargs))
+        return self.answers.pop(0)
+
+
+def test_update_without_an_etag_matches_any_and_returns_what_iam_answers():
+    p = ns_policy([MANAGER], 'web', pid='p9')
+    answer = {'id': 'p9', 'created_at': '2026-12-01T00:00:00Z'}
+    admin = ScriptedAdmin(Answer(200, dict(p)), Answer(200, answer))
+    assert pol.Policies(admin, ACCOUNT, 'iam-ServiceId-1').update(p, {READER}) == answer
+    assert admin.calls[1][3]['headers'] == {'If-Match': '*'}
+
+
+def test_update_answered_without_a_body_returns_the_policy_it_sent():
+    p = ns_policy([MANAGER], 'web', pid='p9')
+    admin = ScriptedAdmin(Answer(200, dict(p), 'W/"1"'), Answer(200, None))
+    out = pol.Policies(admin, ACCOUNT, 'iam-ServiceId-1').update(p, {READER})
+    assert out == dict(pol.policy_body(ACCOUNT, 'iam-ServiceId-1', pol.policy_key(p), {READER}), id='p9')
