@@ -300,3 +300,16 @@ def test_update_answered_without_a_body_returns_the_policy_it_sent():
     admin = ScriptedAdmin(Answer(200, dict(p), 'W/"1"'), Answer(200, None))
     out = pol.Policies(admin, ACCOUNT, 'iam-ServiceId-1').update(p, {READER})
     assert out == dict(pol.policy_body(ACCOUNT, 'iam-ServiceId-1', pol.policy_key(p), {READER}), id='p9')
+
+
+def test_policy_view_shows_roles_place_and_id():
+    assert pol.policy_view(ns_policy([READER, WRITER], 'web', pid='p7')) == dict(
+        pol.access_view(('region', 'us-south', 'web', ()), {READER, WRITER}), id='p7')
+    other = policy([READER], [('serviceName', 'kms')], pid='p8')
+    assert pol.policy_view(other) == dict(pol.access_view(('region', None, None, ()), {READER}), id='p8')
+
+
+def test_delete_asks_iam_to_delete_the_policy_and_accepts_one_already_gone():
+    admin = ScriptedAdmin(Answer(404, None))
+    pol.Policies(admin, ACCOUNT, 'iam-ServiceId-1').delete({'id': 'p7'})
+    assert admin.calls == [('DELETE', pol.POLICIES + '/p7', 'delete access policy p7', {'allow': (404,)})]
