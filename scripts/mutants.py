@@ -9,8 +9,9 @@ Two parts, each in a scratch copy of the tree under build/mutants/ (the tree its
   curated  the hand-written mutations of tests/mutants/curated.yml (role variables, options through a real play, the
            promises of the docs); each is applied alone and its named tests are run; a mutant is killed only when
            pytest reports a failed test (exit code 1).
-  mutmut   mutmut 3 over plugins/module_utils/ (MUTMUT_PATHS narrows it) against the unit and property tests and the
-           fast in-process functional tests; survivors are compared with tests/mutants/equivalent.txt.
+  mutmut   mutmut 3 over plugins/module_utils/ (MUTMUT_PATHS narrows it, MUTMUT_TESTS its tests) against the unit and
+           property tests and the fast in-process functional tests; survivors are compared with
+           tests/mutants/equivalent.txt.
 
   scripts/mutants.py curated [--only ID ...]
   scripts/mutants.py mutmut [--max-children N]
