@@ -260,7 +260,8 @@ clean:
 # ---------------------------------------------------------------- mutation testing (not part of make test)
 # make mutants: the curated mutations of tests/mutants/curated.yml, then mutmut over plugins/module_utils/
 # (scripts/mutants.py; reports in build/mutants/). MUTANTS_ARGS=curated or mutmut runs one part;
-# MUTMUT_PATHS='plugins/module_utils/_obtain.py ...' narrows mutmut. Tools in .venv-mutants (requirements-mutants.txt).
+# MUTMUT_PATHS='plugins/module_utils/_obtain.py ...' narrows mutmut, MUTMUT_TESTS='tests/unit/...' its tests.
+# Tools in .venv-mutants (requirements-mutants.txt).
 MUTANTS_ARGS ?= all
 .PHONY: mutants
 mutants: $(ROOT)/.venv-mutants/.installed

@@ -9,8 +9,9 @@ Two parts, each in a scratch copy of the tree under build/mutants/ (the tree its
   curated  the hand-written mutations of tests/mutants/curated.yml (role variables, options through a real play, the
            promises of the docs); each is applied alone and its named tests are run; a mutant is killed only when
            pytest reports a failed test (exit code 1).
-  mutmut   mutmut 3 over plugins/module_utils/ (MUTMUT_PATHS narrows it) against the unit and property tests and the
-           fast in-process functional tests; survivors are compared with tests/mutants/equivalent.txt.
+  mutmut   mutmut 3 over plugins/module_utils/ (MUTMUT_PATHS narrows it, MUTMUT_TESTS its tests) against the unit and
+           property tests and the fast in-process functional tests; survivors are compared with
+           tests/mutants/equivalent.txt.
 
   scripts/mutants.py curated [--only ID ...]
   scripts/mutants.py mutmut [--max-children N]
@@ -38,7 +39,9 @@ WORK = ROOT / 'build' / 'mutants'
 # Directories that are not the product or its tests, or are rebuilt: never copied.
 SKIP = {'.git', '.venv', 'build', 'tests/output', '.pytest_cache', '.hypothesis', '__pycache__', 'mutants'}
 # What mutmut runs for each mutant: fast, in-process, no ansible-playbook.
-MUTMUT_TESTS = ['tests/unit', 'tests/functional/test_option_effects.py', 'tests/functional/test_secret_scan.py']
+# MUTMUT_TESTS='tests/unit/plugins/module_utils/test_x.py ...' narrows it, for a run over a few files.
+MUTMUT_TESTS = os.environ.get('MUTMUT_TESTS', 'tests/unit tests/functional/test_option_effects.py '
+                                              'tests/functional/test_secret_scan.py').split()
 MUTMUT_PATHS = os.environ.get('MUTMUT_PATHS', 'plugins/module_utils/').split()
 
 

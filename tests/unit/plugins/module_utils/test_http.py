@@ -198,3 +198,141 @@ def test_requests_missing_error_says_how_to_get_it():
     err = http.requests_missing_error(ImportError('No module named requests'))
     assert 'pip install requests' in err.msg and 'icr.auth.icr_credential' in err.msg
     assert 'No module named requests' in err.msg
+
+
+def test_requests_missing_error_word_for_word():
+    err = http.requests_missing_error(ImportError('No module named requests'))
+    assert err.msg == ('This needs the Python library "requests" where the module runs (No module named requests). '
+                       'Install it (pip install requests, or the python3-requests package), or run the network part '
+                       'on the controller with icr.auth.icr_credential and pass its result to icr.auth.icr_login.')
+
+
+def test_lenient_retry_after_keeps_a_fraction_below_one_second():
+    assert http.lenient_retry_after('0.5') == 0.5
+
+
+def test_chain_follows_at_most_eight_wrappings():
+    exc = ValueError('innermost')
+    for level in range(12):
+        exc = MaxRetryError(None, URL, exc)
+    assert len(http._chain(exc)) == 8
+
+
+def test_chain_prefers_the_reason_to_the_first_argument():
+    reason, argument = OSError('the reason'), OSError('the argument')
+    exc = MaxRetryError(None, URL, reason)
+    exc.args = (argument,)
+    assert http._chain(exc) == [exc, reason]
+    bare = MaxRetryError(None, URL, reason)
+    bare.args = ()
+    assert http._chain(bare) == [bare, reason]
+
+
+def test_chain_stops_at_a_reason_that_is_not_an_exception():
+    import urllib.error
+    exc = urllib.error.URLError('name does not resolve')
+    assert http._chain(exc) == [exc]
+    assert http.describe_exception(exc, 'IAM', URL, http.HttpOptions()) == (
+        'The request to IAM at %s failed: <urlopen error name does not resolve>.' % URL)
+
+
+class SSLError(Exception):
+    """Named like a TLS error without deriving from ssl.SSLError (as some wrappers are)."""
+
+
+class ConnectTimeoutError(Exception):
+    """Named like a timeout without deriving from TimeoutError (as urllib3's are)."""
+
+
+def test_a_tls_error_is_also_known_by_its_class_name():
+    assert http.is_tls_error(SSLError('handshake'))
+    assert http.is_tls_error(wrapped(requests.exceptions.ConnectionError, SSLError('handshake')))
+
+
+def test_a_timeout_is_also_known_by_its_class_name():
+    exc = wrapped(requests.exceptions.ConnectionError, ConnectTimeoutError('connect timed out'))
+    assert http.describe_exception(exc, 'IAM', URL, http.HttpOptions(timeout=3, retries=0)) == (
+        'IAM at %s did not answer within 3 seconds (1 attempt). Check the network path or raise timeout.' % URL)
+
+
+def test_a_timeout_below_one_second_is_allowed():
+    assert http.HttpOptions(timeout=0.5).timeout == 0.5
+
+
+def test_without_requests_the_message_carries_the_import_error(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, 'requests', None)
+    with pytest.raises(Exception) as err:
+        http.make_session(http.HttpOptions())
+    assert 'This needs the Python library "requests" where the module runs (import of requests halted' in str(
+        err.value.msg)
+
+
+def test_a_tls_error_ends_the_retries_with_the_pool_url_and_cause():
+    retry = http.make_session(http.HttpOptions(retries=4)).get_adapter('https://x').max_retries
+    error, pool = ssl.SSLError('certificate verify failed'), object()
+    with pytest.raises(MaxRetryError) as err:
+        retry.increment('GET', URL, error=error, _pool=pool)
+    assert (err.value.pool, err.value.url, err.value.reason) == (pool, URL, error)
+
+
+def test_a_retry_records_what_it_retried_and_an_exhausted_one_names_the_pool():
+    from urllib3.util.retry import RequestHistory
+    retry = http.make_session(http.HttpOptions(retries=1)).get_adapter('https://x').max_retries
+    error, pool = ConnectionResetError('reset'), object()
+    after = retry.increment('POST', URL, error=error, _pool=pool)
+    assert after.history == (RequestHistory('POST', URL, error, None, None),)
+    with pytest.raises(MaxRetryError) as err:
+        after.increment('POST', URL, error=error, _pool=pool)
+    assert err.value.pool is pool and err.value.url == URL
+    read = http.make_session(http.HttpOptions(retries=1)).get_adapter('https://x').max_retries
+    from urllib3.exceptions import ReadTimeoutError
+    timeout = ReadTimeoutError(pool, URL, 'read timed out')
+    assert read.increment('POST', URL, error=timeout, _pool=pool).history[0].method == 'POST'
+
+
+def test_the_environment_settings_merge_keeps_what_the_request_asks(monkeypatch):
+    for name in ('no_proxy', 'NO_PROXY', 'all_proxy', 'ALL_PROXY', 'http_proxy', 'HTTP_PROXY', 'HTTPS_PROXY'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('https_proxy', 'http://proxy.example.test:3128')
+    session = http.make_session(http.HttpOptions())
+    settings = session.merge_environment_settings(URL, {}, True, False, '/etc/client.pem')
+    assert settings == {'proxies': {'https': 'http://proxy.example.test:3128'}, 'stream': True, 'verify': False,
+                        'cert': '/etc/client.pem'}
+
+
+def test_insecure_warnings_are_silenced_only_without_verification(monkeypatch):
+    import urllib3
+    silenced = []
+    monkeypatch.setattr(urllib3, 'disable_warnings', silenced.append)
+    http.make_session(http.HttpOptions())
+    assert silenced == []
+    http.make_session(http.HttpOptions(validate_certs=False))
+    assert silenced == [urllib3.exceptions.InsecureRequestWarning]
+
+
+def test_the_fallback_for_urllib3_before_1_26_retries_get_and_post(monkeypatch):
+    import urllib3.util.retry
+    real = urllib3.util.retry.Retry
+
+    class OldRetry(real):
+        """urllib3 < 1.26: method_whitelist, no allowed_methods."""
+
+        def __init__(self, *args, **kwargs):
+            if 'allowed_methods' in kwargs:
+                raise TypeError("unexpected keyword argument 'allowed_methods'")
+            kwargs['allowed_methods'] = kwargs.pop('method_whitelist')
+            real.__init__(self, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.retry, 'Retry', OldRetry)
+    retry = http.make_session(http.HttpOptions(retries=3)).get_adapter('https://x').max_retries
+    assert isinstance(retry, OldRetry) and retry.allowed_methods == frozenset(['GET', 'POST'])
+    assert (retry.total, retry.connect, retry.read, retry.status) == (3, 3, 3, 3)
+    assert retry.status_forcelist == http.RETRY_STATUSES and retry.backoff_factor == http.BACKOFF_FACTOR
+
+
+def test_a_status_retry_counts_against_the_status_budget():
+    from urllib3.response import HTTPResponse
+    retry = http.make_session(http.HttpOptions(retries=2)).get_adapter('https://x').max_retries
+    after = retry.increment('GET', URL, response=HTTPResponse(status=503, preload_content=False))
+    assert (after.total, after.status, after.history[0].status) == (1, 1, 503)

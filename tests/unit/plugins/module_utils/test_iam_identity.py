@@ -88,3 +88,144 @@ def test_api_key_life_and_value_only_in_the_create_answer():
         idn.delete_api_key(made['id'])
         assert iam.apikeys == {}
         idn.delete_api_key(made['id'])  # already gone: fine
+
+
+def test_parse_expiry_empty_and_its_messages_word_for_word():
+    assert ident.parse_expiry('') is None
+    with pytest.raises(InputError) as err:
+        ident.parse_expiry('tomorrow')
+    assert err.value.msg == ("expires_at: 'tomorrow' is not of the form yyyy-MM-ddTHH:mm+0000 (for example "
+                             "2027-06-01T00:00+0000), the form IAM takes.")
+
+
+def test_expiry_text_is_in_utc_whatever_the_local_zone(monkeypatch):
+    import time
+    monkeypatch.setenv('TZ', 'Asia/Kolkata')
+    time.tzset()
+    try:
+        assert ident.expiry_text(ident.parse_expiry('2027-06-01T02:00+0200')) == '2027-06-01T00:00+0000'
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.parametrize('current', ['2027-06-01T00:00:00Z', '2027-06-01T00:00+00:00', '2027-06-01T00:00:59.5Z'])
+def test_same_expiry_reads_the_forms_iam_answers_to_the_minute(current):
+    wanted = datetime.datetime(2027, 6, 1, 0, 0, 30, 500, tzinfo=datetime.timezone.utc)
+    assert ident.same_expiry(current, wanted) is True
+    assert ident.same_expiry(current, None) is True and ident.same_expiry(None, None) is True
+
+
+def test_a_new_service_id_is_sent_with_its_description_and_lock():
+    with FakeIam() as iam:
+        idn = identity(iam)
+        for locked, description in ((True, 'pulls for the web fleet'), (False, None)):
+            del iam.requests[:]
+            made = idn.create_service_id('web', description, locked=locked)
+            post = [r for r in iam.requests if r['method'] == 'POST' and 'serviceids' in r['path']][0]
+            assert {k.lower(): v for k, v in post['headers'].items()}['entity-lock'] == ('true' if locked else 'false')
+            sent = __import__('json').loads(post['body'])
+            assert sent.get('description', 'absent') == (description or 'absent')
+            assert made['id'] in iam.service_ids and made['name'] == 'web'
+
+
+class Answer(object):
+    def __init__(self, status=200, body=None, etag=None):
+        self.status, self.body, self.etag = status, body, etag
+
+
+class RecordingAdmin(object):
+    """An AdminSession stand-in that records each call word for word and answers from a script."""
+
+    def __init__(self, *answers, items=()):
+        self.answers, self.items, self.calls = list(answers), list(items), []
+
+    def call(self, method, path, doing, **kwargs):
+        self.calls.append((method, path, doing, kwargs))
+        return self.answers.pop(0) if self.answers else Answer()
+
+    def pages(self, path, params, items, doing, **kwargs):
+        self.calls.append(('pages', path, doing, dict(params, items=items, **kwargs)))
+        return iter(self.items)
+
+
+SID = 'ServiceId-2d9bd1b2-4f51-4fcb-9a51-6f6f0f4b3c55'
+S, K = ident.SERVICE_IDS, ident.APIKEYS
+
+
+@pytest.mark.parametrize('method, args, answers, calls', [
+    ('get_service_id', (SID,), [Answer(200, {'id': SID}, 'W/"1"')],
+     [('GET', S + SID, f'read service ID {SID}', {'allow': (404,)})]),
+    ('create_service_id', ('web', None, True), [Answer(201, 'not json')],
+     [('POST', S, "create service ID 'web'", {'body': {'account_id': ACCOUNT, 'name': 'web'},
+                                              'headers': {'Entity-Lock': 'true'}})]),
+    ('update_service_id', (SID, 'web', None), [Answer(200, {'id': SID}), Answer(200, None)],
+     [('GET', S + SID, f'read service ID {SID}', {'allow': (404,)}),
+      ('PUT', S + SID, f'update service ID {SID}', {'body': {'name': 'web', 'description': ''},
+                                                    'headers': {'If-Match': '*'}})]),
+    ('set_service_id_lock', (SID, True), [], [('POST', f'{S}{SID}/lock', f'lock service ID {SID}', {})]),
+    ('set_service_id_lock', (SID, False), [], [('DELETE', f'{S}{SID}/lock', f'unlock service ID {SID}', {})]),
+    ('delete_service_id', (SID,), [], [('DELETE', S + SID, f'delete service ID {SID}', {'allow': (404,)})]),
+    ('get_api_key', ('ApiKey-1',), [Answer(404, {'errors': []})],
+     [('GET', f'{K}/ApiKey-1', 'read API key ApiKey-1', {'allow': (404,)})]),
+    ('find_api_key', ('iam-' + SID, 'pull'), [],
+     [('pages', K, f'list the API keys of iam-{SID}', {'account_id': ACCOUNT, 'iam_id': 'iam-' + SID,
+                                                       'scope': 'entity', 'type': 'serviceid',
+                                                       'pagesize': ident.PAGE_SIZE, 'items': 'apikeys'})]),
+    ('create_api_key', ('iam-x', 'pull', None, None, False, True), [Answer(201, {'id': 'ApiKey-1'})],
+     [('POST', K, "create API key 'pull' for iam-x", {
+         'body': {'name': 'pull', 'iam_id': 'iam-x', 'account_id': ACCOUNT, 'store_value': False},
+         'headers': {'Entity-Lock': 'false', 'Entity-Disable': 'true'}})]),
+    ('create_api_key', ('iam-x', 'pull', 'for CI', '2027-06-01T00:00+0000', True, False),
+     [Answer(201, {'id': 'ApiKey-1'})],
+     [('POST', K, "create API key 'pull' for iam-x", {
+         'body': {'name': 'pull', 'iam_id': 'iam-x', 'account_id': ACCOUNT, 'store_value': False,
+                  'description': 'for CI', 'expires_at': '2027-06-01T00:00+0000'},
+         'headers': {'Entity-Lock': 'true', 'Entity-Disable': 'false'}})]),
+])
+def test_each_call_to_iam_word_for_word(method, args, answers, calls):
+    admin = RecordingAdmin(*answers)
+    getattr(ident.Identity(admin, ACCOUNT), method)(*args)
+    assert admin.calls == calls
+
+
+def test_what_reads_and_writes_return():
+    idn = ident.Identity(RecordingAdmin(Answer(200, {'id': SID}, 'W/"1"')), ACCOUNT)
+    assert idn.get_service_id(SID) == {'id': SID, 'entity_tag': 'W/"1"'}
+    idn = ident.Identity(RecordingAdmin(Answer(200, {'id': SID, 'entity_tag': 'W/"0"'}, 'W/"1"')), ACCOUNT)
+    assert idn.get_service_id(SID) == {'id': SID, 'entity_tag': 'W/"0"'}
+    idn = ident.Identity(RecordingAdmin(Answer(200, {'id': 'ApiKey-1'}, 'W/"2"')), ACCOUNT)
+    assert idn.get_api_key('ApiKey-1') == {'id': 'ApiKey-1', 'entity_tag': 'W/"2"'}
+    assert ident.Identity(RecordingAdmin(Answer(404, {'errors': []})), ACCOUNT).get_api_key('ApiKey-1') is None
+    assert ident.Identity(RecordingAdmin(Answer(200, None)), ACCOUNT).get_api_key('ApiKey-1') is None
+    assert ident.Identity(RecordingAdmin(Answer(201, 'x')), ACCOUNT).create_service_id('web', 'd', False) == {}
+    current = {'id': SID, 'entity_tag': 'W/"3"'}
+    admin = RecordingAdmin(Answer(200, dict(current)), Answer(200, None))
+    assert ident.Identity(admin, ACCOUNT).update_service_id(SID, 'web', 'new') == current
+    assert admin.calls[1][3] == {'body': {'name': 'web', 'description': 'new'}, 'headers': {'If-Match': 'W/"3"'}}
+    admin = RecordingAdmin(Answer(200, dict(current)), Answer(200, {'id': SID, 'description': 'new'}))
+    assert ident.Identity(admin, ACCOUNT).update_service_id(SID, 'web', 'new') == {'id': SID, 'description': 'new'}
+    with pytest.raises(IamError) as err:
+        ident.Identity(RecordingAdmin(Answer(404, None)), ACCOUNT).update_service_id(SID, 'web', None)
+    assert err.value.msg == (f'Could not update service ID {SID}: IAM no longer knows it (deleted meanwhile?). '
+                             'Run again.')
+
+
+def test_resolve_service_id_by_id_or_by_name():
+    admin = RecordingAdmin(items=[{'name': 'web', 'id': SID}])
+    idn = ident.Identity(admin, ACCOUNT)
+    assert idn.resolve_service_id('web') == {'name': 'web', 'id': SID}
+    assert admin.calls[0][0] == 'pages' and admin.calls[0][3]['name'] == 'web'
+    admin = RecordingAdmin(Answer(200, {'id': SID}))
+    ident.Identity(admin, ACCOUNT).resolve_service_id(SID)
+    assert admin.calls[0][:2] == ('GET', S + SID)
+    assert not ident.looks_like_id(None)
+
+
+def test_find_api_key_matches_name_and_identity_and_names_duplicates():
+    keys = [{'id': 'k1', 'name': 'pull', 'iam_id': 'iam-a'}, {'id': 'k2', 'name': 'pull', 'iam_id': 'iam-b'},
+            {'id': 'k3', 'name': 'push', 'iam_id': 'iam-a'}, {'id': 'k4', 'name': 'pull'}]
+    assert ident.Identity(RecordingAdmin(items=keys[:3]), ACCOUNT).find_api_key('iam-a', 'pull')['id'] == 'k1'
+    with pytest.raises(IamError) as err:
+        ident.Identity(RecordingAdmin(items=keys), ACCOUNT).find_api_key('iam-a', 'pull')
+    assert err.value.msg.startswith("2 API keys are named 'pull' on iam-a (k1, k4); ")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.icr.auth.plugins.module_utils import _iam_policy as pol
-from ansible_collections.icr.auth.plugins.module_utils._errors import InputError
+from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, InputError
 from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession
 
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.iam_fakes import ACCOUNT, ADMIN_KEY, FakeIam
@@ -163,3 +163,153 @@ def test_list_keeps_registry_policies_of_the_subject():
         iam.add_policy('iam-ServiceId-1', ['Reader'], [('serviceName', 'kms')])
         iam.add_policy('iam-ServiceId-2', ['Reader'], [('serviceName', 'container-registry'), ('region', 'eu-de')])
         assert [pol.policy_key(p) for p in make(iam).list()] == [('region', 'eu-de', None, ())]
+
+
+def test_desired_access_messages_word_for_word():
+    cases = [
+        ({'role': 'Admin', 'region': 'us-south'}, "access[0].role: 'Admin' is not a Container Registry role; give "
+         "Reader (pull), Writer (pull and push) or Manager."),
+        ({'role': 'Reader', 'region': 'us-south', 'namespaces': ['-bad']}, "access[0].namespaces: '-bad' is not a "
+         "valid ICR namespace (at most 30 lowercase letters, digits, - and _, starting and ending with a letter or "
+         "digit)."),
+        ({'role': 'Reader', 'region': 'us-south', 'namespace': 'a', 'zone': 'b'}, "access[0]: unknown key(s) "
+         "namespace, zone; the keys are role, region and namespaces."),
+    ]
+    for entry, message in cases:
+        with pytest.raises(InputError) as err:
+            pol.desired_access([entry])
+        assert err.value.msg == message
+    with pytest.raises(InputError) as err:
+        pol.desired_access([{'role': 'Reader', 'region': 'mars'}])
+    valid = ', '.join(sorted(pol.REGION_HOSTS))
+    assert err.value.msg == "access[0].region: unknown ICR region 'mars'. Valid: %s." % valid
+
+
+def test_roles_of_skips_entries_without_a_role_id():
+    odd = ns_policy([READER], 'web')
+    odd['roles'] = [{}, 'Reader', {'role_id': ''}] + odd['roles']
+    assert pol.roles_of(odd) == {READER}
+
+
+def test_plan_goes_on_after_a_policy_to_create():
+    web = ns_policy([READER], 'web')
+    wanted = {('region', 'us-south', 'new', ()): {READER}, ('region', 'us-south', 'web', ()): {READER}}
+    for purge in (True, False):
+        result = pol.plan([web], wanted, purge=purge)
+        assert result.keep == [web] and not result.delete and not result.update and len(result.create) == 1
+
+
+def test_plan_with_purge_keeps_the_exact_duplicate_wherever_it_is():
+    mgr = ns_policy([MANAGER], 'web', pid='a')
+    reader = ns_policy([READER], 'web', pid='b')
+    result = pol.plan([mgr, reader], {('region', 'us-south', 'web', ()): {READER}}, purge=True)
+    assert result.keep == [reader] and result.delete == [mgr] and not result.update
+
+
+def test_plan_without_purge_updates_the_first_and_keeps_every_other():
+    mgr = ns_policy([MANAGER], 'web', pid='a')
+    writer = ns_policy([WRITER], 'web', pid='b')
+    other = ns_policy([MANAGER], 'web', pid='c')
+    result = pol.plan([mgr, writer, other], {('region', 'us-south', 'web', ()): {READER}}, purge=False)
+    assert result.update == [(mgr, {MANAGER, READER})] and result.keep == [writer, other] and not result.delete
+
+
+def test_list_asks_iam_for_the_access_policies_of_the_subject_in_the_account():
+    with FakeIam() as iam:
+        make(iam).list()
+        gets = [r for r in iam.requests if r['method'] == 'GET' and r['path'] == '/v1/policies']
+        assert gets[0]['query'] == {'account_id': ACCOUNT, 'iam_id': 'iam-ServiceId-1', 'type': 'access',
+                                    'limit': str(pol.PAGE_SIZE)}
+
+
+def test_update_sends_the_whole_policy_of_this_subject_in_this_account():
+    import json
+    with FakeIam() as iam:
+        p = iam.add_policy('iam-ServiceId-1', ['Manager'], [('serviceName', 'container-registry'), ('region', 'eu-de')])
+        make(iam).update(p, {READER})
+        put = [r for r in iam.requests if r['method'] == 'PUT'][0]
+        assert (put['path'], json.loads(put['body'])) == (
+            '/v1/policies/' + p['id'], pol.policy_body(ACCOUNT, 'iam-ServiceId-1', pol.policy_key(p), {READER}))
+
+
+def test_update_of_a_policy_iam_no_longer_knows_says_so():
+    with FakeIam() as iam:
+        gone = ns_policy([READER], 'web', pid='gone')
+        with pytest.raises(IamError) as err:
+            make(iam).update(gone, {MANAGER})
+        assert err.value.msg == ("Could not update access policy gone to {'roles': ['Manager'], 'region': 'us-south', "
+                                 "'namespace': 'web'}: IAM no longer knows the policy (deleted meanwhile?). Run again.")
+
+
+def test_update_gives_up_after_a_second_stale_etag():
+    with FakeIam() as iam:
+        p = iam.add_policy('iam-ServiceId-1', ['Manager'], [('serviceName', 'container-registry'), ('region', 'eu-de')])
+        for dummy in range(3):
+            iam.faults.append(('PUT', '/v1/policies/', 412, {}, {'errors': [{'code': 'precondition_failed'}]}))
+        with pytest.raises(IamError) as err:
+            make(iam).update(p, {READER})
+        assert 'HTTP 412' in err.value.msg and len([r for r in iam.requests if r['method'] == 'PUT']) == 2
+
+
+def test_update_waits_for_a_policy_iam_does_not_show_yet():
+    with FakeIam() as iam:
+        p = iam.add_policy('iam-ServiceId-1', ['Manager'], [('serviceName', 'container-registry'), ('region', 'eu-de')])
+        iam.unreadable_reads = 1
+        assert pol.roles_of(make(iam).update(p, {READER})) == {READER}
+
+
+def test_a_failed_update_and_a_failed_list_name_what_was_being_done():
+    with FakeIam() as iam:
+        p = iam.add_policy('iam-ServiceId-1', ['Manager'], [('serviceName', 'container-registry'), ('region', 'eu-de')])
+        iam.faults.append(('PUT', '/v1/policies/', 400, {}, {'errors': [{'code': 'bad', 'message': 'no'}]}))
+        with pytest.raises(IamError) as err:
+            make(iam).update(p, {READER})
+        assert ('update access policy %s to ' % p['id']) in err.value.msg
+        iam.faults.append(('GET', '/v1/policies', 400, {}, {'errors': [{'code': 'bad', 'message': 'no'}]}))
+        with pytest.raises(IamError) as err:
+            make(iam).list()
+        assert 'list the access policies of iam-ServiceId-1' in err.value.msg
+
+
+class Answer(object):
+    def __init__(self, status=200, body=None, etag=None):
+        self.status, self.body, self.etag = status, body, etag
+
+
+class ScriptedAdmin(object):
+    """An AdminSession stand-in: answers calls from a script and records them."""
+
+    def __init__(self, *answers):
+        self.answers, self.calls = list(answers), []
+
+    def call(self, method, path, doing, **kwargs):
+        self.calls.append((method, path, doing, kwargs))
+        return self.answers.pop(0)
+
+
+def test_update_without_an_etag_matches_any_and_returns_what_iam_answers():
+    p = ns_policy([MANAGER], 'web', pid='p9')
+    answer = {'id': 'p9', 'created_at': '2026-12-01T00:00:00Z'}
+    admin = ScriptedAdmin(Answer(200, dict(p)), Answer(200, answer))
+    assert pol.Policies(admin, ACCOUNT, 'iam-ServiceId-1').update(p, {READER}) == answer
+    assert admin.calls[1][3]['headers'] == {'If-Match': '*'}
+
+
+def test_update_answered_without_a_body_returns_the_policy_it_sent():
+    p = ns_policy([MANAGER], 'web', pid='p9')
+    admin = ScriptedAdmin(Answer(200, dict(p), 'W/"1"'), Answer(200, None))
+    out = pol.Policies(admin, ACCOUNT, 'iam-ServiceId-1').update(p, {READER})
+    assert out == dict(pol.policy_body(ACCOUNT, 'iam-ServiceId-1', pol.policy_key(p), {READER}), id='p9')
+
+
+def test_policy_view_shows_roles_place_and_id():
+    assert pol.policy_view(ns_policy([READER, WRITER], 'web', pid='p7')) == dict(
+        pol.access_view(('region', 'us-south', 'web', ()), {READER, WRITER}), id='p7')
+    other = policy([READER], [('serviceName', 'kms')], pid='p8')
+    assert pol.policy_view(other) == dict(pol.access_view(('region', None, None, ()), {READER}), id='p8')
+
+
+def test_delete_asks_iam_to_delete_the_policy_and_accepts_one_already_gone():
+    admin = ScriptedAdmin(Answer(404, None))
+    pol.Policies(admin, ACCOUNT, 'iam-ServiceId-1').delete({'id': 'p7'})
+    assert admin.calls == [('DELETE', pol.POLICIES + '/p7', 'delete access policy p7', {'allow': (404,)})]

@@ -112,3 +112,65 @@ def test_the_cache_key_tells_profiles_apart_and_holds_no_profile_text():
     two = VpcTrustedProfile(config(trusted_profile_id='Profile-2'), None).cache_key()
     assert one != two and one.startswith('vpc_trusted_profile-') and 'Profile' not in one
     assert one == VpcTrustedProfile(config(trusted_profile_id='Profile-1', timeout=9), None).cache_key()
+
+
+def test_every_request_is_json_to_the_metadata_service_without_a_proxy():
+    # _url drops trailing slashes itself, whatever the configuration it is given holds
+    tr = run(dict(config(), metadata_endpoint='http://md.example/X//'))[1]
+    put, post = tr.requests
+    for request in tr.requests:
+        assert request['what'] == 'the VPC instance metadata service'
+        assert request['url'].startswith('http://md.example/X/identity/v1/')
+        assert {k: v for k, v in request['headers'].items() if k != 'Authorization'} == {
+            'Metadata-Flavor': 'ibm', 'Content-Type': 'application/json'}
+    # no profile named: the POST has no body at all (not the JSON text null), so the instance's default applies
+    assert post['body'] is None and put['body'] == b'{"expires_in": 300}'
+
+
+ADVICE = {
+    404: ' Check metadata_endpoint and metadata_version (2025-08-26 uses /identity/v1, 2022-03-01 '
+         '/instance_identity/v1; bare metal servers know only the first).',
+    401: ' Check that the trusted profile exists, trusts this instance (compute resource) and that the instance may '
+         'use it.',
+    403: ' Check that the trusted profile exists, trusts this instance (compute resource) and that the instance may '
+         'use it.',
+    400: ' No trusted profile was named: link a default profile to the instance or set trusted_profile_id.',
+    402: '',
+    300: '',
+    500: '',
+}
+
+
+@pytest.mark.parametrize('status', sorted(ADVICE))
+def test_each_status_gets_its_advice_word_for_word(status):
+    with pytest.raises(IdentityError) as caught:
+        run(config(), (status, {'access_token': 'not-read', 'errors': [{'code': 'c', 'message': 'm'}]}))
+    url = 'http://169.254.169.254/identity/v1/token?version=2025-08-26'
+    assert caught.value.msg == ('could not get the instance identity token (is the metadata service enabled on this '
+                                f'instance?): the VPC instance metadata service at {url} answered HTTP {status} '
+                                f'(c: m).{ADVICE[status]}')
+
+
+@pytest.mark.parametrize('extra', [{'trusted_profile_id': 'Profile-1'},
+                                   {'trusted_profile_crn': 'crn:v1:bluemix:public:iam-identity::a/1::profile:P'}])
+def test_a_400_with_a_named_profile_does_not_say_none_was_named(extra):
+    with pytest.raises(IdentityError) as caught:
+        run(config(**extra), (200, {'access_token': IDENTITY_TOKEN}), (400, {}))
+    assert caught.value.msg.endswith('answered HTTP 400.')
+
+
+@pytest.mark.parametrize('body, text', [
+    ({'errors': [{'code': 'bad_request', 'message': 'Bad'}]}, ' (bad_request: Bad)'),
+    ({'errors': [{'code': 'bad_request', 'message': ''}]}, ' (bad_request)'),
+    ({'errors': [{'code': 7, 'message': 'Bad'}]}, ' (Bad)'),
+    ({'errors': ['text'], 'code': 'top', 'message': 'level'}, ' (top: level)'),
+    ({'errors': [], 'code': 'top'}, ' (top)'),
+    ({'errors': 'text', 'message': 'level'}, ' (level)'),
+    ({'errors': [{'other': 1}]}, ''),
+    ({}, ''),
+    ([{'code': 'x'}], ''),
+])
+def test_the_error_text_of_an_answer(body, text):
+    with pytest.raises(IdentityError) as caught:
+        run(config(), (500, body))
+    assert caught.value.msg.endswith(f'answered HTTP 500{text}.')

@@ -155,3 +155,112 @@ def test_an_answer_larger_than_the_bound_is_refused(monkeypatch):
         with pytest.raises(sh.TransportError) as caught:
             transport()[0].request('GET', server.url, 'IAM')
     assert 'larger than 10 bytes' in caught.value.msg
+
+
+def test_the_tls_message_names_the_service_the_cause_and_what_to_do_about_ca_path():
+    import ssl
+    exc = ssl.SSLError(1, '[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)')
+    assert sh.Transport()._tls('IAM', 'https://iam.example.test', exc) == (
+        'TLS with IAM at https://iam.example.test failed: [SSL: WRONG_VERSION_NUMBER] wrong version number '
+        '(_ssl.c:1006); give ca_path with the CA that signed its certificate.')
+    assert sh.Transport(ca_path='/etc/icr/ca.pem')._tls('IAM', 'https://iam.example.test', exc).endswith(
+        'failed: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006); check that ca_path '
+        '(/etc/icr/ca.pem) holds the CA that signed its certificate.')
+
+
+@pytest.mark.parametrize('reason, text', [
+    (OSError(111, 'Connection refused'), 'Connection refused'),
+    (__import__('urllib.error').error.URLError('name does not resolve'), 'name does not resolve'),
+    (ValueError('the peer closed the connection.'), 'the peer closed the connection'),
+    (ValueError('.hidden X.'), '.hidden X'),
+    (ValueError(''), 'ValueError'),
+    ('plain text.', 'plain text'),
+])
+def test_the_text_of_a_reason(reason, text):
+    assert sh._text(reason) == text
+
+
+def test_retry_after_as_an_http_date_is_read_against_the_clock():
+    when = email.utils.formatdate(time.time() + 5, usegmt=True)
+    assert 3 <= sh.retry_after(when) <= 5
+
+
+def test_the_timeout_message_word_for_word():
+    assert sh.Transport(timeout=2.5)._timed_out('IAM', 'https://iam.example.test', 2) == (
+        'IAM at https://iam.example.test did not answer within 2.5 seconds (2 attempts). Check the endpoint and the '
+        'network path, or raise timeout.')
+
+
+def test_an_answer_of_exactly_the_bound_is_taken(monkeypatch):
+    monkeypatch.setattr(sh, 'MAX_BODY', 10)
+    with ScriptServer((200, {}, b'x' * 10)) as server:
+        assert transport()[0].request('GET', server.url, 'IAM').body == b'x' * 10
+
+
+class EndlessAnswer(object):
+    """An answer whose body never ends; records the size of each read."""
+
+    def __init__(self):
+        self.reads, self.code, self.headers = [], 200, {}
+
+    def read(self, amount=None):
+        self.reads.append(amount)
+        assert len(self.reads) < 100, 'read on past the bound'
+        return b'x' * (amount if amount is not None else 64 * sh.MAX_BODY)
+
+    def close(self):
+        pass
+
+
+def test_a_body_is_read_in_bounded_chunks_so_an_endless_one_is_cut_off():
+    answer = EndlessAnswer()
+    opener = type('Opener', (), {'open': lambda self, req, timeout: answer})()
+    with pytest.raises(sh.TransportError) as caught:
+        sh.Transport()._once(opener, 'GET', 'http://iam.example.test/', {}, None)
+    assert 'larger than %d bytes' % sh.MAX_BODY in caught.value.msg
+    assert answer.reads and all(amount == 65536 for amount in answer.reads)
+
+
+def test_a_body_of_several_chunks_is_joined_as_it_came():
+    body = bytes(range(256)) * 800  # 204800 bytes: several reads
+    with ScriptServer((200, {}, body)) as server:
+        assert transport()[0].request('GET', server.url, 'IAM').body == body
+
+
+def test_each_request_names_its_host_and_asks_for_json(monkeypatch):
+    seen = []
+
+    class Opener(object):
+        def open(self, req, timeout):
+            seen.append(req)
+            raise sh.TransportError('stop here')
+
+    def opener(self, host, proxy):
+        seen.append((host, proxy))
+        return Opener()
+
+    monkeypatch.setattr(sh.Transport, '_opener', opener)
+    with pytest.raises(sh.TransportError):
+        sh.Transport().request('PUT', 'http://169.254.169.254/identity/v1/token', 'IMDS', headers={'X-A': 'b'},
+                               proxy=False)
+    (host, proxy), req = seen
+    assert (host, proxy, req.get_method()) == ('169.254.169.254', False, 'PUT')
+    assert (req.get_header('Accept'), req.get_header('User-agent'), req.get_header('X-a')) == (
+        'application/json', 'docker-credential-icr', 'b')
+
+
+def test_the_defaults_and_validate_certs_false():
+    import ssl
+    t = sh.Transport()
+    assert (t.timeout, t.retries, t.validate_certs, t.ca_path) == (5.0, 1, True, None)
+    assert t.context() is t.context() and t.context().verify_mode == ssl.CERT_REQUIRED
+    insecure = sh.Transport(validate_certs=False).context()
+    assert insecure.check_hostname is False and insecure.verify_mode == ssl.CERT_NONE
+
+
+def test_a_missing_ca_file_is_named_with_the_reason(tmp_path):
+    missing = str(tmp_path / 'missing.pem')
+    with pytest.raises(sh.TransportError) as caught:
+        sh.Transport(ca_path=missing).context()
+    assert caught.value.msg == ('ca_path: cannot load CA certificates from %s: No such file or directory. Give a '
+                                'readable PEM file.' % missing)

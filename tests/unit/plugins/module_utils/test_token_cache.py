@@ -208,3 +208,64 @@ def test_a_token_that_cannot_be_cached_is_still_served_with_a_warning(cache, mon
 
 def test_remove_without_a_cache_makes_no_directory(cache):
     assert cache.remove() is False and not os.path.exists(cache.directory)
+
+
+def test_a_cache_file_that_cannot_be_removed_is_named_with_the_reason(cache):
+    cache.write(token())
+    os.unlink(cache.path)
+    os.mkdir(cache.path)  # unlink() of a directory fails with EISDIR, not ENOENT
+    with pytest.raises(tc.CacheError) as err:
+        cache.remove()
+    assert err.value.msg == 'cannot remove %s: Is a directory' % cache.path
+
+
+def test_usable_and_fresh_at_their_exact_bounds():
+    assert not tc.usable(token(left=tc.MIN_VALIDITY), NOW) and tc.usable(token(left=tc.MIN_VALIDITY + 1), NOW)
+    assert not tc.fresh(token(left=900, life=3600), 0.25, NOW) and tc.fresh(token(left=901, life=3600), 0.25, NOW)
+
+
+def test_a_fresh_cached_token_is_served_without_waiting_for_the_lock(cache):
+    import fcntl
+    cache.write(token(left=3000, value='fresh'))
+    fd = os.open(os.path.join(cache.directory, KEY + '.lock'), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another open file description: get_token's own flock would fail
+        served = tc.get_token(lambda: pytest.fail('no exchange for a fresh token'), cache, 0.25, 0.2, now=lambda: NOW)
+    finally:
+        os.close(fd)
+    assert (served.token.token, served.warning, served.exchanged) == ('fresh', None, False)
+
+
+def test_a_token_another_caller_stored_meanwhile_is_served_without_an_exchange(cache, monkeypatch):
+    answers = [token(left=100, value='stale'), token(left=3000, value='theirs')]
+    monkeypatch.setattr(cache, 'read', lambda: answers.pop(0))
+    served = tc.get_token(lambda: pytest.fail('the token read under the lock is fresh'), cache, 0.25, 1.0,
+                          now=lambda: NOW)
+    assert (served.token.token, served.warning, served.exchanged) == ('theirs', None, False)
+
+
+def test_an_exchanged_and_stored_token_comes_without_a_warning(cache):
+    served = tc.get_token(lambda: token(value='new'), cache, 0.25, 1.0, now=lambda: NOW)
+    assert (served.token.token, served.warning, served.exchanged) == ('new', None, True)
+
+
+def test_a_cache_directory_that_cannot_be_made_is_named_with_the_reason_and_the_fix(tmp_path):
+    (tmp_path / 'file').write_text('')
+    cache = tc.TokenCache(str(tmp_path / 'file' / 'cache'), KEY)
+    with pytest.raises(tc.CacheError) as err:
+        cache.dir_fd()
+    assert err.value.msg.startswith('cannot use the token cache directory %s: ' % cache.directory)
+    assert err.value.msg.endswith('. Set cache_dir to a directory of the calling user.')
+
+
+def test_the_reason_a_cache_directory_cannot_be_used(tmp_path, monkeypatch):
+    from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError
+    for exc, why in ((ConfigFileError('/x is a symbolic link'), '/x is a symbolic link'),
+                     (OSError(20, 'Not a directory'), 'Not a directory'), (OSError('no errno'), 'no errno')):
+        def open_dir(*args, **kwargs):
+            raise exc
+        monkeypatch.setattr(tc, 'open_dir', open_dir)
+        with pytest.raises(tc.CacheError) as err:
+            tc.TokenCache('/x', KEY).dir_fd()
+        assert err.value.msg == ('cannot use the token cache directory /x: %s. Set cache_dir to a directory of the '
+                                 'calling user.' % why)
