@@ -260,7 +260,9 @@ clean:
 # ---------------------------------------------------------------- mutation testing (not part of make test)
 # make mutants: the curated mutations of tests/mutants/curated.yml, then mutmut over plugins/module_utils/
 # (scripts/mutants.py; reports in build/mutants/). MUTANTS_ARGS=curated or mutmut runs one part;
-# MUTMUT_PATHS='plugins/module_utils/_obtain.py ...' narrows mutmut, MUTMUT_TESTS='tests/unit/...' its tests.
+# MUTMUT_PATHS='plugins/module_utils/_obtain.py ...' narrows mutmut, MUTMUT_TESTS='tests/unit/...' its tests,
+# MUTMUT_NAMES='*xǁTransportǁrequest__mutmut_*' its mutants; MUTMUT_TIMEOUT_MULTIPLIER=3 MUTMUT_TIMEOUT_CONSTANT=1
+# shorten mutmut's timeout (about 30 s a mutant) for code whose mutants loop for ever (see scripts/mutants.py).
 # Tools in .venv-mutants (requirements-mutants.txt).
 MUTANTS_ARGS ?= all
 .PHONY: mutants

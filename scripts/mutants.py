@@ -43,6 +43,16 @@ SKIP = {'.git', '.venv', 'build', 'tests/output', '.pytest_cache', '.hypothesis'
 MUTMUT_TESTS = os.environ.get('MUTMUT_TESTS', 'tests/unit tests/functional/test_option_effects.py '
                                               'tests/functional/test_secret_scan.py').split()
 MUTMUT_PATHS = os.environ.get('MUTMUT_PATHS', 'plugins/module_utils/').split()
+# mutmut stops a mutant's tests after (their measured time + constant) * multiplier seconds of wall clock (twice that
+# of CPU); its defaults, 1.0 and 15.0, give a fast test about 30 s. A mutant that loops for ever (a retry loop, a read
+# without an end) costs all of it: MUTMUT_TIMEOUT_MULTIPLIER=3 MUTMUT_TIMEOUT_CONSTANT=1 stops each after a few
+# seconds instead. Too short a bound on a busy machine stops slow but sound runs too (reported as timeouts, which
+# mutmut counts as caught): read the timed-out mutants before trusting them.
+# MUTMUT_NAMES='*_stdlib_http.xǁTransportǁrequest__mutmut_*' runs only the mutants whose names match (fnmatch
+# patterns, as `mutmut run NAME...` takes them); the others are reported as not checked.
+MUTMUT_NAMES = os.environ.get('MUTMUT_NAMES', '').split()
+MUTMUT_TIMEOUT = {key: os.environ.get('MUTMUT_TIMEOUT_' + key.upper())
+                  for key in ('multiplier', 'constant')}
 
 
 def copy_tree(dest):
@@ -143,16 +153,25 @@ def mutmut(max_children):
               'pytest_add_cli_args_test_selection =' + listed(prefix + t for t in MUTMUT_TESTS),
               'also_copy =' + listed(prefix + p for p in ('tests', 'plugins', 'roles', 'meta', 'galaxy.yml', 'docs')),
               'do_not_mutate =' + listed(['*/module_utils/_errors.py']),
-              'pytest_add_cli_args =' + listed(['-p', 'no:cacheprovider']),
-              '']
+              'pytest_add_cli_args =' + listed(['-p', 'no:cacheprovider'])]
+    for key, value in sorted(MUTMUT_TIMEOUT.items()):
+        if value:
+            try:
+                if float(value) <= 0:
+                    raise ValueError(value)
+            except ValueError:
+                raise SystemExit('MUTMUT_TIMEOUT_%s=%r: give a number above 0 (mutmut multiplies the tests\' time by it'
+                                 ' or adds it), or leave it unset for mutmut\'s default' % (key.upper(), value))
+            config.append('timeout_%s = %s' % (key, float(value)))
+    config.append('')
     (base / 'setup.cfg').write_text('\n'.join(config))
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE='1')
     env.pop('PYTHONPATH', None)
     mutmut_bin = str(pathlib.Path(sys.executable).parent / 'mutmut')
     started = time.time()
     with open(str(WORK / 'mutmut-run.log'), 'w') as log:
-        rc = subprocess.run([mutmut_bin, 'run', '--max-children', str(max_children)], cwd=str(base), env=env,
-                            stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+        rc = subprocess.run([mutmut_bin, 'run', '--max-children', str(max_children)] + MUTMUT_NAMES, cwd=str(base),
+                            env=env, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
     elapsed = time.time() - started
     results = subprocess.run([mutmut_bin, 'results', '--all', 'true'], cwd=str(base), env=env, capture_output=True,
                              text=True, check=False).stdout
@@ -167,8 +186,9 @@ def mutmut(max_children):
     equivalent = load_equivalent()
     survivors = sorted(n for n, s in status.items() if s == 'survived')
     unlisted = [n for n in survivors if n not in equivalent]
-    lines = ['mutmut run exit %d in %.0f s (paths: %s; tests: %s)'
-             % (rc, elapsed, ' '.join(MUTMUT_PATHS), ' '.join(MUTMUT_TESTS)),
+    lines = ['mutmut run exit %d in %.0f s (paths: %s; tests: %s; names: %s; timeout: %s)'
+             % (rc, elapsed, ' '.join(MUTMUT_PATHS), ' '.join(MUTMUT_TESTS), ' '.join(MUTMUT_NAMES) or 'all',
+                ', '.join('%s %s' % kv for kv in sorted(MUTMUT_TIMEOUT.items()) if kv[1]) or 'mutmut default'),
              'mutants: %d; %s' % (len(status), ', '.join('%s %d' % kv for kv in sorted(counts.items())))]
     lines += ['survived, listed as equivalent: %s  # %s' % (n, equivalent[n]) for n in survivors if n in equivalent]
     lines += ['survived, NOT listed: %s' % n for n in unlisted]
