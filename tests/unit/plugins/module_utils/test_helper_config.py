@@ -102,3 +102,155 @@ def test_load_names_the_file(tmp_path):
     assert caught.value.msg.startswith(f'{path}: credential helper configuration: identity: ')
     path.write_text('{"identity": "api_key_file"}')
     assert hc.load(str(path))['identity'] == 'api_key_file'
+
+
+def _refused(config):
+    with pytest.raises(InputError) as caught:
+        hc.validate(config)
+    return caught.value.msg
+
+
+@pytest.mark.parametrize('config, message', [
+    ([], 'give a JSON object such as {"version": 1, "identity": "vpc_trusted_profile"}.'),
+    ({'identity': 'api_key_file', 'b': 1, 'a': 2},
+     "unknown key(s) 'a', 'b'; the keys are api_key_file, ca_path, cache_dir, cr_token_file, iam_endpoint, "
+     "identity, metadata_endpoint, metadata_version, profile_id, profile_name, refresh_share, registries, retries, "
+     "timeout, trusted_profile_crn, trusted_profile_id, validate_certs, version."),
+    ({'identity': 'api_key_file', 'registries': 'us.icr.io'},
+     'registries: give a list of registry hosts such as ["us.icr.io", "icr.io"].'),
+    ({'identity': 'vpc_trusted_profile', 'metadata_endpoint': 'http://'},
+     'metadata_endpoint: give an http:// or https:// URL such as http://169.254.169.254, not "http://".'),
+    ({'identity': 'vpc_trusted_profile', 'metadata_endpoint': 'http://x'},
+     'metadata_endpoint: give an http:// or https:// URL such as http://169.254.169.254, not "http://x".'),
+    ({'identity': 'vpc_trusted_profile', 'metadata_endpoint': 'ftp://host.example'},
+     'metadata_endpoint: give an http:// or https:// URL such as http://169.254.169.254, not "ftp://host.example".'),
+    ({'identity': 'vpc_trusted_profile', 'trusted_profile_crn': 'Profile-1'},
+     "trusted_profile_crn: 'Profile-1' is not a CRN (crn:v1:...); give the profile's id as trusted_profile_id "
+     "instead."),
+    ({'identity': 'compute_resource'},
+     'profile_id: the compute_resource identity needs profile_id or profile_name (the trusted profile the compute '
+     'resource may use).'),
+    ({'identity': 'vpc_trusted_profile', 'profile_name': 7}, 'profile_name: give a non-empty string or null, not 7.'),
+    ({'identity': 'vpc_trusted_profile', 'profile_name': ' \t'},
+     'profile_name: give a non-empty string or null, not " \\t".'),
+    ({'identity': 'vpc_trusted_profile', 'profile_id': 'a\nb'},
+     'profile_id: remove the white space around or inside the value.'),
+    ({'identity': 'vpc_trusted_profile', 'profile_id': 'a\x00b'},
+     'profile_id: remove the white space around or inside the value.'),
+    ({'identity': 'vpc_trusted_profile', 'profile_id': 'P '},
+     'profile_id: remove the white space around or inside the value.'),
+    ({'identity': 'api_key_file', 'api_key_file': 'apikey'},
+     "api_key_file: 'apikey' is not an absolute path; give /... or ~/... (~ is the home of the calling user)."),
+    ({'identity': 'compute_resource', 'profile_id': 'P', 'cr_token_file': 'token'},
+     "cr_token_file: 'token' is not an absolute path; give /... or ~/... (~ is the home of the calling user)."),
+    ({'identity': 'api_key_file', 'ca_path': '~root/ca.pem'},
+     "ca_path: '~root/ca.pem' is not an absolute path; give /... or ~/... (~ is the home of the calling user)."),
+    ({'identity': 'api_key_file', 'cache_dir': 'cache'},
+     "cache_dir: 'cache' is not an absolute path; give /... or ~/... (~ is the home of the calling user)."),
+    ({'identity': 'api_key_file', 'timeout': True}, 'timeout: give a number from 0.1 to 120, not true.'),
+    ({'identity': 'api_key_file', 'timeout': 120.5}, 'timeout: give a number from 0.1 to 120, not 120.5.'),
+    ({'identity': 'api_key_file', 'timeout': 0.09}, 'timeout: give a number from 0.1 to 120, not 0.09.'),
+    ({'identity': 'api_key_file', 'timeout': float('inf')}, 'timeout: give a number from 0.1 to 120, not Infinity.'),
+    ({'identity': 'api_key_file', 'retries': -1}, 'retries: give a whole number from 0 to 5, not -1.'),
+    ({'identity': 'api_key_file', 'retries': 6}, 'retries: give a whole number from 0 to 5, not 6.'),
+    ({'identity': 'api_key_file', 'refresh_share': 0.009},
+     'refresh_share: give a number from 0.01 to 0.9, not 0.009.'),
+    ({'identity': 'api_key_file', 'refresh_share': 0.91}, 'refresh_share: give a number from 0.01 to 0.9, not 0.91.'),
+])
+def test_each_refusal_word_for_word(config, message):
+    assert _refused(config) == 'credential helper configuration: ' + message
+
+
+@pytest.mark.parametrize('key, value', [
+    ('timeout', 0.1), ('timeout', 120), ('timeout', 3), ('retries', 0), ('retries', 5), ('refresh_share', 0.01),
+    ('refresh_share', 0.9), ('refresh_share', 0.5), ('validate_certs', False), ('metadata_version', '2022-03-01'),
+    ('metadata_endpoint', 'http://xy'), ('metadata_endpoint', 'http://metadata.example/BOX'),
+    ('iam_endpoint', 'https://IAM.EXAMPLE.TESTX'),
+    ('trusted_profile_crn', 'crn:v1:bluemix:public:iam-identity::a/1::profile:P'),
+    ('trusted_profile_id', 'Profile-1'), ('profile_name', 'my-profile'), ('cr_token_file', '/var/run/token'),
+    ('api_key_file', '~'), ('api_key_file', '~/key'), ('ca_path', '/etc/ca.pem'), ('cache_dir', '~/.cache/x'),
+    ('iam_endpoint', 'private'), ('iam_endpoint', 'https://iam.example.test'),
+])
+def test_values_at_and_inside_the_bounds_are_kept_as_given(key, value):
+    out = hc.validate({'identity': 'vpc_trusted_profile', key: value})
+    assert out[key] == value
+    assert type(out[key]) is type(value)
+
+
+def test_compute_resource_takes_either_profile_id_or_profile_name():
+    assert hc.validate({'identity': 'compute_resource', 'profile_id': 'P'})['profile_id'] == 'P'
+    assert hc.validate({'identity': 'compute_resource', 'profile_name': 'N'})['profile_name'] == 'N'
+
+
+def test_an_empty_environment_value_means_the_default_path():
+    assert hc.config_path({hc.CONFIG_ENV: ''}) == hc.DEFAULT_CONFIG_PATH
+
+
+def test_load_reads_a_file_of_the_size_limit_and_refuses_one_byte_more(tmp_path):
+    path = tmp_path / 'c.json'
+    body = b'{"identity": "api_key_file"}'
+    path.write_bytes(body + b' ' * (hc.MAX_CONFIG_SIZE - len(body)))
+    assert hc.load(str(path))['identity'] == 'api_key_file'
+    path.write_bytes(body + b' ' * (hc.MAX_CONFIG_SIZE + 1 - len(body)))
+    with pytest.raises(InputError) as caught:
+        hc.load(str(path))
+    assert caught.value.msg == f'the configuration {path} is larger than 65536 bytes; is it the right file?'
+
+
+def test_load_messages_word_for_word(tmp_path):
+    with pytest.raises(InputError) as caught:
+        hc.load(str(tmp_path))
+    assert caught.value.msg == f'cannot read the configuration {tmp_path}: Is a directory.'
+    missing = tmp_path / 'missing.json'
+    with pytest.raises(InputError) as caught:
+        hc.load(str(missing))
+    assert caught.value.msg == (f'cannot read the configuration {missing}: No such file or directory. Install it with '
+                                'the icr.auth.icr_credential_helper module, or name another file with '
+                                'DOCKER_CREDENTIAL_ICR_CONFIG.')
+    path = tmp_path / 'c.json'
+    path.write_bytes(b'{"identity": "\xff"}')
+    with pytest.raises(InputError) as caught:
+        hc.load(str(path))
+    assert caught.value.msg.startswith(f'the configuration {path} is not valid JSON (') and 'utf-8' in caught.value.msg
+    path.write_text('{"identity": "x"}')
+    with pytest.raises(InputError) as caught:
+        hc.load(str(path))
+    assert caught.value.msg == (f'{path}: credential helper configuration: identity: give one of vpc_trusted_profile, '
+                                'compute_resource, api_key_file, not "x".')
+
+
+def test_trailing_slashes_are_dropped_and_nothing_else():
+    out = hc.validate({'identity': 'vpc_trusted_profile', 'iam_endpoint': 'https://iam.example.test/X//',
+                       'metadata_endpoint': 'http://metadata.example/BOX//'})
+    assert (out['iam_endpoint'], out['metadata_endpoint']) == ('https://iam.example.test/X',
+                                                               'http://metadata.example/BOX')
+
+
+def test_config_path_reads_the_process_environment_by_default(monkeypatch):
+    monkeypatch.setenv(hc.CONFIG_ENV, '/srv/helper.json')
+    assert hc.config_path() == '/srv/helper.json'
+    monkeypatch.delenv(hc.CONFIG_ENV)
+    assert hc.config_path() == hc.DEFAULT_CONFIG_PATH
+
+
+def test_load_never_reads_more_than_one_byte_past_the_limit(monkeypatch):
+    """A path naming a device or a pipe without end (/dev/zero) is refused after the limit, not read for ever."""
+    asked = []
+
+    class Endless(object):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self, amount=None):
+            asked.append(amount)
+            assert amount is not None, 'read without a bound'
+            return b' ' * amount
+
+    monkeypatch.setattr(hc, 'open', lambda path, mode: Endless(), raising=False)
+    with pytest.raises(InputError) as caught:
+        hc.load('/dev/zero')
+    assert caught.value.msg == 'the configuration /dev/zero is larger than 65536 bytes; is it the right file?'
+    assert asked == [hc.MAX_CONFIG_SIZE + 1]
