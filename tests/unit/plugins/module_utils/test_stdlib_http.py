@@ -264,3 +264,64 @@ def test_a_missing_ca_file_is_named_with_the_reason(tmp_path):
         sh.Transport(ca_path=missing).context()
     assert caught.value.msg == ('ca_path: cannot load CA certificates from %s: No such file or directory. Give a '
                                 'readable PEM file.' % missing)
+
+
+class RaisingOpener(object):
+    """An opener whose every open() raises the next of the given errors (the last one again when they run out)."""
+
+    def __init__(self, *errors):
+        self.errors, self.calls = list(errors), 0
+
+    def open(self, req, timeout):
+        self.calls += 1
+        raise self.errors[min(self.calls, len(self.errors)) - 1]
+
+
+def failing(monkeypatch, *errors, **kwargs):
+    opener = RaisingOpener(*errors)
+    monkeypatch.setattr(sh.Transport, '_opener', lambda self, host, proxy: opener)
+    tr, sleeps = transport(**kwargs)
+    with pytest.raises(sh.TransportError) as caught:
+        tr.request('POST', 'https://iam.example.test/identity/token', 'IBM Cloud IAM')
+    return caught.value.msg, sleeps, opener.calls
+
+
+TIMED_OUT = ('IBM Cloud IAM at https://iam.example.test/identity/token did not answer within 5 seconds (1 attempt). '
+             'Check the endpoint and the network path, or raise timeout.')
+TLS_FAILED = ('TLS with IBM Cloud IAM at https://iam.example.test/identity/token failed: [SSL: '
+              'CERTIFICATE_VERIFY_FAILED] certificate verify failed; give ca_path with the CA that signed its '
+              'certificate.')
+
+
+@pytest.mark.parametrize('error', [
+    __import__('socket').timeout('timed out'),
+    TimeoutError('timed out'),
+    __import__('urllib.error').error.URLError(__import__('socket').timeout('timed out')),
+    __import__('urllib.error').error.URLError(TimeoutError()),
+])
+def test_a_timeout_in_any_wrapping_is_named_and_not_retried(monkeypatch, error):
+    assert failing(monkeypatch, error, retries=3) == (TIMED_OUT, [], 1)
+
+
+@pytest.mark.parametrize('wrapped', [False, True])
+def test_a_tls_error_in_any_wrapping_is_named_with_its_cause_and_not_retried(monkeypatch, wrapped):
+    import ssl
+    import urllib.error
+    error = ssl.SSLError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed')
+    assert failing(monkeypatch, urllib.error.URLError(error) if wrapped else error, retries=3) == (TLS_FAILED, [], 1)
+
+
+def test_an_unreachable_service_is_retried_with_backoff_then_named_word_for_word(monkeypatch):
+    import urllib.error
+    refused = urllib.error.URLError(ConnectionRefusedError(111, 'Connection refused'))
+    assert failing(monkeypatch, refused, retries=2) == (
+        'IBM Cloud IAM at https://iam.example.test/identity/token could not be reached (3 attempts): Connection '
+        'refused. Check the endpoint, the network and the proxy settings.', [0.5, 1.0], 3)
+
+
+def test_a_bare_connection_error_is_named_by_its_own_text(monkeypatch):
+    import http.client
+    closed = http.client.RemoteDisconnected('Remote end closed connection without response')
+    assert failing(monkeypatch, closed, ConnectionResetError(104, 'Connection reset by peer'), retries=1) == (
+        'IBM Cloud IAM at https://iam.example.test/identity/token could not be reached (2 attempts): Connection '
+        'reset by peer. Check the endpoint, the network and the proxy settings.', [0.5], 2)
