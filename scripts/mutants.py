@@ -136,8 +136,26 @@ def load_equivalent():
     return found
 
 
+def timeout_config():
+    """setup.cfg lines for MUTMUT_TIMEOUT_MULTIPLIER and MUTMUT_TIMEOUT_CONSTANT (none when unset)."""
+    lines = []
+    for key, value in sorted(MUTMUT_TIMEOUT.items()):
+        if not value:
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            number = 0.0
+        if not 0 < number < float('inf'):
+            raise SystemExit('MUTMUT_TIMEOUT_%s=%r: give a finite number above 0 (mutmut multiplies the tests\' time '
+                             'by it or adds it), or leave it unset for mutmut\'s default' % (key.upper(), value))
+        lines.append('timeout_%s = %s' % (key, number))
+    return lines
+
+
 def mutmut(max_children):
     """mutmut 3 in a scratch copy laid out as ansible_collections/icr/auth, so that module names match imports."""
+    timeouts = timeout_config()
     base = WORK / 'mutmut'
     coll = copy_tree(base)
     # mutmut mutates paths relative to its working directory and names mutants by the dotted path: run it from the
@@ -154,15 +172,7 @@ def mutmut(max_children):
               'also_copy =' + listed(prefix + p for p in ('tests', 'plugins', 'roles', 'meta', 'galaxy.yml', 'docs')),
               'do_not_mutate =' + listed(['*/module_utils/_errors.py']),
               'pytest_add_cli_args =' + listed(['-p', 'no:cacheprovider'])]
-    for key, value in sorted(MUTMUT_TIMEOUT.items()):
-        if value:
-            try:
-                if float(value) <= 0:
-                    raise ValueError(value)
-            except ValueError:
-                raise SystemExit('MUTMUT_TIMEOUT_%s=%r: give a number above 0 (mutmut multiplies the tests\' time by it'
-                                 ' or adds it), or leave it unset for mutmut\'s default' % (key.upper(), value))
-            config.append('timeout_%s = %s' % (key, float(value)))
+    config += timeouts
     config.append('')
     (base / 'setup.cfg').write_text('\n'.join(config))
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE='1')
