@@ -136,6 +136,13 @@ def load_equivalent():
     return found
 
 
+def names_shown():
+    """MUTMUT_NAMES for the report: all of a few, else how many and the first."""
+    if len(MUTMUT_NAMES) <= 3:
+        return ' '.join(MUTMUT_NAMES) or 'all'
+    return '%d names or patterns (%s, ...)' % (len(MUTMUT_NAMES), MUTMUT_NAMES[0])
+
+
 def timeout_config():
     """setup.cfg lines for MUTMUT_TIMEOUT_MULTIPLIER and MUTMUT_TIMEOUT_CONSTANT (none when unset)."""
     lines = []
@@ -197,7 +204,7 @@ def mutmut(max_children):
     survivors = sorted(n for n, s in status.items() if s == 'survived')
     unlisted = [n for n in survivors if n not in equivalent]
     lines = ['mutmut run exit %d in %.0f s (paths: %s; tests: %s; names: %s; timeout: %s)'
-             % (rc, elapsed, ' '.join(MUTMUT_PATHS), ' '.join(MUTMUT_TESTS), ' '.join(MUTMUT_NAMES) or 'all',
+             % (rc, elapsed, ' '.join(MUTMUT_PATHS), ' '.join(MUTMUT_TESTS), names_shown(),
                 ', '.join('%s %s' % kv for kv in sorted(MUTMUT_TIMEOUT.items()) if kv[1]) or 'mutmut default'),
              'mutants: %d; %s' % (len(status), ', '.join('%s %d' % kv for kv in sorted(counts.items())))]
     lines += ['survived, listed as equivalent: %s  # %s' % (n, equivalent[n]) for n in survivors if n in equivalent]
