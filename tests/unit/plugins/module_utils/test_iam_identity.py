@@ -182,6 +182,24 @@ S, K = ident.SERVICE_IDS, ident.APIKEYS
          'body': {'name': 'pull', 'iam_id': 'iam-x', 'account_id': ACCOUNT, 'store_value': False,
                   'description': 'for CI', 'expires_at': '2027-06-01T00:00+0000'},
          'headers': {'Entity-Lock': 'true', 'Entity-Disable': 'false'}})]),
+    ('find_service_id', ('web',), [],
+     [('pages', S, "list the service IDs named 'web'", {'account_id': ACCOUNT, 'name': 'web',
+                                                        'pagesize': ident.PAGE_SIZE, 'items': 'serviceids'})]),
+    ('update_api_key', ('ApiKey-1', {'description': 'd'}), [Answer(200, {'id': 'ApiKey-1'}, 'W/"4"'), Answer()],
+     [('GET', f'{K}/ApiKey-1', 'read API key ApiKey-1', {'allow': (404,)}),
+      ('PUT', f'{K}/ApiKey-1', 'update API key ApiKey-1', {'body': {'description': 'd'},
+                                                           'headers': {'If-Match': 'W/"4"'}})]),
+    ('update_api_key', ('ApiKey-1', {'name': 'n'}), [Answer(200, {'id': 'ApiKey-1'}), Answer()],
+     [('GET', f'{K}/ApiKey-1', 'read API key ApiKey-1', {'allow': (404,)}),
+      ('PUT', f'{K}/ApiKey-1', 'update API key ApiKey-1', {'body': {'name': 'n'}, 'headers': {'If-Match': '*'}})]),
+    ('set_api_key_flag', ('ApiKey-1', 'lock', True), [], [('POST', f'{K}/ApiKey-1/lock', 'lock API key ApiKey-1', {})]),
+    ('set_api_key_flag', ('ApiKey-1', 'lock', False), [],
+     [('DELETE', f'{K}/ApiKey-1/lock', 'unlock API key ApiKey-1', {})]),
+    ('set_api_key_flag', ('ApiKey-1', 'disable', True), [],
+     [('POST', f'{K}/ApiKey-1/disable', 'disable API key ApiKey-1', {})]),
+    ('set_api_key_flag', ('ApiKey-1', 'disable', False), [],
+     [('DELETE', f'{K}/ApiKey-1/disable', 'enable API key ApiKey-1', {})]),
+    ('delete_api_key', ('ApiKey-1',), [], [('DELETE', f'{K}/ApiKey-1', 'delete API key ApiKey-1', {'allow': (404,)})]),
 ])
 def test_each_call_to_iam_word_for_word(method, args, answers, calls):
     admin = RecordingAdmin(*answers)
@@ -229,3 +247,35 @@ def test_find_api_key_matches_name_and_identity_and_names_duplicates():
     with pytest.raises(IamError) as err:
         ident.Identity(RecordingAdmin(items=keys), ACCOUNT).find_api_key('iam-a', 'pull')
     assert err.value.msg.startswith("2 API keys are named 'pull' on iam-a (k1, k4); ")
+
+
+def test_api_key_writes_return_iams_answer_or_what_was_read():
+    current = {'id': 'ApiKey-1', 'name': 'pull', 'entity_tag': 'W/"4"'}
+    admin = RecordingAdmin(Answer(200, dict(current)), Answer(200, None))
+    assert ident.Identity(admin, ACCOUNT).update_api_key('ApiKey-1', {'name': 'pull'}) == current
+    admin = RecordingAdmin(Answer(200, dict(current)), Answer(200, {'id': 'ApiKey-1', 'name': 'new'}))
+    assert ident.Identity(admin, ACCOUNT).update_api_key('ApiKey-1', {'name': 'new'}) == {'id': 'ApiKey-1',
+                                                                                       'name': 'new'}
+    with pytest.raises(IamError) as err:
+        ident.Identity(RecordingAdmin(Answer(404, None)), ACCOUNT).update_api_key('ApiKey-1', {'name': 'n'})
+    assert err.value.msg == ('Could not update API key ApiKey-1: IAM no longer knows it (deleted meanwhile?). '
+                             'Run again.')
+    for answer in (Answer(201, {'name': 'pull'}), Answer(201, 'x'), Answer(201, {'id': ''})):
+        with pytest.raises(IamError) as err:
+            ident.Identity(RecordingAdmin(answer), ACCOUNT).create_api_key('iam-x', 'pull', None, None, False, False)
+        assert err.value.msg == "Could not create API key 'pull': IAM answered HTTP 201 without the key."
+    made = {'id': 'ApiKey-1', 'apikey': 'value'}
+    assert ident.Identity(RecordingAdmin(Answer(201, dict(made))), ACCOUNT).create_api_key(
+        'iam-x', 'pull', None, None, False, False) == made
+
+
+def test_find_service_id_matches_the_name_exactly_and_names_duplicates_word_for_word():
+    items = [{'name': 'web', 'id': 'ServiceId-b'}, {'name': 'web-2', 'id': 'ServiceId-c'}, {'id': 'ServiceId-d'}]
+    assert ident.Identity(RecordingAdmin(items=items), ACCOUNT).find_service_id('web') == items[0]
+    assert ident.Identity(RecordingAdmin(items=items[1:]), ACCOUNT).find_service_id('web') is None
+    items.append({'name': 'web', 'id': 'ServiceId-a'})
+    with pytest.raises(IamError) as err:
+        ident.Identity(RecordingAdmin(items=items), ACCOUNT).find_service_id('web')
+    assert err.value.msg == (f"2 service IDs are named 'web' in account {ACCOUNT} (ServiceId-a, ServiceId-b); IAM "
+                             'does not keep names unique, so it is unclear which one is meant. Delete or rename the '
+                             'extra ones, or give the id.')
