@@ -279,3 +279,14 @@ def test_find_service_id_matches_the_name_exactly_and_names_duplicates_word_for_
     assert err.value.msg == (f"2 service IDs are named 'web' in account {ACCOUNT} (ServiceId-a, ServiceId-b); IAM "
                              'does not keep names unique, so it is unclear which one is meant. Delete or rename the '
                              'extra ones, or give the id.')
+
+
+def test_api_key_details_sends_the_value_only_in_its_header_and_never_returns_it():
+    record = {'id': 'ApiKey-1', 'iam_id': 'iam-ServiceId-1', 'account_id': ACCOUNT, 'apikey': 'the-value'}
+    admin = RecordingAdmin(Answer(200, dict(record)))
+    assert ident.Identity(admin, ACCOUNT).api_key_details('the-value', 'ci_key') == {
+        'id': 'ApiKey-1', 'iam_id': 'iam-ServiceId-1', 'account_id': ACCOUNT}
+    assert admin.calls == [('GET', '/v1/apikeys/details', 'look up the identity of API key ci_key',
+                            {'headers': {'IAM-ApiKey': 'the-value'}, 'allow': (404,)})]
+    for answer in (Answer(404, {'id': 'ApiKey-1'}), Answer(200, 'x'), Answer(200, None)):
+        assert ident.Identity(RecordingAdmin(answer), ACCOUNT).api_key_details('v', 'k') is None
