@@ -313,3 +313,94 @@ def test_delete_asks_iam_to_delete_the_policy_and_accepts_one_already_gone():
     admin = ScriptedAdmin(Answer(404, None))
     pol.Policies(admin, ACCOUNT, 'iam-ServiceId-1').delete({'id': 'p7'})
     assert admin.calls == [('DELETE', pol.POLICIES + '/p7', 'delete access policy p7', {'allow': (404,)})]
+
+
+def test_policy_key_keeps_a_resource_type_other_than_namespace_and_other_attributes_apart():
+    p = policy([READER], [('serviceName', 'container-registry'), ('region', 'us-south'), ('resourceType', 'repository'),
+                          ('resource', 'web/app')])
+    p['resources'][0]['attributes'].append({'name': 'zone', 'value': 'a'})  # no operator: stringEquals
+    assert pol.policy_key(p) == ('region', 'us-south', None, (('zone', 'a', 'stringEquals'),
+                                                              ('resourceType', 'repository', 'stringEquals')))
+    assert pol.policy_key({'id': 'p'}) is None and pol.policy_key({'resources': ['not a dict']}) is None
+
+
+def test_conflicting_policy_skips_other_errors_and_reads_any_href():
+    def body(*policies):
+        other = {'code': 'other_error', 'details': {'conflicts_with': {'policy': {'id': 'wrong'}}}}
+        return {'errors': ['not a dict', other] + [
+            {'code': 'policy_conflict_error', 'details': {'conflicts_with': {'policy': p}}} for p in policies]}
+    assert pol.conflicting_policy(body({'id': 'pid-1'})) == 'pid-1'
+    assert pol.conflicting_policy(body({}, {'id': 'pid-2'})) == 'pid-2'
+    assert pol.conflicting_policy(body({'href': 'https://iam.example.test/v1/policies/pid-X/'})) == 'pid-X'
+    assert pol.conflicting_policy(body({'href': 'pid-3'})) == 'pid-3'
+
+
+class Response(object):
+    status_code, headers = 409, {}
+
+
+def test_create_asks_iam_word_for_word_and_names_a_conflict_without_a_policy():
+    key = ('region', 'us-south', 'web', ())
+    doing = "create the access policy {'roles': ['Reader'], 'region': 'us-south', 'namespace': 'web'} for iam-S"
+    admin = ScriptedAdmin(Answer(201, {'id': 'p1'}), Answer(200, {'id': 'p1', 'roles': []}, 'W/"1"'))
+    assert pol.Policies(admin, ACCOUNT, 'iam-S').create(key, {READER}) == ({'id': 'p1', 'roles': []}, 'created')
+    assert admin.calls[0] == ('POST', pol.POLICIES, doing, {'body': pol.policy_body(ACCOUNT, 'iam-S', key, {READER}),
+                                                            'allow': (409,)})
+    assert admin.calls[0][3]['body']['subjects'] == [{'attributes': [{'name': 'iam_id', 'value': 'iam-S'}]}]
+    assert admin.calls[0][3]['body']['resources'][0]['attributes'][0] == {
+        'name': 'accountId', 'value': ACCOUNT, 'operator': 'stringEquals'}
+    conflict = Answer(409, {'errors': [{'code': 'policy_conflict_error', 'message': 'conflict'}]})
+    conflict.response = Response()
+    admin = ScriptedAdmin(conflict)
+    admin.opts = None
+    with pytest.raises(IamError) as err:
+        pol.Policies(admin, ACCOUNT, 'iam-S').create(key, {READER})
+    assert err.value.msg == f'Could not {doing}: IAM answered HTTP 409 (policy_conflict_error: conflict).'
+    assert err.value.details == {'status': 409}
+
+
+def test_access_view_and_policy_body_word_for_word():
+    extra = (('zone', 'a', 'stringEquals'),)
+    assert pol.access_view(('geography', 'global', None, extra), {WRITER, READER}) == {
+        'roles': [READER, WRITER], 'region': 'global', 'namespace': None, 'other_attributes': [['zone', 'a',
+                                                                                              'stringEquals']]}
+    assert pol.access_view(('region', 'eu-de', 'web', ()), {READER}) == {'roles': [READER], 'region': 'eu-de',
+                                                                         'namespace': 'web'}
+    # A policy on a whole geography (IAM may hold one on another value than global) shows as global.
+    assert pol.access_view(('geography', 'ap', None, ()), {READER})['region'] == 'global'
+    ops = {'operator': 'stringEquals'}
+    assert pol.policy_body(ACCOUNT, 'iam-S', ('region', 'us-south', None, ()), {READER, 'crn:other:Viewer'}) == {
+        'type': 'access', 'subjects': [{'attributes': [{'name': 'iam_id', 'value': 'iam-S'}]}],
+        'roles': [{'role_id': pol.ROLE_PREFIX + READER}, {'role_id': 'crn:other:Viewer'}],
+        'resources': [{'attributes': [dict(name='accountId', value=ACCOUNT, **ops),
+                                      dict(name='serviceName', value='container-registry', **ops),
+                                      dict(name='region', value='us-south', **ops)]}]}
+
+
+def test_read_asks_once_or_waits_for_a_policy_iam_does_not_show_yet():
+    slept = []
+    admin = ScriptedAdmin(Answer(404, None))
+    assert pol.Policies(admin, ACCOUNT, 'iam-S', sleep=slept.append).read('p1') == (None, None)
+    assert admin.calls == [('GET', pol.POLICIES + '/p1', 'read access policy p1', {'allow': (404,)})] and slept == []
+    admin = ScriptedAdmin(*[Answer(404, None)] * 7)
+    assert pol.Policies(admin, ACCOUNT, 'iam-S', sleep=slept.append).read('p1', settle=True) == (None, None)
+    assert len(admin.calls) == 7 and slept == list(pol.SETTLE_DELAYS)
+    admin = ScriptedAdmin(Answer(200, {'id': 'p1', 'etag': 'E1'}))
+    assert pol.Policies(admin, ACCOUNT, 'iam-S').read('p1') == ({'id': 'p1', 'etag': 'E1'}, 'E1')
+
+
+def test_create_reads_the_new_policy_until_iam_shows_it_or_reports_what_it_sent():
+    key = ('region', 'us-south', 'web', ())
+    slept = []
+    admin = ScriptedAdmin(Answer(201, {'id': 'p1'}), Answer(404, None), Answer(200, {'id': 'p1', 'v': 2}, 'E'))
+    assert pol.Policies(admin, ACCOUNT, 'iam-S', sleep=slept.append).create(key, {READER}) == (
+        {'id': 'p1', 'v': 2}, 'created')
+    assert [c[1] for c in admin.calls[1:]] == [pol.POLICIES + '/p1'] * 2 and slept == [0.25]
+    admin = ScriptedAdmin(Answer(201, {'id': 'p1'}), *[Answer(404, None)] * 7)
+    assert pol.Policies(admin, ACCOUNT, 'iam-S', sleep=slept.append).create(key, {READER}) == (
+        dict(pol.policy_body(ACCOUNT, 'iam-S', key, {READER}), id='p1'), 'created')
+    for body in ('x', {'name': 'p'}):
+        with pytest.raises(IamError) as err:
+            pol.Policies(ScriptedAdmin(Answer(201, body)), ACCOUNT, 'iam-S').create(key, {READER})
+        assert err.value.msg == ("Could not create the access policy {'roles': ['Reader'], 'region': 'us-south', "
+                                 "'namespace': 'web'} for iam-S: IAM answered HTTP 201 without the policy id.")
