@@ -254,8 +254,8 @@ def test_api_key_writes_return_iams_answer_or_what_was_read():
     admin = RecordingAdmin(Answer(200, dict(current)), Answer(200, None))
     assert ident.Identity(admin, ACCOUNT).update_api_key('ApiKey-1', {'name': 'pull'}) == current
     admin = RecordingAdmin(Answer(200, dict(current)), Answer(200, {'id': 'ApiKey-1', 'name': 'new'}))
-    assert ident.Identity(admin, ACCOUNT).update_api_key('ApiKey-1', {'name': 'new'}) == {'id': 'ApiKey-1',
-                                                                                       'name': 'new'}
+    updated = ident.Identity(admin, ACCOUNT).update_api_key('ApiKey-1', {'name': 'new'})
+    assert updated == {'id': 'ApiKey-1', 'name': 'new'}
     with pytest.raises(IamError) as err:
         ident.Identity(RecordingAdmin(Answer(404, None)), ACCOUNT).update_api_key('ApiKey-1', {'name': 'n'})
     assert err.value.msg == ('Could not update API key ApiKey-1: IAM no longer knows it (deleted meanwhile?). '

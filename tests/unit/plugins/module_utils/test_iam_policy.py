@@ -362,8 +362,8 @@ def test_create_asks_iam_word_for_word_and_names_a_conflict_without_a_policy():
 def test_access_view_and_policy_body_word_for_word():
     extra = (('zone', 'a', 'stringEquals'),)
     assert pol.access_view(('geography', 'global', None, extra), {WRITER, READER}) == {
-        'roles': [READER, WRITER], 'region': 'global', 'namespace': None, 'other_attributes': [['zone', 'a',
-                                                                                              'stringEquals']]}
+        'roles': [READER, WRITER], 'region': 'global', 'namespace': None,
+        'other_attributes': [['zone', 'a', 'stringEquals']]}
     assert pol.access_view(('region', 'eu-de', 'web', ()), {READER}) == {'roles': [READER], 'region': 'eu-de',
                                                                          'namespace': 'web'}
     # A policy on a whole geography (IAM may hold one on another value than global) shows as global.
