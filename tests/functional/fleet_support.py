@@ -13,6 +13,7 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from icr_infra import Registry, SshFleet, skopeo_push, write_auth_file, write_oci_layout
@@ -52,6 +53,28 @@ def sudo_fleet(size, prefix):
     finally:
         for user in created:
             subprocess.run(['userdel', '--remove', '--force', user], capture_output=True, check=False)
+
+
+def fleet_fixtures(size, prefix, image_ref, content):
+    """The module-scoped fixtures of a fleet test: a registry trusting the emulator, one image pushed to it, and an SSH
+    fleet of `size` users named `prefix`N with sudo. A test module binds them: registry, image, fleet = fleet_fixtures(...)
+    (and imports the emulator fixture as `emulator`)."""
+
+    @pytest.fixture(scope='module')
+    def registry(emulator):
+        with emulator_registry(emulator) as reg:
+            yield reg
+
+    @pytest.fixture(scope='module')
+    def image(emulator, registry, tmp_path_factory):
+        return push_image(emulator, registry, tmp_path_factory.mktemp('image'), image_ref, content)
+
+    @pytest.fixture(scope='module')
+    def fleet():
+        with sudo_fleet(size, prefix) as started:
+            yield started
+
+    return registry, image, fleet
 
 
 def fleet_env(fleet, tmp_path):

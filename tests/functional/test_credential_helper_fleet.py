@@ -22,7 +22,7 @@ import subprocess
 import pytest
 
 from emu_fixture import module_emu as emulator  # noqa: F401  pylint: disable=unused-import
-from fleet_support import changed_counts, emulator_registry, push_image, run_role, sudo_fleet
+from fleet_support import changed_counts, fleet_fixtures, run_role
 from rel_support import shared_tmpdir
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.slow]
@@ -32,21 +32,7 @@ CONTENT = b'pulled through docker-credential-icr on the fleet\n'
 IMAGE = 'team-a/hello:v1'
 
 
-@pytest.fixture(scope='module')
-def registry(emulator):
-    with emulator_registry(emulator) as reg:
-        yield reg
-
-
-@pytest.fixture(scope='module')
-def image(emulator, registry, tmp_path_factory):
-    return push_image(emulator, registry, tmp_path_factory.mktemp('image'), IMAGE, CONTENT)
-
-
-@pytest.fixture(scope='module')
-def fleet():
-    with sudo_fleet(3, PREFIX) as started:
-        yield started
+registry, image, fleet = fleet_fixtures(3, PREFIX, IMAGE, CONTENT)
 
 
 @pytest.fixture(scope='module')

@@ -27,7 +27,7 @@ import urllib.request
 import pytest
 
 from emu_fixture import module_emu as emulator  # noqa: F401  pylint: disable=unused-import
-from fleet_support import BIN, changed_counts, emulator_registry, fleet_env, push_image, sudo_fleet
+from fleet_support import BIN, changed_counts, fleet_env, fleet_fixtures
 from playrunner import run_play
 from secret_scan import assert_no_secret
 
@@ -39,21 +39,7 @@ IMAGE = 'team-a/rotation:v1'
 SERVICE_ID = 'rotation-ssh-fleet-pull'
 
 
-@pytest.fixture(scope='module')
-def registry(emulator):
-    with emulator_registry(emulator) as reg:
-        yield reg
-
-
-@pytest.fixture(scope='module')
-def image(emulator, registry, tmp_path_factory):
-    return push_image(emulator, registry, tmp_path_factory.mktemp('image'), IMAGE, CONTENT)
-
-
-@pytest.fixture(scope='module')
-def fleet():
-    with sudo_fleet(2, PREFIX) as started:
-        yield started
+registry, image, fleet = fleet_fixtures(2, PREFIX, IMAGE, CONTENT)
 
 
 def skopeo_as(user, ref):
