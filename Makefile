@@ -13,7 +13,8 @@
 #   make matrix       sanity + units with every other ansible-core from the floor (2.19) to 2.21 (.venv-X.Y)
 #   make integration  ansible-test integration on this host (targets in tests/integration/targets)
 #   make functional   pytest tests/emulator/tests, tests/infra/tests, tests/functional
-#   make integration-floor, make functional-floor   the same two with the floor, ansible-core 2.19 (.venv-2.19)
+#   make integration-floor, make functional-floor   the same two with the floor, ansible-core 2.19 (.venv-2.19);
+#                     functional-floor leaves out the tests that do not depend on ansible-core (FUNCTIONAL_FLOOR_SKIP)
 #   make lint         ansible-lint (roles/, playbooks/, the docs' examples), ansible-doc of every
 #                     module and role, antsibull-changelog lint, ansible-builder introspect, and the
 #                     share of typed functions in plugins/ (scripts/typed-functions.py, TYPED_MIN=80)
@@ -161,17 +162,23 @@ integration-floor: floor-venv collection
 # directory that does not exist is skipped, and pytest's exit code 5 (no tests
 # collected) is not a failure. The suites run ansible-playbook & co. from the venv of the Python that runs pytest.
 FUNCTIONAL_SUITES ?= tests/emulator/tests tests/infra/tests tests/bench/tests tests/functional
+# With the floor, only what ansible-core runs: the emulator's, the infrastructure's and the benchmark's own tests, and
+# the functional tests that run no play and load no ansible-core code (the secret scanner, the summary, the typed-
+# function count, the curated list, the ledger, the credential helper run on its own), do not depend on its release.
+FUNCTIONAL_FLOOR_SUITES ?= tests/functional
+FUNCTIONAL_FLOOR_SKIP ?= test_secret_scan.py test_test_summary.py test_typed_functions.py test_curated_mutants.py \
+	test_rel_ledger.py test_credential_helper_runtime.py
 
-# run_functional STEP VENV: every suite with VENV's pytest, JUnit into build/reports/STEP/.
+# run_functional STEP VENV SUITES [PYTEST ARGS]: every suite with VENV's pytest, JUnit into build/reports/STEP/.
 define run_functional
 rm -rf $(REPORTS)/$(1); mkdir -p $(REPORTS)/$(1); \
 echo "$(1): $$($(call core_of,$(2)))"; \
 rc=0; ran=0; cd $(ROOT); \
-for d in $(FUNCTIONAL_SUITES); do \
+for d in $(3); do \
 	if [ ! -e "$$d" ]; then echo "$(1): $$d: not present, skipped"; continue; fi; \
 	ran=1; echo "$(1): pytest $$d"; \
 	r=0; $(2)/bin/python -m pytest "$$d" -q -p no:cacheprovider \
-		--junitxml=$(REPORTS)/$(1)/$$(echo "$$d" | tr '/' '_').xml $(PYTEST_ARGS) || r=$$?; \
+		--junitxml=$(REPORTS)/$(1)/$$(echo "$$d" | tr '/' '_').xml $(4) $(PYTEST_ARGS) || r=$$?; \
 	if [ $$r -eq 5 ]; then echo "$(1): $$d: pytest collected no tests: FAILED (a suite that runs nothing proves nothing)"; fi; \
 	if [ $$r -ne 0 ]; then rc=$$r; fi; \
 done; \
@@ -180,10 +187,12 @@ exit $$rc
 endef
 
 functional: venv
-	@$(call run_functional,functional,$(VENV))
+	@$(call run_functional,functional,$(VENV),$(FUNCTIONAL_SUITES))
 
 functional-floor: floor-venv
-	@$(call run_functional,functional-floor,$(FLOOR_VENV))
+	@echo "functional-floor: not run again with the floor (independent of ansible-core):" \
+		"$(filter-out $(FUNCTIONAL_FLOOR_SUITES),$(FUNCTIONAL_SUITES)) $(addprefix tests/functional/,$(FUNCTIONAL_FLOOR_SKIP))"
+	@$(call run_functional,functional-floor,$(FLOOR_VENV),$(FUNCTIONAL_FLOOR_SUITES),$(addprefix --ignore=tests/functional/,$(FUNCTIONAL_FLOOR_SKIP)))
 
 # ---------------------------------------------------------------- lint and docs
 MODULES = $(sort $(basename $(notdir $(filter-out %/__init__.py,$(wildcard $(ROOT)/plugins/modules/*.py)))))

@@ -6,9 +6,12 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,16 +21,17 @@ REPO = HERE.parent.parent
 BIN = pathlib.Path(sys.executable).parent
 
 
+@functools.lru_cache(maxsize=None)
 def collections_path():
-    """A directory holding ansible_collections/icr/auth -> this tree (made once per process)."""
-    base = pathlib.Path(tempfile.gettempdir()) / ('icr-auth-collections-%d' % os.getpid())
+    """A directory holding ansible_collections/icr/auth -> this tree: made once per process, removed when it exits."""
+    base = pathlib.Path(tempfile.mkdtemp(prefix='icr-auth-collections-'))
+    os.chmod(str(base), 0o755)  # as the earlier per-pid directory: plays run as other users read the tree through it
     link = base / 'ansible_collections' / 'icr' / 'auth'
-    # A link left by an earlier process with the same pid may point to another tree (a scratch copy): replace it.
-    if link.is_symlink() and os.readlink(str(link)) != str(REPO):
-        link.unlink()
-    if not link.is_symlink():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(REPO)
+    link.parent.mkdir(parents=True)
+    link.symlink_to(REPO)
+    owner = os.getpid()
+    # Only the process that made it removes it (a forked child inherits the atexit list).
+    atexit.register(lambda: os.getpid() == owner and shutil.rmtree(str(base), ignore_errors=True))
     return str(base)
 
 
