@@ -22,7 +22,7 @@ import sys
 import pytest
 import yaml
 
-from playrunner import collections_path
+from playrunner import collections_path, run_play
 from secret_scan import find_secrets
 
 REPO = pathlib.Path(__file__).resolve().parent.parent.parent
@@ -294,7 +294,7 @@ def test_key_files_need_the_users_named(tmp_path):
 # the same meta/argument_specs.yml once, on the controller, so that import_role with rolespec_validate false (no task
 # per host) refuses the same input, before any host is touched.
 IMPLICIT = "Validating arguments against arg spec 'main'"
-ON_THE_CONTROLLER = "Check the role's variables against meta/argument_specs.yml, once, on the controller"
+ON_THE_CONTROLLER = "Check the role's variables and get the registry credential, once, on the controller"
 
 
 @pytest.mark.parametrize('imported', [False, True], ids=['roles', 'import_role-rolespec_validate-false'])
@@ -347,3 +347,14 @@ def test_a_host_whose_method_differs_from_the_first_hosts_is_stopped_before_its_
     assert not (tmp_path / 'h2.json').exists()
     assert (tmp_path / 'h3.json').exists() is (state == 'present'), run.tail()
     assert run.leaked() == [], run.tail()
+
+
+def test_the_controller_action_outside_the_role_fails_and_says_so(tmp_path):
+    """icr.auth.docker_auth_controller reads the role's internal variables: called alone it refuses, naming the role."""
+    run = run_play(tmp_path, [{'name': 'alone', 'icr.auth.docker_auth_controller': None}],
+                   play_vars={'docker_auth_regions': ['us-south']}, secret_vars={'docker_auth_api_key': KEY})
+    result = run.result('alone')
+    assert result['status'] == 'failed', run.text
+    assert result['result']['msg'] == ('icr.auth.docker_auth_controller is internal to the role icr.auth.docker_auth, '
+                                       'which runs it as its first task: use the role, not this action.'), run.text
+    assert find_secrets([KEY], run.text) == [], run.text

@@ -404,14 +404,14 @@ def findings(res: Results) -> list[str]:
             extra = (res.wall(n, forks, key, phase) or 0.0) - (res.wall(n, forks, floor, 'once') or 0.0)
             host, floor_host = _span_of(runs, 'Write the registry credential'), _span_of(floor_runs, 'Ping every host')
             validate = _span_of(runs, 'Validating arguments')
-            credential, floor_once = _span_of(runs, 'Get and prove'), _span_of(floor_runs, 'Ping the controller once')
-            skipped = _span_of(runs, 'Stop before any host is touched when the API') + _span_of(runs, 'Stop before any host is touched when IAM')
-            parts = ['the role\'s argument validation task %.2f s' % validate, 'the host task %.2f s against ping\'s %.2f s' % (host, floor_host)]
+            controller, floor_once = _span_of(runs, 'Check the role\'s variables'), _span_of(floor_runs, 'Ping the controller once')
+            helper = _span_of(runs, 'Install and configure docker-credential-icr') + _span_of(runs, 'Remove docker-credential-icr')
+            parts = ['ansible-core\'s argument validation task %.2f s' % validate, 'the host task %.2f s against ping\'s %.2f s' % (host, floor_host)]
             if key == 'role_bearer':
-                parts.append('icr_credential on the controller %.2f s against a ping on the controller %.2f s' % (credential, floor_once))
+                parts.append('the controller task (checks and icr_credential) %.2f s against a ping on the controller %.2f s' % (controller, floor_once))
             else:
-                parts.append('the skipped controller task %.2f s' % credential)
-            parts.append('the two skipped checks %.2f s' % skipped)
+                parts.append('the controller task (checks only) %.2f s against a ping on the controller %.2f s' % (controller, floor_once))
+            parts.append('the two skipped helper tasks %.2f s' % helper)
             out.append('- N=%d, forks %d, %s first run: %+.2f s against %s; in it %s.' % (
                 n, forks, key, extra, floor, '; '.join(parts)))
             ours, theirs = _cpu_of(runs), _cpu_of(floor_runs)
@@ -442,7 +442,7 @@ def diagnosis_section(data: dict[str, Any]) -> list[str]:
                           res.wall(n, forks, 'floor1', 'once'))
     if alone and role and floor:
         out += ['', 'Of the role\'s %+.2f s over the floor, the module itself (against ping) accounts for %+.2f s and the role '
-                'around it (argument validation, the skipped controller tasks, the templated arguments and the loop, loading the '
+                'around it (argument validation, the controller task, the two skipped helper tasks, the templated arguments and the loop, loading the '
                 'role) for %+.2f s.' % (role - floor, alone - floor, role - alone)]
     return out
 
