@@ -15,6 +15,7 @@ from ansible_collections.icr.auth.plugins.module_utils._credential import finger
 from ansible_collections.icr.auth.plugins.modules import icr_api_key_info
 from ansible_collections.icr.auth.tests.unit.plugins.modules.module_runner import run_module
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.iam_fakes import ACCOUNT, ADMIN_KEY, FakeIam
+from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import iam_token
 
 try:
     from ansible_collections.icr.auth.tests.functional.secret_scan import assert_no_secret
@@ -111,3 +112,17 @@ def test_iam_down_and_bad_files_fail_clearly(iam, tmp_path):
     failed, result, raw = run_module(icr_api_key_info, dict(known_keys=[{'name': 'new', 'key': iam.new}]))
     assert failed and 'api_key' in result['msg'] and 'IBMCLOUD_API_KEY' in result['msg'], result
     assert_no_secret([iam.new], raw)
+
+
+def test_a_key_file_is_checked_as_the_credential_helper_checks_its_key_file(iam, tmp_path):
+    token = iam_token()
+    cases = [(token, 'holds an IAM access token, not an API key'), (iam.new + '\n' + iam.off + '\n', 'contains white space'),
+             ('\n', 'is empty')]
+    for content, says in cases:
+        path = tmp_path / 'key'
+        path.write_text(content)
+        failed, result, raw = run_module(icr_api_key_info, args(iam, [{'name': 'new', 'key_file': str(path)}]))
+        assert failed and result['msg'].startswith('known_keys[0] (new): ') and says in result['msg'], result
+        assert str(path) in result['msg']
+        assert_no_secret([token, iam.new, iam.off], raw)
+    assert details_calls(iam) == []
