@@ -183,7 +183,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.icr.auth.plugins.module_utils._credential import fingerprint
 from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, IcrAuthError, InputError, failure
 from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession, admin_secrets, admin_spec
-from ansible_collections.icr.auth.plugins.module_utils._iam_identity import Identity
+from ansible_collections.icr.auth.plugins.module_utils._iam_identity import Identity, parse_iam_time
 from ansible_collections.icr.auth.plugins.module_utils._iam_key_file import read_api_key
 
 IAM_FIELDS = ('id', 'key_name', 'iam_id', 'account_id', 'service_id', 'service_id_name', 'locked', 'disabled',
@@ -224,18 +224,9 @@ def service_id_of(iam_id: str | None) -> str | None:
 
 
 def is_expired(value: str | None, now: datetime.datetime) -> bool:
-    if not value:
-        return False
-    text = str(value).strip().replace('Z', '+00:00')
-    if len(text) >= 5 and text[-5] in '+-' and text[-3] != ':':
-        text = text[:-2] + ':' + text[-2:]
-    try:
-        when = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when <= now
+    """Whether IAM's expires_at is at or before now; False without one, or with one that is not a time."""
+    when = parse_iam_time(value)
+    return when is not None and when <= now
 
 
 def view(record: dict | None, names: dict, now: datetime.datetime) -> dict:

@@ -7,6 +7,7 @@ disabled and expired keys reported, IAM faults as clear failures, and never a ke
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -126,3 +127,16 @@ def test_a_key_file_is_checked_as_the_credential_helper_checks_its_key_file(iam,
         assert str(path) in result['msg']
         assert_no_secret([token, iam.new, iam.off], raw)
     assert details_calls(iam) == []
+
+
+NOW = datetime.datetime(2027, 6, 1, 12, 0, tzinfo=datetime.timezone.utc)
+
+
+@pytest.mark.parametrize('value, expired', [
+    ('2027-06-01T12:00+0000', True), ('2027-06-01T12:00Z', True), ('2027-06-01T12:00:00.000+00:00', True),
+    ('2027-06-01T11:59:59Z', True), ('2027-06-01T14:00+0200', True), ('2027-06-01T12:00', True),
+    ('2027-06-01T12:01+0000', False), ('2027-06-01T12:00:00.5Z', False), ('2027-06-01T12:00-0100', False),
+    ('2027-06-01T12:01', False), (None, False), ('', False), ('never', False), ('2027-02-30T00:00Z', False),
+])
+def test_is_expired_at_or_before_now_in_any_form_iam_answers_and_never_for_what_is_not_a_time(value, expired):
+    assert icr_api_key_info.is_expired(value, NOW) is expired
