@@ -24,6 +24,8 @@ APIKEY_DETAILS = '/v1/apikeys/details'
 SERVICE_ID_RE = re.compile(r'^ServiceId-[0-9a-fA-F-]{8,}$')
 EXPIRES_RE = re.compile(r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}[+-]\d{4}$')
 EXPIRES_FORMAT = '%Y-%m-%dT%H:%M%z'
+# A time as IAM answers it: yyyy-MM-ddTHH:mm, maybe seconds and a fraction, then Z, +hhmm, +hh:mm or no offset (UTC).
+IAM_TIME_RE = re.compile(r'(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?[0-5]\d)?')
 
 
 def looks_like_id(value: str) -> bool:
@@ -52,20 +54,30 @@ def expiry_text(value: datetime.datetime | None) -> str | None:
     return value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M+0000')
 
 
+def parse_iam_time(value: str | None) -> datetime.datetime | None:
+    """A time IAM answers (expires_at, created_at) as an aware datetime - Z, +hhmm or +hh:mm, no offset is UTC;
+    None for no value or one that is not such a time."""
+    match = IAM_TIME_RE.fullmatch(str(value).strip()) if value else None
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    try:
+        zone = datetime.timezone.utc
+        if offset not in (None, 'Z'):
+            delta = datetime.timedelta(hours=int(offset[1:3]), minutes=int(offset[-2:]))
+            zone = datetime.timezone(-delta if offset[0] == '-' else delta)
+        return datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
+                                 int((fraction or '')[:6].ljust(6, '0')), tzinfo=zone)
+    except ValueError:
+        return None
+
+
 def same_expiry(current: str | None, wanted: datetime.datetime | None) -> bool:
-    """True if IAM's expires_at (any ISO form it answers) is the wanted instant, to the minute."""
+    """True if IAM's expires_at (any form parse_iam_time reads) is the wanted instant, to the minute."""
     if wanted is None:
         return True
-    if not current:
-        return False
-    text = str(current).strip().replace('Z', '+0000')
-    text = re.sub(r'([+-]\d{2}):(\d{2})$', r'\1\2', text)
-    text = re.sub(r'(T\d{2}:\d{2}):\d{2}(\.\d+)?', r'\1', text)
-    try:
-        have = datetime.datetime.strptime(text, EXPIRES_FORMAT)
-    except ValueError:
-        return False
-    return have == wanted.replace(second=0, microsecond=0)
+    have = parse_iam_time(current)
+    return have is not None and have.replace(second=0, microsecond=0) == wanted.replace(second=0, microsecond=0)
 
 
 def _one(found: list[dict], what: str, name: str, where: str) -> dict | None:

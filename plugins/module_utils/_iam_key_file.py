@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The store_to file of a new API key: 0600, in a 0700 directory, written atomically, never overwritten
-(internal use only).
+"""The store_to file of a new API key: 0600, in a 0700 directory, written atomically, never overwritten; and the key
+a key file on the controller holds (internal use only).
 
 The temp file is created before the key is, so that a directory that cannot be written is known before IAM makes a
 key whose value would be lost. The value goes only into that file: no message here ever holds it.
@@ -19,6 +19,8 @@ import os
 import stat
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError
+from ansible_collections.icr.auth.plugins.module_utils._identity_base import IdentityError
+from ansible_collections.icr.auth.plugins.module_utils._identity_key_file import check_key
 
 RECORD_KEYS = ('name', 'id', 'iam_id', 'apikey', 'created_at')
 MAX_SIZE = 64 * 1024
@@ -69,14 +71,49 @@ def read_record(path: str) -> dict | None:
         data = os.read(fd, MAX_SIZE + 1)
     finally:
         os.close(fd)
-    try:
-        record = json.loads(data.decode('utf-8')) if len(data) <= MAX_SIZE else None
-    except (ValueError, UnicodeDecodeError):
-        record = None
-    if not isinstance(record, dict) or not record.get('id'):
+    record = parse_record(data)
+    if record is None or not record.get('id'):
         raise InputError(f'store_to: {path} exists but does not hold an API key record (JSON with name, id, iam_id, '
                          'apikey, created_at); it was left as it is. Move it away or choose another path.')
     return dict((k, v) for k, v in record.items() if k != 'apikey')
+
+
+def parse_record(data: bytes) -> dict | None:
+    """The JSON object in a key file's bytes (at most MAX_SIZE, UTF-8); None for anything else."""
+    if len(data) > MAX_SIZE:
+        return None
+    try:
+        record = json.loads(data.decode('utf-8'))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def read_api_key(path: str, where: str) -> str:
+    """The API key a key file holds: the apikey of a JSON record (the store_to file, or the file of ibmcloud iam
+    service-api-key-create --file), or the key alone, as the credential helper's api_key_file holds it (check_key).
+
+    InputError starts with where and names the file, never what it holds.
+    """
+    try:
+        with open(path, 'rb') as handle:
+            data = handle.read(MAX_SIZE + 1)
+    except OSError as exc:
+        raise InputError(f'{where}: cannot read {path}: {exc.strerror}.')
+    if data.lstrip()[:1] != b'{':
+        try:
+            return check_key(data, path)
+        except IdentityError as exc:
+            raise InputError(f'{where}: {exc.msg}.') from None
+    record = parse_record(data)
+    value = record.get('apikey') if record is not None else None
+    if isinstance(value, str):
+        try:
+            return check_key(value.encode('utf-8'), path)
+        except IdentityError:
+            pass
+    raise InputError(f'{where}: {path} holds no API key - give a JSON file with an apikey field (the store_to file '
+                     'of icr.auth.icr_api_key) or a file with the key alone on one line.')
 
 
 class KeyFile(object):

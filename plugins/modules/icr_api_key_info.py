@@ -71,6 +71,9 @@ options:
           - A file on the controller that holds the key - JSON with an C(apikey) field (the file that
             O(icr.auth.icr_api_key#module:store_to) names, or the file of C(ibmcloud iam service-api-key-create --file)),
             or the key alone on one line.
+          - The key is checked as the credential helper checks its C(api_key_file) - ASCII without white space, at most
+            4096 bytes, and not an IAM access token; a file that holds anything else fails the module with a message that
+            names the file, never what it holds.
         type: path
   lookup:
     description:
@@ -173,7 +176,6 @@ known_keys:
 '''
 
 import datetime
-import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -181,9 +183,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.icr.auth.plugins.module_utils._credential import fingerprint
 from ansible_collections.icr.auth.plugins.module_utils._errors import IamError, IcrAuthError, InputError, failure
 from ansible_collections.icr.auth.plugins.module_utils._iam_admin import AdminSession, admin_secrets, admin_spec
-from ansible_collections.icr.auth.plugins.module_utils._iam_identity import Identity
+from ansible_collections.icr.auth.plugins.module_utils._iam_identity import Identity, parse_iam_time
+from ansible_collections.icr.auth.plugins.module_utils._iam_key_file import read_api_key
 
-MAX_SIZE = 64 * 1024
 IAM_FIELDS = ('id', 'key_name', 'iam_id', 'account_id', 'service_id', 'service_id_name', 'locked', 'disabled',
               'expires_at', 'expired')
 
@@ -201,37 +203,12 @@ def argument_spec() -> dict:
     return spec
 
 
-def read_key_file(path: str, where: str) -> str:
-    """The key a file holds (JSON with apikey, or the key alone); InputError naming the file, never its content."""
-    try:
-        with open(path, 'rb') as handle:
-            data = handle.read(MAX_SIZE + 1)
-    except OSError as exc:
-        raise InputError(f'{where}: cannot read {path}: {exc.strerror}.')
-    text = None
-    if len(data) <= MAX_SIZE:
-        try:
-            text = data.decode('utf-8').strip()
-        except UnicodeDecodeError:
-            text = None
-    if text and text.startswith('{'):
-        try:
-            record = json.loads(text)
-        except ValueError:
-            record = None
-        text = record.get('apikey') if isinstance(record, dict) else None
-    if not isinstance(text, str) or not text or len(text.split()) != 1:
-        raise InputError(f'{where}: {path} holds no API key - give a JSON file with an apikey field (the store_to file '
-                         'of icr.auth.icr_api_key) or a file with the key alone on one line.')
-    return text
-
-
 def read_keys(module: AnsibleModule) -> list:
     """[(name, value)] of the known_keys option; every value is hidden from the module's output before anything else."""
     found = []
     for index, item in enumerate(module.params['known_keys']):
         where = f"known_keys[{index}] ({item['name']})"
-        value = item['key'] if item.get('key') is not None else read_key_file(item['key_file'], where)
+        value = item['key'] if item.get('key') is not None else read_api_key(item['key_file'], where)
         if not value.strip():
             raise InputError(f'{where}: key is empty.')
         module.no_log_values.add(value)
@@ -247,18 +224,9 @@ def service_id_of(iam_id: str | None) -> str | None:
 
 
 def is_expired(value: str | None, now: datetime.datetime) -> bool:
-    if not value:
-        return False
-    text = str(value).strip().replace('Z', '+00:00')
-    if len(text) >= 5 and text[-5] in '+-' and text[-3] != ':':
-        text = text[:-2] + ':' + text[-2:]
-    try:
-        when = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when <= now
+    """Whether IAM's expires_at is at or before now; False without one, or with one that is not a time."""
+    when = parse_iam_time(value)
+    return when is not None and when <= now
 
 
 def view(record: dict | None, names: dict, now: datetime.datetime) -> dict:

@@ -6,6 +6,7 @@
 
 - file snapshots (bytes, mode, owner) and leftover temp files;
 - local test users (``icrrela``, ``icrrelb``) with homes in a temp dir, made and removed by the suite;
+- PullLoop: pulls in a loop as each user, one thread each, while a test changes their credentials (the rotation tests);
 - a ledger: with ``ICR_REL_LEDGER=FILE`` each test appends what it tried, how often and what held, so that
   docs/reliability.md is filled from what really ran;
 - a driver, run as ``python rel_support.py login PARAMS.json GATE``: a separate process that imports the
@@ -24,6 +25,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from playrunner import collections_path
@@ -167,6 +169,44 @@ def as_user(entry, func, *args):
     os.waitpid(pid, 0)
     answer = b''.join(chunks).decode()
     return answer == 'ok', (None if answer == 'ok' else answer)
+
+
+class PullLoop(object):
+    """pull(user, ref) in a loop for each user (by name), one thread each, from the start of the with block to its end;
+    counts each user's successes (ok) and keeps the failures (user, time, the end of stderr).
+
+    pull returns a CompletedProcess; pull_once(user) is one more pull, outside the loop."""
+
+    def __init__(self, users, ref, pull, pause=0.1):
+        self.ref = ref
+        self.pull = pull
+        self.pause = pause
+        self.ok = dict((u, 0) for u in users)
+        self.failures = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._loop, args=(u,), daemon=True) for u in users]
+
+    def pull_once(self, user):
+        return self.pull(user, self.ref)
+
+    def _loop(self, user):
+        while not self._stop.is_set():
+            done = self.pull_once(user)
+            if done.returncode == 0:
+                self.ok[user] += 1
+            else:
+                self.failures.append((user, time.time(), done.stderr.strip()[-500:]))
+            self._stop.wait(self.pause)
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
 
 
 # ------------------------------------------------------------------------------------------------ ledger

@@ -17,17 +17,17 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import pwd
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
 from playrunner import BIN, HERE, collections_path, run_play
 from real_fixtures import emu, images, realm, registry  # noqa: F401  pylint: disable=unused-import
-from rel_support import temporary_users
+from rel_support import PullLoop, temporary_users
 from secret_scan import assert_no_secret
 
 # pylint: disable=wrong-import-order
@@ -53,41 +53,13 @@ def fleet_users():
         yield made
 
 
-class PullLoop(object):
-    """skopeo inspect of an image, over and over, as each user (their own ~/.docker/config.json), in threads."""
-
-    def __init__(self, users, ref):
-        self.users = users
-        self.ref = ref
-        self.ok = dict((u.pw_name, 0) for u in users)
-        self.failures = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._loop, args=(u,), daemon=True) for u in users]
-
-    def pull_once(self, user):
-        env = {'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'HOME': user.pw_dir, 'USER': user.pw_name}
-        return subprocess.run(['runuser', '-u', user.pw_name, '--', 'skopeo', 'inspect', '--tls-verify=false',
-                               '--raw', 'docker://' + self.ref], env=env, capture_output=True, text=True, timeout=60,
-                              check=False, cwd='/')
-
-    def _loop(self, user):
-        while not self._stop.is_set():
-            done = self.pull_once(user)
-            if done.returncode == 0:
-                self.ok[user.pw_name] += 1
-            else:
-                self.failures.append((user.pw_name, time.time(), done.stderr.strip()[-500:]))
-            self._stop.wait(0.2)
-
-    def __enter__(self):
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for thread in self._threads:
-            thread.join()
+def pull_as(user, ref):
+    """skopeo inspect of an image as the user (by name), with their own ~/.docker/config.json."""
+    entry = pwd.getpwnam(user)
+    env = {'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'HOME': entry.pw_dir, 'USER': user}
+    return subprocess.run(['runuser', '-u', user, '--', 'skopeo', 'inspect', '--tls-verify=false',
+                           '--raw', 'docker://' + ref], env=env, capture_output=True, text=True, timeout=60,
+                          check=False, cwd='/')
 
 
 def rotation_env(tmp):
@@ -200,7 +172,7 @@ def test_rotation_keeps_every_pull_working_survives_a_kill_at_each_step_and_reti
     assert held_key(alice, 'us.icr.io') == held_key(bob, host) == key0
     assert_no_secret([key0, admin], out)
 
-    loop = PullLoop([alice, bob], fleet.ref)
+    loop = PullLoop([alice.pw_name, bob.pw_name], fleet.ref, pull_as, pause=0.2)
     with loop:
         previous = 'rot-key-0'
         for number, step in enumerate(STEPS, start=1):
@@ -211,7 +183,7 @@ def test_rotation_keeps_every_pull_working_survives_a_kill_at_each_step_and_reti
             assert rc == -signal.SIGKILL
             # Killed there, the fleet still pulls, with the old key or the new one.
             for user in (alice, bob):
-                pulled = loop.pull_once(user)
+                pulled = loop.pull_once(user.pw_name)
                 assert pulled.returncode == 0, (step, user.pw_name, pulled.stderr[-2000:])
             assert previous in fleet.keys_in_iam() or step == STEPS[-1]
             # The rerun finishes the job.

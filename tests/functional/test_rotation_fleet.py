@@ -20,7 +20,6 @@ import pathlib
 import pwd
 import shutil
 import subprocess
-import threading
 import urllib.error
 import urllib.request
 
@@ -29,6 +28,7 @@ import pytest
 from emu_fixture import module_emu as emulator  # noqa: F401  pylint: disable=unused-import
 from fleet_support import BIN, changed_counts, fleet_env, fleet_fixtures
 from playrunner import run_play
+from rel_support import PullLoop
 from secret_scan import assert_no_secret
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.slow]
@@ -49,36 +49,6 @@ def skopeo_as(user, ref):
             'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'skopeo', 'inspect', '--raw', '--retry-times=0',
             '--tls-verify=false', 'docker://' + ref]
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False, cwd='/')
-
-
-class PullLoop(object):
-    """Real pulls in a loop as every user, one thread each; counts the successes and keeps the failures."""
-
-    def __init__(self, users, ref):
-        self.ref = ref
-        self.ok = dict((u, 0) for u in users)
-        self.failures = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._loop, args=(u,), daemon=True) for u in users]
-
-    def _loop(self, user):
-        while not self._stop.is_set():
-            done = skopeo_as(user, self.ref)
-            if done.returncode == 0:
-                self.ok[user] += 1
-            else:
-                self.failures.append((user, done.stderr.strip()[-500:]))
-            self._stop.wait(0.1)
-
-    def __enter__(self):
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for thread in self._threads:
-            thread.join()
 
 
 def playbook(fleet, tmp, name, plain_vars, secret_vars, args=()):
@@ -148,7 +118,7 @@ def test_rotation_over_ssh_while_every_user_pulls(fleet, emulator, registry, ima
     for user in fleet.users:
         assert skopeo_as(user, image).returncode == 0, user
 
-    loop = PullLoop(fleet.users, image)
+    loop = PullLoop(fleet.users, image, skopeo_as)
     with loop:
         rotated = playbook(fleet, tmp_path / 'rotate', 'rotate_api_key', rotation('ssh-key-1', ['ssh-key-0']),
                            {'icr_rotation_admin_api_key': admin})

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""_iam_identity: expiry checks, service IDs and API keys against a fake IAM."""
+"""_iam_identity: expiry checks, the times IAM answers, service IDs and API keys against a fake IAM."""
 
 from __future__ import annotations
 
@@ -36,6 +36,55 @@ def test_parse_expiry_refuses(value):
 ])
 def test_same_expiry(current, same):
     assert ident.same_expiry(current, ident.parse_expiry('2027-06-01T00:00+0000')) is same
+
+
+UTC = datetime.timezone.utc
+
+
+@pytest.mark.parametrize('value, when', [
+    ('2027-06-01T00:00+0000', datetime.datetime(2027, 6, 1, tzinfo=UTC)),
+    ('2027-06-01T00:00Z', datetime.datetime(2027, 6, 1, tzinfo=UTC)),
+    ('2027-06-01T00:00+00:00', datetime.datetime(2027, 6, 1, tzinfo=UTC)),
+    ('2027-06-01T00:00', datetime.datetime(2027, 6, 1, tzinfo=UTC)),
+    ('2027-06-01T00:00:00', datetime.datetime(2027, 6, 1, tzinfo=UTC)),
+    ('2027-06-01 00:00Z', datetime.datetime(2027, 6, 1, tzinfo=UTC)),
+    (' 2027-06-01T00:00+0000\n', datetime.datetime(2027, 6, 1, tzinfo=UTC)),
+    ('2027-06-01T02:00+0200', datetime.datetime(2027, 6, 1, tzinfo=UTC)),
+    ('2027-05-31T18:30-05:30', datetime.datetime(2027, 6, 1, tzinfo=UTC)),
+    ('2027-05-31T23:59:59Z', datetime.datetime(2027, 5, 31, 23, 59, 59, tzinfo=UTC)),
+    ('2027-06-01T00:00:59.5Z', datetime.datetime(2027, 6, 1, 0, 0, 59, 500000, tzinfo=UTC)),
+    ('2027-06-01T00:00:00.000+00:00', datetime.datetime(2027, 6, 1, tzinfo=UTC)),
+    ('2027-06-01T00:00:00.123456789Z', datetime.datetime(2027, 6, 1, 0, 0, 0, 123456, tzinfo=UTC)),
+    ('2028-02-29T12:00+0000', datetime.datetime(2028, 2, 29, 12, tzinfo=UTC)),
+    ('2027-06-01T00:00+2359', datetime.datetime(2027, 5, 31, 0, 1, tzinfo=UTC)),
+])
+def test_parse_iam_time_reads_the_forms_iam_answers_no_offset_being_utc(value, when):
+    parsed = ident.parse_iam_time(value)
+    assert parsed == when and parsed.utcoffset() is not None
+
+
+def test_parse_iam_time_keeps_the_offset_it_was_given():
+    assert ident.parse_iam_time('2027-05-31T18:30-05:30').utcoffset() == -datetime.timedelta(hours=5, minutes=30)
+    assert ident.parse_iam_time('2027-06-01T02:00+0200').utcoffset() == datetime.timedelta(hours=2)
+    assert ident.parse_iam_time('2027-06-01T00:00').tzinfo is UTC
+
+
+@pytest.mark.parametrize('value', [
+    None, '', '   ', 'garbage', 12345, '2027-06-01', '2027-06-01T00', '20270601T0000Z', '2027-06-01T00:00z',
+    '2027-06-01T00:00Zx', 'x2027-06-01T00:00Z', '2027-06-01T00:00Z\nx', '2027-06-01T00:00UTC', '2027-06-01T00:00+02',
+    '2027-02-30T00:00Z', '2027-02-29T00:00Z', '2027-13-01T00:00Z', '2027-06-01T24:00Z', '2027-06-01T00:60Z',
+    '2027-06-01T00:00:60Z', '2027-06-01T00:00.5Z', '2027-06-01T00:00:00.Z', '2027-06-01T00:00+2400', '2027-06-01T00:00+0060',
+    '2027-06-01T00:00+00:0', '-2027-06-01T00:00Z',
+])
+def test_parse_iam_time_is_none_for_what_is_not_such_a_time(value):
+    assert ident.parse_iam_time(value) is None
+
+
+def test_same_expiry_reads_a_time_without_offset_as_utc():
+    wanted = ident.parse_expiry('2027-06-01T00:00+0000')
+    assert ident.same_expiry('2027-06-01T00:00', wanted) is True
+    assert ident.same_expiry('2027-06-01T02:00', wanted) is False
+    assert ident.same_expiry('2027-06-01T00:00:60Z', wanted) is False
 
 
 def test_looks_like_id():

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""_iam_key_file: the store_to file is new, 0600, in a 0700 directory of the user, and never overwritten."""
+"""_iam_key_file: the store_to file is new, 0600, in a 0700 directory of the user, and never overwritten; the key of a
+key file (a JSON record's apikey, or the key alone as check_key takes it), with messages that never hold it."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ import pytest
 
 from ansible_collections.icr.auth.plugins.module_utils import _iam_key_file as kf
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError
+from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import iam_token
 
 VALUE = 'SecretValueSecretValueSecretValue_1234567'
+TOKEN = iam_token()
 
 
 def test_publish_writes_a_private_record(tmp_path):
@@ -78,3 +81,66 @@ def test_abort_removes_the_temp_file(tmp_path):
     key_file.abort()
     key_file.abort()
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('data, record', [
+    (b'{"id": "a"}', {'id': 'a'}),
+    (b' \n{"id": "a"}\n', {'id': 'a'}),
+    (b'{"id": "a"' + b' ' * (kf.MAX_SIZE - 11) + b'}', {'id': 'a'}),
+    (b'{"id": "a"' + b' ' * (kf.MAX_SIZE - 10) + b'}', None),
+    (b'[]', None), (b'"x"', None), (b'not json', None), (b'{"id": "\xff"}', None), (b'', None),
+])
+def test_parse_record_is_a_json_object_of_at_most_max_size_bytes(data, record):
+    assert kf.parse_record(data) == record
+
+
+@pytest.mark.parametrize('content', [
+    json.dumps({'name': 'n', 'id': 'ApiKey-1', 'iam_id': 'iam-x', 'apikey': VALUE, 'created_at': 't'}, indent=2) + '\n',
+    json.dumps({'name': 'n', 'description': 'd', 'createdAt': 't', 'apikey': VALUE}),
+    json.dumps({'apikey': VALUE + '\n'}),
+    VALUE, VALUE + '\n', VALUE + '\r\n',
+])
+def test_read_api_key_takes_a_record_or_the_key_alone(tmp_path, content):
+    path = tmp_path / 'key'
+    path.write_bytes(content.encode())
+    assert kf.read_api_key(str(path), 'known_keys[0] (k)') == VALUE
+
+
+NO_KEY = ('holds no API key - give a JSON file with an apikey field (the store_to file of icr.auth.icr_api_key) or a '
+          'file with the key alone on one line.')
+
+
+@pytest.mark.parametrize('content, says', [
+    (json.dumps({'name': 'n', 'value': VALUE}), '{path} ' + NO_KEY),
+    (json.dumps({'apikey': [VALUE]}), '{path} ' + NO_KEY),
+    (json.dumps({'apikey': ''}), '{path} ' + NO_KEY),
+    (json.dumps({'apikey': VALUE + ' ' + VALUE}), '{path} ' + NO_KEY),
+    (json.dumps({'apikey': TOKEN}), '{path} ' + NO_KEY),
+    ('{"apikey": "' + VALUE + '"', '{path} ' + NO_KEY),
+    (json.dumps({'apikey': VALUE}) + ' ' * kf.MAX_SIZE, '{path} ' + NO_KEY),
+    ('', 'the API key file {path} is empty; write the API key into it.'),
+    ('\n', 'the API key file {path} is empty; write the API key into it.'),
+    (VALUE + '\n' + VALUE + '\n', 'the API key in {path} contains white space (more than one line?); the file should '
+                                  'hold the key alone.'),
+    (' ' + VALUE, 'the API key in {path} contains white space'),
+    (VALUE + '\n\n', 'the API key in {path} contains white space'),
+    (VALUE + ' é', 'the API key file {path} does not hold an API key (not ASCII text).'),
+    (VALUE * 200, 'the API key file {path} is larger than 4096 bytes; it should hold the key alone.'),
+    (TOKEN, '{path} holds an IAM access token, not an API key; write the API key there.'),
+])
+def test_read_api_key_refuses_what_holds_no_key_naming_the_file_never_its_content(tmp_path, content, says):
+    path = tmp_path / 'key'
+    path.write_bytes(content.encode())
+    with pytest.raises(InputError) as caught:
+        kf.read_api_key(str(path), 'known_keys[2] (web)')
+    assert caught.value.msg.startswith('known_keys[2] (web): ')
+    assert says.format(path=path) in caught.value.msg
+    assert VALUE not in caught.value.msg and TOKEN not in caught.value.msg
+
+
+def test_read_api_key_of_a_file_it_cannot_read(tmp_path):
+    with pytest.raises(InputError) as caught:
+        kf.read_api_key(str(tmp_path / 'none'), 'known_keys[0] (k)')
+    assert caught.value.msg == f"known_keys[0] (k): cannot read {tmp_path / 'none'}: No such file or directory."
+    with pytest.raises(InputError, match='Is a directory'):
+        kf.read_api_key(str(tmp_path), 'known_keys[0] (k)')

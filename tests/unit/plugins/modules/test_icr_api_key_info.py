@@ -7,6 +7,7 @@ disabled and expired keys reported, IAM faults as clear failures, and never a ke
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -15,6 +16,7 @@ from ansible_collections.icr.auth.plugins.module_utils._credential import finger
 from ansible_collections.icr.auth.plugins.modules import icr_api_key_info
 from ansible_collections.icr.auth.tests.unit.plugins.modules.module_runner import run_module
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.iam_fakes import ACCOUNT, ADMIN_KEY, FakeIam
+from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import iam_token
 
 try:
     from ansible_collections.icr.auth.tests.functional.secret_scan import assert_no_secret
@@ -111,3 +113,30 @@ def test_iam_down_and_bad_files_fail_clearly(iam, tmp_path):
     failed, result, raw = run_module(icr_api_key_info, dict(known_keys=[{'name': 'new', 'key': iam.new}]))
     assert failed and 'api_key' in result['msg'] and 'IBMCLOUD_API_KEY' in result['msg'], result
     assert_no_secret([iam.new], raw)
+
+
+def test_a_key_file_is_checked_as_the_credential_helper_checks_its_key_file(iam, tmp_path):
+    token = iam_token()
+    cases = [(token, 'holds an IAM access token, not an API key'), (iam.new + '\n' + iam.off + '\n', 'contains white space'),
+             ('\n', 'is empty')]
+    for content, says in cases:
+        path = tmp_path / 'key'
+        path.write_text(content)
+        failed, result, raw = run_module(icr_api_key_info, args(iam, [{'name': 'new', 'key_file': str(path)}]))
+        assert failed and result['msg'].startswith('known_keys[0] (new): ') and says in result['msg'], result
+        assert str(path) in result['msg']
+        assert_no_secret([token, iam.new, iam.off], raw)
+    assert details_calls(iam) == []
+
+
+NOW = datetime.datetime(2027, 6, 1, 12, 0, tzinfo=datetime.timezone.utc)
+
+
+@pytest.mark.parametrize('value, expired', [
+    ('2027-06-01T12:00+0000', True), ('2027-06-01T12:00Z', True), ('2027-06-01T12:00:00.000+00:00', True),
+    ('2027-06-01T11:59:59Z', True), ('2027-06-01T14:00+0200', True), ('2027-06-01T12:00', True),
+    ('2027-06-01T12:01+0000', False), ('2027-06-01T12:00:00.5Z', False), ('2027-06-01T12:00-0100', False),
+    ('2027-06-01T12:01', False), (None, False), ('', False), ('never', False), ('2027-02-30T00:00Z', False),
+])
+def test_is_expired_at_or_before_now_in_any_form_iam_answers_and_never_for_what_is_not_a_time(value, expired):
+    assert icr_api_key_info.is_expired(value, NOW) is expired
