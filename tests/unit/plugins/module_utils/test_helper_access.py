@@ -109,3 +109,108 @@ def test_plain_http_only_on_loopback():
     transport = FakeTransport(unreachable=True)
     prove(transport, '127.0.0.1:5000', TOKEN, ['repository:team-a/app:pull'])
     assert [url for _m, url, _h in transport.calls] == ['https://127.0.0.1:5000/v2/', 'http://127.0.0.1:5000/v2/']
+
+
+BASIC = 'Basic ' + base64.b64encode(('iambearer:' + TOKEN).encode()).decode()
+BEARER = {'Authorization': 'Bearer ' + REGISTRY_TOKEN}
+GRANTED = Response(200, {}, json.dumps({'token': REGISTRY_TOKEN}).encode())
+
+
+class ScriptTransport(object):
+    """Answers each (method, url) from a script and records every request whole: method, URL, what, headers, body."""
+
+    def __init__(self, script, challenge=CHALLENGE):
+        self.script = dict(script)
+        self.script.setdefault(('GET', 'https://us.icr.io/v2/'), Response(401, {'www-authenticate': challenge}, b''))
+        self.calls = []
+
+    def request(self, method, url, what, headers=None, body=None, proxy=True):
+        self.calls.append((method, url, what, headers, body))
+        return self.script[(method, url)]
+
+
+def test_every_request_word_for_word():
+    upload = 'https://us.icr.io/v2/team-a/app/blobs/uploads/'
+    transport = ScriptTransport({
+        ('GET', 'https://us.icr.io/oauth/token?service=registry&scope=repository%3Ateam-a%2Fapp%3Apull%2Cpush'): GRANTED,
+        ('GET', 'https://us.icr.io/v2/team-a/app/tags/list'): Response(200, {}, b'{}'),
+        ('POST', upload): Response(202, {'location': '/v2/team-a/app/blobs/uploads/abc?_state=x'}, b''),
+        ('DELETE', upload + 'abc?_state=x'): Response(204, {}, b''),
+    })
+    assert prove(transport, HOST, TOKEN, ['repository:team-a/app:pull,push']) == (
+        True, 'The registry at us.icr.io grants the iambearer credential pull on team-a/app, push on team-a/app.')
+    assert transport.calls == [
+        ('GET', 'https://us.icr.io/v2/', 'the registry us.icr.io', None, None),
+        ('GET', 'https://us.icr.io/oauth/token?service=registry&scope=repository%3Ateam-a%2Fapp%3Apull%2Cpush',
+         'the token service', {'Authorization': BASIC}, None),
+        ('GET', 'https://us.icr.io/v2/team-a/app/tags/list', 'the registry', BEARER, None),
+        ('POST', upload, 'the registry', BEARER, b''),
+        ('DELETE', upload + 'abc?_state=x', 'the registry', BEARER, None),
+    ]
+
+
+def test_the_bare_request_of_a_realm_with_a_query_and_no_service():
+    realm = 'https://us.icr.io/oauth/token?client=x'
+    transport = ScriptTransport({
+        ('GET', realm + '&scope=repository%3Ateam-a%2Fapp%3Apull&scope=repository%3Ateam-b%2Fweb%3Apush'):
+            Response(400, {}, b''),
+        ('GET', realm): GRANTED,
+    }, challenge=f'Bearer realm="{realm}"')
+    assert prove(transport, HOST, TOKEN, ['repository:team-a/app:pull', 'repository:team-b/web:push']) == (
+        False, 'The registry at us.icr.io accepted the iambearer credential, but its IAM policies do not grant pull on '
+               'team-a/app, push on team-b/web. Give the identity the Reader (pull) or Writer (push) role on the '
+               'namespace.')
+    assert [(m, u, h) for m, u, _w, h, _b in transport.calls[1:]] == [
+        ('GET', realm + '&scope=repository%3Ateam-a%2Fapp%3Apull&scope=repository%3Ateam-b%2Fweb%3Apush',
+         {'Authorization': BASIC}),
+        ('GET', realm, {'Authorization': BASIC})]
+
+
+def test_the_bare_request_keeps_the_service():
+    transport = ScriptTransport({
+        ('GET', 'https://us.icr.io/oauth/token?service=registry&scope=repository%3Ateam-a%2Fapp%3Apull'):
+            Response(403, {}, b''),
+        ('GET', 'https://us.icr.io/oauth/token?service=registry'): Response(401, {}, b''),
+    })
+    assert prove(transport, HOST, TOKEN, ['repository:team-a/app:pull']) == (
+        False, 'The token service of us.icr.io refused the iambearer credential (HTTP 401): the identity is unknown to '
+               'IAM, or its token is not valid.')
+    assert transport.calls[-1][1] == 'https://us.icr.io/oauth/token?service=registry'
+
+
+def test_a_refused_upload_with_a_location_is_not_cancelled():
+    upload = 'https://us.icr.io/v2/team-a/app/blobs/uploads/'
+    transport = ScriptTransport({
+        ('GET', 'https://us.icr.io/oauth/token?service=registry&scope=repository%3Ateam-a%2Fapp%3Apush'): GRANTED,
+        ('POST', upload): Response(403, {'location': '/v2/team-a/app/blobs/uploads/abc'}, b''),
+    })
+    assert prove(transport, HOST, TOKEN, ['repository:team-a/app:push']) == (
+        False, 'The registry at us.icr.io accepted the iambearer credential, but its IAM policies do not grant push on '
+               'team-a/app. Give the identity the Reader (pull) or Writer (push) role on the namespace.')
+    assert [c[0] for c in transport.calls] == ['GET', 'GET', 'POST']
+
+
+def test_what_the_registry_and_its_token_service_answer_word_for_word():
+    realm = 'https://us.icr.io/oauth/token?service=registry&scope=repository%3Ateam-a%2Fapp%3Apull'
+    scopes = ['repository:team-a/app:pull']
+    assert prove(ScriptTransport({('GET', 'https://us.icr.io/v2/'): Response(200, {}, b'')}), HOST, TOKEN, scopes) == (
+        True, 'The registry at us.icr.io asks for no credential.')
+    assert prove(ScriptTransport({('GET', 'https://us.icr.io/v2/'): Response(401, {}, b'')}), HOST, TOKEN, scopes) == (
+        False, 'The registry at us.icr.io answered /v2/ with HTTP 401 and no token challenge.')
+    transport = ScriptTransport({}, challenge='Bearer realm="http://us.icr.io/oauth/token",service="registry"')
+    assert prove(transport, HOST, TOKEN, scopes) == (
+        False, 'The registry at us.icr.io was reached over https but named a plain-http token service '
+               '(http://us.icr.io/oauth/token); the credential was not sent there.')
+    assert len(transport.calls) == 1
+    assert prove(ScriptTransport({('GET', realm): Response(500, {}, b'')}), HOST, TOKEN, scopes) == (
+        False, 'The token service of us.icr.io answered HTTP 500.')
+    for body in (b'[1]', b'{"token": 123}', b'{"token": ""}', b'not json'):
+        assert prove(ScriptTransport({('GET', realm): Response(200, {}, body)}), HOST, TOKEN, scopes) == (
+            False, 'The token service of us.icr.io answered without a registry token.')
+    transport = ScriptTransport({
+        ('GET', realm): Response(200, {}, json.dumps({'access_token': REGISTRY_TOKEN}).encode()),
+        ('GET', 'https://us.icr.io/v2/team-a/app/tags/list'): Response(200, {}, b'{}'),
+    })
+    assert prove(transport, HOST, TOKEN, scopes) == (
+        True, 'The registry at us.icr.io grants the iambearer credential pull on team-a/app.')
+    assert transport.calls[-1][3] == BEARER

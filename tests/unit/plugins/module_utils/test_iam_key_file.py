@@ -7,8 +7,10 @@ key file (a JSON record's apikey, or the key alone as check_key takes it), with 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import stat
 
 import pytest
@@ -144,3 +146,145 @@ def test_read_api_key_of_a_file_it_cannot_read(tmp_path):
     assert caught.value.msg == f"known_keys[0] (k): cannot read {tmp_path / 'none'}: No such file or directory."
     with pytest.raises(InputError, match='Is a directory'):
         kf.read_api_key(str(tmp_path), 'known_keys[0] (k)')
+
+
+def _os_error(code):
+    return OSError(code, os.strerror(code))
+
+
+def test_directory_refusals_word_for_word(tmp_path, monkeypatch):
+    with pytest.raises(InputError) as err:
+        kf.check_directory(str(tmp_path) + '/', create=False)
+    assert str(err.value) == (f'store_to: {str(tmp_path) + "/"!r} is not the absolute path of a file; give for example '
+                              '~/.vault/key.json.')
+    monkeypatch.setattr(kf.os, 'geteuid', lambda: os.getuid() + 1)
+    with pytest.raises(InputError) as err:
+        kf.check_directory(str(tmp_path / 'k.json'), create=False)
+    assert str(err.value) == (f'store_to: the directory {tmp_path} belongs to uid {os.getuid()}, not to the user the '
+                              'module runs as; choose a directory of your own.')
+
+
+def test_directory_that_cannot_be_inspected_or_created(tmp_path, monkeypatch):
+    real_stat = os.stat
+
+    def stat_refused(path, *args, **kwargs):
+        if str(path) == str(tmp_path / 'locked'):
+            raise _os_error(errno.EACCES)
+        return real_stat(path, *args, **kwargs)
+    monkeypatch.setattr(kf.os, 'stat', stat_refused)
+    with pytest.raises(InputError) as err:
+        kf.check_directory(str(tmp_path / 'locked' / 'k.json'), create=True)
+    assert str(err.value) == f'store_to: cannot inspect the directory {tmp_path / "locked"}: Permission denied.'
+
+    def makedirs_refused(path, mode=0o777, exist_ok=False):
+        raise _os_error(errno.EROFS)
+    monkeypatch.setattr(kf.os, 'makedirs', makedirs_refused)
+    with pytest.raises(InputError) as err:
+        kf.check_directory(str(tmp_path / 'new' / 'k.json'), create=True)
+    assert str(err.value) == f'store_to: cannot create the directory {tmp_path / "new"}: Read-only file system.'
+
+
+def test_a_new_directory_is_private_from_its_creation(tmp_path, monkeypatch):
+    # No moment where the directory is open to others: it is made 0700, not made and then closed with chmod.
+    monkeypatch.setattr(kf.os, 'chmod', lambda path, mode: None)
+    old = os.umask(0o022)
+    try:
+        assert kf.check_directory(str(tmp_path / 'new' / 'k.json'), create=True) == str(tmp_path / 'new')
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / 'new').stat().st_mode) == 0o700
+
+
+def test_files_are_opened_without_following_links_and_closed_on_exec(tmp_path, monkeypatch):
+    calls = []
+    real_open = os.open
+
+    def spy(path, flags, mode=0o777, **kwargs):
+        calls.append((os.path.dirname(path), flags, mode))
+        return real_open(path, flags, mode, **kwargs)
+    monkeypatch.setattr(kf.os, 'open', spy)
+    key_file = kf.KeyFile(str(tmp_path / 'k.json'))
+    key_file.abort()
+    path = tmp_path / 'r.json'
+    path.write_text('{"id": "a"}')
+    kf.read_record(str(path))
+    assert calls == [(str(tmp_path), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600),
+                     (str(tmp_path), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o777)]
+
+
+def test_read_record_does_not_follow_a_link(tmp_path):
+    target = tmp_path / 'target.json'
+    target.write_text(json.dumps({'id': 'a', 'apikey': VALUE}))
+    link = tmp_path / 'k.json'
+    link.symlink_to(target)
+    with pytest.raises(InputError) as err:
+        kf.read_record(str(link))
+    assert str(err.value) == f'store_to: cannot read {link}: {os.strerror(errno.ELOOP)}.'
+
+
+def test_read_record_size_bound_and_message(tmp_path):
+    path = tmp_path / 'k.json'
+    record = '{"id": "a", "apikey": "' + VALUE + '"}'
+    path.write_text(record + ' ' * (kf.MAX_SIZE - len(record)))
+    assert path.stat().st_size == kf.MAX_SIZE and kf.read_record(str(path)) == {'id': 'a'}
+    path.write_text(record + ' ' * (kf.MAX_SIZE + 1 - len(record)))
+    with pytest.raises(InputError) as err:
+        kf.read_record(str(path))
+    assert str(err.value) == (f'store_to: {path} exists but does not hold an API key record (JSON with name, id, iam_id, '
+                              'apikey, created_at); it was left as it is. Move it away or choose another path.')
+
+
+def test_never_overwritten_word_for_word(tmp_path):
+    path = tmp_path / 'key.json'
+    path.write_text('{}')
+    with pytest.raises(InputError) as err:
+        kf.KeyFile(str(path))
+    assert str(err.value) == (f'store_to: {path} already exists; an API key file is never overwritten. Move it away or '
+                              'choose another path.')
+
+
+def test_temp_file_name_and_mode_whatever_the_umask(tmp_path):
+    old = os.umask(0o277)
+    try:
+        key_file = kf.KeyFile(str(tmp_path / 'k.json'))
+        assert re.match(r'^\.k\.json\.[0-9a-f]{12}\.tmp$', os.path.basename(key_file.tmp))
+        key_file.publish({'id': 'x', 'apikey': VALUE})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / 'k.json').stat().st_mode) == 0o600
+
+
+def test_temp_file_gives_up_after_twenty_names_taken(tmp_path, monkeypatch):
+    monkeypatch.setattr(kf.os, 'urandom', lambda n: b'\x01' * n)
+    taken = tmp_path / ('.k.json.' + '01' * 6 + '.tmp')
+    taken.write_text('')
+    calls = []
+    real_open = os.open
+
+    def spy(path, *args, **kwargs):
+        calls.append(path)
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(kf.os, 'open', spy)
+    with pytest.raises(InputError) as err:
+        kf.KeyFile(str(tmp_path / 'k.json'))
+    assert str(err.value) == f'store_to: could not create a temp file in {tmp_path}.'
+    assert calls == [str(taken)] * 20
+
+
+def test_temp_file_that_cannot_be_written(tmp_path, monkeypatch):
+    calls = []
+
+    def refused(path, *args, **kwargs):
+        calls.append(path)
+        raise _os_error(errno.EACCES)
+    monkeypatch.setattr(kf.os, 'open', refused)
+    with pytest.raises(InputError) as err:
+        kf.KeyFile(str(tmp_path / 'k.json'))
+    assert str(err.value) == f'store_to: cannot write in {tmp_path}: Permission denied.' and len(calls) == 1
+
+
+def test_published_file_layout(tmp_path):
+    path = tmp_path / 'k.json'
+    kf.KeyFile(str(path)).publish({'name': 'n', 'id': 'ApiKey-1', 'apikey': VALUE})
+    assert path.read_text() == ('{\n  "name": "n",\n  "id": "ApiKey-1",\n  "iam_id": null,\n  "apikey": "%s",\n'
+                                '  "created_at": null\n}\n' % VALUE)

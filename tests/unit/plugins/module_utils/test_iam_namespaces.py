@@ -80,3 +80,81 @@ def test_registry_refusals_are_clear(status, body, words):
         with pytest.raises(RegistryError) as info:
             ns.check_namespaces(session(iam), ACCOUNT, [('region', 'us-south', 'web', ())], iam.url)
     assert words in info.value.msg and f'HTTP {status}' in info.value.msg and 'check_namespaces: false' in info.value.msg
+
+
+def test_a_bad_endpoint_word_for_word():
+    for endpoint in ('us.icr.io', 'https://us.icr.io/a b'):
+        with pytest.raises(InputError) as info:
+            ns.namespaces_url('us-south', endpoint)
+        assert info.value.msg == (f'registry_api_endpoint: {endpoint!r} is not an http(s) URL (for example '
+                                  'https://us.icr.io, or https://{host} with the region host put in).')
+    assert ns.namespaces_url('us-south', 'https://proxy.example/BOX/') == 'https://proxy.example/BOX/api/v1/namespaces'
+
+
+def test_the_request_accepts_json_and_is_bounded_by_the_timeout():
+    with FakeIam() as iam:
+        s = session(iam)
+        sent = []
+        real_get = s.session.get
+
+        def spy(url, **kwargs):
+            sent.append(kwargs.get('timeout', 'unset'))
+            return real_get(url, **kwargs)
+        s.session.get = spy
+        assert ns.registry_namespaces(s, ACCOUNT, 'us-south', iam.url) == ['web', 'base', 'apps']
+        assert ns_requests(iam)[0]['headers']['Accept'] == 'application/json' and sent == [5.0]
+
+
+def test_a_registry_that_cannot_be_reached_word_for_word():
+    with FakeIam() as iam:
+        with pytest.raises(RegistryError) as info:
+            ns.registry_namespaces(session(iam), ACCOUNT, 'us-south', 'http://127.0.0.1:1')
+    msg = info.value.msg
+    assert msg.startswith('Could not list the namespaces of the us-south registry (us.icr.io): the Container Registry '
+                          'API at http://127.0.0.1:1/api/v1/namespaces could not be reached (1 attempt): ')
+    assert msg.endswith(' Set registry_api_endpoint, or check_namespaces: false to skip the check.')
+
+
+@pytest.mark.parametrize('status, body, advice', [
+    (401, {'code': 'CRG0001E'}, 'the administrator needs a Container Registry role that lists namespaces (Reader or '
+                                'Manager) in account ' + ACCOUNT),
+    (403, {'code': 'CRG0002E'}, 'the administrator needs a Container Registry role that lists namespaces (Reader or '
+                                'Manager) in account ' + ACCOUNT),
+    (404, ['web'], 'check registry_api_endpoint, or run again later'),
+    (500, b'', 'check registry_api_endpoint, or run again later'),
+    (200, {'what': 'ever'}, 'the answer is not a list of namespaces; check registry_api_endpoint'),
+])
+def test_registry_refusals_word_for_word(status, body, advice):
+    with FakeIam() as iam:
+        iam.faults.append(('GET', '/api/v1/namespaces', status, {}, body))
+        with pytest.raises(RegistryError) as info:
+            ns.registry_namespaces(session(iam), ACCOUNT, 'eu-de', iam.url)
+        url = iam.url + '/api/v1/namespaces'
+    assert info.value.msg == (f'Could not list the namespaces of the eu-de registry (de.icr.io) at {url}: HTTP {status}; '
+                              f'{advice}. Or set check_namespaces: false to skip the check.')
+    assert info.value.details == {'status': status}
+
+
+def test_a_missing_namespace_word_for_word():
+    with FakeIam() as iam:
+        iam.namespaces = {'us.icr.io': [], 'icr.io': ['ns%02d' % i for i in range(21)],
+                          'de.icr.io': ['ns%02d' % i for i in range(20)]}
+        keys = [('region', 'us-south', 'web', ()), ('region', 'us-south', 'base', ()), ('geography', 'global', 'web', ()),
+                ('region', 'eu-de', 'web', ())]
+        with pytest.raises(IamError) as info:
+            ns.check_namespaces(session(iam), ACCOUNT, keys, iam.url + '/{host}')
+    first20 = ', '.join('ns%02d' % i for i in range(20))
+    assert info.value.msg == (f'access: no such namespace in account {ACCOUNT}: web in eu-de (de.icr.io; it has: '
+                              f'{first20}); web in global (icr.io; it has: {first20} ...); base, web in us-south '
+                              '(us.icr.io; it has: none). Nothing was changed in IAM. Create the namespace first '
+                              '(ibmcloud cr namespace-add), fix the name, or set check_namespaces: false to grant on it '
+                              'anyway.')
+
+
+def test_any_geography_is_the_global_registry():
+    with FakeIam() as iam:
+        iam.namespaces = {'icr.io': ['base']}
+        with pytest.raises(IamError) as info:
+            ns.check_namespaces(session(iam), ACCOUNT, [('geography', 'us-south', 'web', ())], iam.url + '/{host}')
+        assert [r['path'] for r in ns_requests(iam)] == ['/icr.io/api/v1/namespaces']
+    assert 'web in global (icr.io; it has: base)' in info.value.msg

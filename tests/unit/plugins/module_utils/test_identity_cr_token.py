@@ -6,6 +6,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import threading
+import time
 import urllib.parse
 
 import pytest
@@ -98,3 +102,77 @@ def test_iam_refusals_are_mapped_as_everywhere_and_never_show_the_cr_token(tmp_p
     assert caught.value.msg == ('Could not exchange the compute-resource token: IAM answered HTTP 400 (BXNIM0999E: '
                                 'profile not found).')
     assert 'cr-token-one' not in caught.value.msg
+
+
+def test_the_token_file_is_opened_without_blocking_or_leaking_to_children(tmp_path, monkeypatch):
+    calls = []
+    real_open = os.open
+
+    def spy(path, flags, *args, **kwargs):
+        calls.append((path, flags))
+        return real_open(path, flags, *args, **kwargs)
+    monkeypatch.setattr(cr.os, 'open', spy)
+    path = tmp_path / 'token'
+    path.write_text('cr-token-one\n')
+    assert cr.read_token_file(str(path)) == 'cr-token-one'
+    assert calls == [(str(path), os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)]
+
+
+def test_a_fifo_without_a_writer_is_refused_without_waiting(tmp_path):
+    fifo = tmp_path / 'token'
+    os.mkfifo(str(fifo), 0o600)
+    # Only a guard for a broken reader that would wait for ever: a writer after 2 s lets it go on.
+    rescue = threading.Timer(2.0, lambda: os.close(os.open(str(fifo), os.O_WRONLY | os.O_NONBLOCK)))
+    rescue.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(IdentityError) as caught:
+            cr.read_token_file(str(fifo))
+    finally:
+        rescue.cancel()
+    assert caught.value.msg == (f'the compute-resource token file {fifo} does not hold a token (empty, or white space '
+                                'inside)')
+    assert time.monotonic() - started < 1.5
+
+
+def test_read_errors_word_for_word(tmp_path, monkeypatch):
+    with pytest.raises(IdentityError) as caught:
+        cr.read_token_file(str(tmp_path))
+    assert caught.value.msg == f'cannot read the compute-resource token file {tmp_path}: Is a directory'
+    assert cr.read_token_file(str(tmp_path / 'none' / 'token')) is None
+
+    def refused(path, *args, **kwargs):
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+    monkeypatch.setattr(cr.os, 'open', refused)
+    with pytest.raises(IdentityError) as caught:
+        cr.read_token_file(str(tmp_path / 'token'))
+    assert caught.value.msg == f"cannot read the compute-resource token file {tmp_path / 'token'}: Permission denied"
+
+
+def test_the_size_bound_and_content_refusals_word_for_word(tmp_path):
+    path = tmp_path / 'token'
+    path.write_text('t' * cr.MAX_TOKEN_SIZE)
+    assert cr.read_token_file(str(path)) == 't' * cr.MAX_TOKEN_SIZE
+    path.write_text('t' * (cr.MAX_TOKEN_SIZE + 1))
+    with pytest.raises(IdentityError) as caught:
+        cr.read_token_file(str(path))
+    assert caught.value.msg == f'the compute-resource token file {path} is larger than 65536 bytes; check cr_token_file'
+    path.write_bytes('clé'.encode())
+    with pytest.raises(IdentityError) as caught:
+        cr.read_token_file(str(path))
+    assert caught.value.msg == f'the compute-resource token file {path} does not hold a token (not ASCII text)'
+
+
+def test_missing_files_word_for_word(tmp_path, monkeypatch):
+    identity = source(tmp_path, token=None)[0]
+    with pytest.raises(IdentityError) as caught:
+        identity.fetch()
+    assert caught.value.msg == (f"the compute-resource token file {tmp_path / 'token'} does not exist; check "
+                                "cr_token_file and the workload's projected service account token volume")
+    monkeypatch.setattr(cr, 'DEFAULT_CR_TOKEN_FILES', (str(tmp_path / 'a'), str(tmp_path / 'b')))
+    identity = cr.ComputeResource(validate({'identity': 'compute_resource', 'profile_id': 'P'}), FakeTransport())
+    with pytest.raises(IdentityError) as caught:
+        identity.fetch()
+    assert caught.value.msg == (f"no compute-resource token file was found (tried {tmp_path / 'a'}, {tmp_path / 'b'}); "
+                                'set cr_token_file, or run where a compute-resource token is mounted (IKS, OpenShift, '
+                                'Code Engine)')

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import pwd
+import threading
+import time
 import urllib.parse
 
 import pytest
 
 from ansible_collections.icr.auth.plugins.module_utils import _identity_key_file as kf
+from ansible_collections.icr.auth.plugins.module_utils._errors import IamError
 from ansible_collections.icr.auth.plugins.module_utils._helper_config import validate
 from ansible_collections.icr.auth.plugins.module_utils._identity_base import IdentityError
 
@@ -110,3 +113,100 @@ def test_a_uid_without_a_passwd_entry_is_told_to_give_absolute_paths(monkeypatch
     with pytest.raises(IdentityError) as caught:
         kf.expand_user('~/x')
     assert 'give absolute paths (api_key_file, cache_dir)' in caught.value.msg
+
+
+def test_the_key_file_is_opened_without_following_links_blocking_or_leaking_to_children(tmp_path, monkeypatch):
+    calls = []
+    real_open = os.open
+
+    def spy(path, flags, *args, **kwargs):
+        calls.append((path, flags))
+        return real_open(path, flags, *args, **kwargs)
+    monkeypatch.setattr(kf.os, 'open', spy)
+    path = key_file(tmp_path)
+    assert kf.read_key_file(str(path)) == API_KEY
+    assert calls == [(str(path), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)]
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / 'apikey'
+    os.mkfifo(str(fifo), 0o600)
+    # Only a guard for a broken reader that would wait for ever: a writer after 2 s lets it go on.
+    rescue = threading.Timer(2.0, lambda: os.close(os.open(str(fifo), os.O_WRONLY | os.O_NONBLOCK)))
+    rescue.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(IdentityError) as caught:
+            kf.read_key_file(str(fifo))
+    finally:
+        rescue.cancel()
+    assert caught.value.msg == f'the API key file {fifo} is not a regular file' and time.monotonic() - started < 1.5
+
+
+def test_refusals_word_for_word(tmp_path, monkeypatch):
+    with pytest.raises(IdentityError) as caught:
+        kf.read_key_file(str(tmp_path))
+    assert caught.value.msg == f'the API key file {tmp_path} is not a regular file'
+    path = key_file(tmp_path)
+    with pytest.raises(IdentityError) as caught:
+        kf.read_key_file(str(path / 'x'))
+    assert caught.value.msg == f'cannot read the API key file {path / "x"}: Not a directory'
+    os.chmod(path, 0o640)
+    with pytest.raises(IdentityError) as caught:
+        kf.read_key_file(str(path))
+    assert caught.value.msg == (f'the API key file {path} can be read or changed by others (mode 0640); run chmod 600 '
+                                f'{path}, and replace the key if others may have read it')
+    os.chmod(path, 0o600)
+    owner = pwd.getpwuid(os.geteuid()).pw_name
+    monkeypatch.setattr(kf.os, 'geteuid', lambda: 4242424)
+    with pytest.raises(IdentityError) as caught:
+        kf.read_key_file(str(path))
+    assert caught.value.msg == (f'the API key file {path} belongs to {owner}, not to uid 4242424 who runs the helper; '
+                                'each user needs a key file of their own (chown it, or write a new one)')
+
+
+def test_content_refusals_word_for_word(tmp_path):
+    path = key_file(tmp_path, '')
+    with pytest.raises(IdentityError) as caught:
+        kf.read_key_file(str(path))
+    assert caught.value.msg == f'the API key file {path} is empty; write the API key into it'
+    with pytest.raises(IdentityError) as caught:
+        kf.check_key(b'a b', 'f')
+    assert caught.value.msg == 'the API key in f contains white space (more than one line?); the file should hold the key alone'
+    with pytest.raises(IdentityError) as caught:
+        kf.check_key('clé'.encode(), 'f')
+    assert caught.value.msg == 'the API key file f does not hold an API key (not ASCII text)'
+    with pytest.raises(IdentityError) as caught:
+        kf.check_key(b'k' * (kf.MAX_KEY_SIZE + 1), 'f')
+    assert caught.value.msg == 'the API key file f is larger than 4096 bytes; it should hold the key alone'
+
+
+def test_a_key_of_exactly_the_bound_is_read_whole(tmp_path):
+    key = 'k' * kf.MAX_KEY_SIZE
+    assert kf.read_key_file(str(key_file(tmp_path, key))) == key
+    assert kf.check_key(key.encode(), 'f') == key
+
+
+def test_tilde_alone_is_the_callers_home(monkeypatch):
+    monkeypatch.delenv('HOME', raising=False)
+    assert kf.expand_user('~') == pwd.getpwuid(os.getuid()).pw_dir
+
+
+def test_no_passwd_entry_word_for_word(monkeypatch):
+    def missing(uid):
+        raise KeyError(uid)
+    monkeypatch.setattr(kf.pwd, 'getpwuid', missing)
+    with pytest.raises(IdentityError) as caught:
+        kf.caller_home()
+    assert caught.value.msg == (f'uid {os.getuid()} has no entry in the password database, so it has no home directory; '
+                                'give absolute paths (api_key_file, cache_dir) in the configuration')
+
+
+def test_an_iam_refusal_says_what_was_being_done(tmp_path):
+    conf = validate({'identity': 'api_key_file', 'api_key_file': str(key_file(tmp_path)),
+                     'iam_endpoint': 'https://iam.example.test'})
+    tr = FakeTransport((500, {}))
+    with pytest.raises(IamError) as caught:
+        kf.ApiKeyFile(conf, tr).fetch()
+    assert caught.value.msg == ('Could not exchange the API key: IAM at https://iam.example.test/identity/token answered '
+                                'HTTP 500 (1 attempt). IBM Cloud IAM may be having trouble; try again later.')

@@ -34,14 +34,16 @@ def test_the_username_is_the_profile_id():
     assert kind.owns(PROFILE) and kind.owns(PROFILE.upper().replace('PROFILE-', 'Profile-'))
     assert not kind.owns('trusted_profile') and not kind.owns('iamapikey') and not kind.owns(None)
     assert kind.identity_of(PROFILE) == 'iam-' + PROFILE
+    assert kind.identity_of('iamapikey') is None and kind.identity_of('iam-' + PROFILE) is None
 
 
 @pytest.mark.parametrize('value', [None, ''])
 def test_a_missing_profile_id_names_the_option(value):
     with pytest.raises(InputError) as err:
         check_profile_id(value)
-    assert err.value.msg.startswith('trusted_profile_id: username_type trusted_profile needs the id of the trusted '
-                                    'profile to log in as (Profile-<uuid>')
+    assert err.value.msg == ('trusted_profile_id: username_type trusted_profile needs the id of the trusted profile to '
+                             'log in as (Profile-<uuid>, shown in the IAM console under Trusted profiles, or by '
+                             '"ibmcloud iam trusted-profile <name> --id").')
 
 
 @pytest.mark.parametrize('value,hint', [
