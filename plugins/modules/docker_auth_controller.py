@@ -16,7 +16,7 @@ description:
     Outside the role it fails and says so.
   - The role's first task, once per play, on the controller. In one task (with the linear strategy every task, even a
     skipped one, costs a worker process) it checks every role variable against the role's C(meta/argument_specs.yml),
-    with the messages of M(ansible.builtin.validate_argument_spec); then the checks the specification cannot express,
+    with the messages of C(ansible.builtin.validate_argument_spec); then the checks the specification cannot express,
     every problem named in one message; then it warns about C(docker_auth_*) variables the role does not know; then,
     when the role needs the controller to talk to IAM or the registries, it runs M(icr.auth.icr_credential).
   - Nothing it runs is on the hosts. A failure of M(icr.auth.icr_credential) is shown with that module's message, which
