@@ -100,6 +100,7 @@ def test_parse_record_is_a_json_object_of_at_most_max_size_bytes(data, record):
     json.dumps({'name': 'n', 'id': 'ApiKey-1', 'iam_id': 'iam-x', 'apikey': VALUE, 'created_at': 't'}, indent=2) + '\n',
     json.dumps({'name': 'n', 'description': 'd', 'createdAt': 't', 'apikey': VALUE}),
     json.dumps({'apikey': VALUE + '\n'}),
+    ' \n\t' + json.dumps({'apikey': VALUE}),
     VALUE, VALUE + '\n', VALUE + '\r\n',
 ])
 def test_read_api_key_takes_a_record_or_the_key_alone(tmp_path, content):
@@ -138,6 +139,36 @@ def test_read_api_key_refuses_what_holds_no_key_naming_the_file_never_its_conten
     assert caught.value.msg.startswith('known_keys[2] (web): ')
     assert says.format(path=path) in caught.value.msg
     assert VALUE not in caught.value.msg and TOKEN not in caught.value.msg
+
+
+def test_read_api_key_reads_at_most_max_size_and_one_bytes(tmp_path, monkeypatch):
+    reads = []
+    real_open = open
+
+    class Recording(object):
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            self.handle.close()
+
+        def read(self, size=-1):
+            data = self.handle.read(size)
+            reads.append(len(data))
+            return data
+    monkeypatch.setattr(kf, 'open', lambda name, mode='r': Recording(real_open(name, mode)), raising=False)
+    path = tmp_path / 'key'
+    path.write_bytes(b' ' * (4 * kf.MAX_SIZE) + VALUE.encode())
+    with pytest.raises(InputError) as caught:
+        kf.read_api_key(str(path), 'known_keys[1] (big)')
+    assert caught.value.msg == f'known_keys[1] (big): the API key file {path} is larger than 4096 bytes; it should hold the key alone.'
+    assert reads == [kf.MAX_SIZE + 1]
+    path.write_bytes(json.dumps({'apikey': VALUE}).encode())
+    assert kf.read_api_key(str(path), 'known_keys[1] (big)') == VALUE
+    assert reads == [kf.MAX_SIZE + 1, len(json.dumps({'apikey': VALUE}))]
 
 
 def test_read_api_key_of_a_file_it_cannot_read(tmp_path):
