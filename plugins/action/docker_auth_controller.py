@@ -29,6 +29,8 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.icr.auth.plugins.plugin_utils._credential_in_process import controller_env, in_process_result, runs_here
+
 # The role of this collection whose variables the plugin checks (plugins/action/ -> roles/docker_auth/).
 SPEC_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                          'roles', 'docker_auth', 'meta', 'argument_specs.yml')
@@ -82,22 +84,26 @@ class ActionModule(ActionBase):
             result['exchanged'] = False
             return result
 
-        # icr_credential returns the credential only to a no_log task (it warns and returns null otherwise): the module
-        # runs as one. This task is not no_log, so that a failure shows its message; its success result is (below).
-        no_log, self._task.no_log = self._task.no_log, True
-        try:
-            credential = self._execute_module(module_name='icr.auth.icr_credential',
-                                              module_args=self._internal('__docker_auth_credential_args', task_vars),
-                                              task_vars=task_vars)
-        finally:
-            self._task.no_log = no_log
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+        # icr_credential returns the credential only to a no_log task (it warns and returns null otherwise): it runs as
+        # one. This task is not no_log, so that a failure shows its message; its success result is (below). On the
+        # controller its code runs in this process (as icr_credential's own action does), else as a module.
+        args = self._internal('__docker_auth_credential_args', task_vars)
+        credential = in_process_result(args, controller_env(), no_log=True) if runs_here(self) else None
+        if credential is None:
+            no_log, self._task.no_log = self._task.no_log, True
+            try:
+                credential = self._execute_module(module_name='icr.auth.icr_credential', module_args=args, task_vars=task_vars)
+            finally:
+                self._task.no_log = no_log
+                self._remove_tmp_path(self._connection._shell.tmpdir)
+        for warning in credential.get('warnings') or []:
+            result.setdefault('warnings', []).append(warning)
         if credential.get('failed') or not credential.get('password'):
             # Only the module's message: the rest of a failed result is of no use here, and its message is the one
             # part that names the cause (IAM, a registry, the input) without the secret.
             result.update(failed=True, msg=credential.get('msg') or 'icr.auth.icr_credential failed and gave no reason.')
             return result
         result.update((key, value) for key, value in credential.items()
-                      if key not in ('changed', 'invocation') and not key.startswith('_ansible'))
+                      if key not in ('changed', 'invocation', 'warnings') and not key.startswith('_ansible'))
         result.update(exchanged=True, _ansible_no_log=True)
         return result

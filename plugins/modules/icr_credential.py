@@ -32,7 +32,11 @@ description:
 notes:
   - With C(no_log) C(true), a failure shows only that the output was censored. To see
     why it failed, register the result with C(failed_when) C(false) and fail in a next task with its C(msg), which
-    never holds the key or a token, as the role P(icr.auth.docker_auth#role) does (see the examples).
+    never holds the key or a token (see the examples).
+  - On the controller (C(delegate_to) C(localhost), or a local connection), as the controller's user (no C(become)),
+    without C(async) and without the C(environment) keyword, the module's code runs in Ansible's own worker process,
+    with the same checks, result and masking of secrets, and no module process is started; a cached token then costs
+    a few milliseconds. Elsewhere it runs as a module, as usual; it then needs C(requests) on the host.
 author:
   - icr.auth contributors (@icr-auth)
 extends_documentation_fragment:

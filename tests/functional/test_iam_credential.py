@@ -496,3 +496,39 @@ def test_trusted_profile_key_is_withheld_from_a_shown_result_and_bad_ids_name_th
     # Only the first task's proof reached the realm: the bad ids failed before anything was sent or written.
     assert not (tmp_path / 'c.json').exists() and emu.counters()['registry_token'] == 1 and iam_calls(emu) == 1
     assert_no_secret([key], run.stdout, run.stderr, run.records)
+
+
+IN_PROCESS_CASES = [
+    ('iambearer', {'verify_access': ['team-a/app:pull']}),
+    ('iamapikey', {}),
+    ('iamrefresh', {'registries': []}),
+    ('iambearer', {'min_validity': 86400}),                                # a warning: the token is too short-lived
+    ('iambearer', {'regions': ['nowhere']}),                               # refused by the module's own checks
+    ('iamapikey', {'api_key': 'not a key'}),                               # refused by icr_credential's key check
+]
+
+
+@pytest.mark.parametrize('kind,extra', IN_PROCESS_CASES, ids=['bearer', 'apikey', 'refresh', 'warning', 'bad-region', 'bad-key'])
+def test_on_the_controller_the_module_code_runs_in_process_with_the_modules_result(emu, tmp_path, kind, extra):
+    """icr_credential's action runs the module's code in the worker on the controller: no AnsiballZ payload is sent, and
+    the result, warnings and masking are those of the module itself (forced with the task keyword environment)."""
+    key = emu.apikey('svc-reader')
+    shown = dict(credential_task(emu, username_type=kind, **extra), no_log=False, ignore_errors=True)
+    tasks = [dict(shown, name='in process'), dict(shown, name='module', environment={'ICR_AUTH_TEST': '1'})]
+    run = run_play(tmp_path, tasks, secret_vars={'key': key}, args=('-vvv',), env={'IBMCLOUD_API_KEY': key})
+    here, module = run.result('in process')['result'], run.result('module')['result']
+    assert run.stdout.count('AnsiballZ_icr_credential.py') > 0, run.text[-3000:]  # the module task's payload only
+    sent = [line for line in run.stdout.splitlines() if 'PUT ' in line and 'AnsiballZ_icr_credential' in line]
+    assert len(sent) == 1, sent
+
+    # Each run with a min_validity longer than any token asks IAM again: two tokens, both shown as such.
+    fresh = ('password', 'dockerconfigjson', 'expires_at') if extra.get('min_validity') else ()
+
+    def comparable(result):
+        return dict((k, v if k not in fresh else type(v).__name__) for k, v in result.items()
+                    if k not in ('expires_in', 'cached', '_ansible_no_log', '_ansible_delegated_vars', 'exception'))
+    assert comparable(here) == comparable(module), (here, module)
+    assert abs((here.get('expires_in') or 0) - (module.get('expires_in') or 0)) <= 60
+    if kind == 'iamapikey' and 'api_key' not in extra:
+        assert here['password'] is None and here['warnings'], here  # the API key is withheld from a shown result
+    assert_no_secret([key], run.text)
