@@ -17,8 +17,9 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.icr.auth.plugins.plugin_utils._credential_in_process import (controller_env, in_process_result,
-                                                                                    inject_invocation, runs_here)
+from ansible_collections.icr.auth.plugins.plugin_utils._credential_in_process import (
+    controller_env, in_process_result, inject_invocation, runs_here)
+from ansible_collections.icr.auth.plugins.plugin_utils._module_run import run_module
 
 
 class ActionModule(ActionBase):
@@ -35,9 +36,4 @@ class ActionModule(ActionBase):
                                      invocation=inject_invocation(task_vars or {}))
             if here is not None:
                 return merge_hash(result, here)
-        wrap_async = self._task.async_val
-        result = merge_hash(result, self._execute_module(module_name='icr.auth.icr_credential', module_args=self._task.args,
-                                                         task_vars=task_vars, wrap_async=wrap_async))
-        if not wrap_async:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
-        return result
+        return run_module(self, result, 'icr.auth.icr_credential', task_vars)

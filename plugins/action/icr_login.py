@@ -15,9 +15,9 @@ no_log, become, delegation and async.
 from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
-from ansible.utils.vars import merge_hash
 
 from ansible_collections.icr.auth.plugins.module_utils._login_route import module_for
+from ansible_collections.icr.auth.plugins.plugin_utils._module_run import run_module
 
 
 class ActionModule(ActionBase):
@@ -29,11 +29,4 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp  # tmp no longer has any effect
 
-        module = module_for(self._task.args, self._task.check_mode)
-        wrap_async = self._task.async_val
-        result = merge_hash(result, self._execute_module(module_name=module, module_args=self._task.args,
-                                                         task_vars=task_vars, wrap_async=wrap_async))
-        if not wrap_async:
-            # remove a temporary path we created
-            self._remove_tmp_path(self._connection._shell.tmpdir)
-        return result
+        return run_module(self, result, module_for(self._task.args, self._task.check_mode), task_vars)

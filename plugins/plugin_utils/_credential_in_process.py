@@ -27,6 +27,7 @@ from ansible_collections.icr.auth.plugins.module_utils._options import credentia
 
 MASK = 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
 
+
 def runs_here(action: object) -> bool:
     """Whether a task's module would run on the controller as the controller's user, with its environment as is."""
     task, connection, play_context = action._task, action._connection, action._play_context

@@ -8,7 +8,12 @@ server that accepts connections and never answers."""
 from __future__ import annotations
 
 import json
+import os
 import socket
+import threading
+import time
+
+import pytest
 
 from ansible_collections.icr.auth.plugins.module_utils._stdlib_http import Response
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.fake_http import FakeServer
@@ -61,3 +66,20 @@ def free_port_url():
     port = sock.getsockname()[1]
     sock.close()
     return 'http://127.0.0.1:%d' % port
+
+
+def read_fifo_without_writer(tmp_path, name, read, error):
+    """(the error read(path) raised, seconds it took) for a FIFO with no writer: a reader must refuse it at once.
+
+    Only a guard for a broken reader that would wait for ever: a writer after 2 s lets it go on (then it fails late)."""
+    fifo = tmp_path / name
+    os.mkfifo(str(fifo), 0o600)
+    rescue = threading.Timer(2.0, lambda: os.close(os.open(str(fifo), os.O_WRONLY | os.O_NONBLOCK)))
+    rescue.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(error) as caught:
+            read(str(fifo))
+    finally:
+        rescue.cancel()
+    return caught.value, time.monotonic() - started

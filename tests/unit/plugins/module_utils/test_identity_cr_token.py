@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import errno
 import os
-import threading
-import time
 import urllib.parse
 
 import pytest
@@ -19,7 +17,7 @@ from ansible_collections.icr.auth.plugins.module_utils._errors import IamError
 from ansible_collections.icr.auth.plugins.module_utils._helper_config import validate
 from ansible_collections.icr.auth.plugins.module_utils._identity_base import IdentityError
 
-from ansible_collections.icr.auth.tests.unit.plugins.module_utils.helper_fakes import FakeTransport
+from ansible_collections.icr.auth.tests.unit.plugins.module_utils.helper_fakes import FakeTransport, read_fifo_without_writer
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import iam_token
 
 NOW = 1700000000
@@ -119,20 +117,11 @@ def test_the_token_file_is_opened_without_blocking_or_leaking_to_children(tmp_pa
 
 
 def test_a_fifo_without_a_writer_is_refused_without_waiting(tmp_path):
+    error, seconds = read_fifo_without_writer(tmp_path, 'token', cr.read_token_file, IdentityError)
     fifo = tmp_path / 'token'
-    os.mkfifo(str(fifo), 0o600)
-    # Only a guard for a broken reader that would wait for ever: a writer after 2 s lets it go on.
-    rescue = threading.Timer(2.0, lambda: os.close(os.open(str(fifo), os.O_WRONLY | os.O_NONBLOCK)))
-    rescue.start()
-    started = time.monotonic()
-    try:
-        with pytest.raises(IdentityError) as caught:
-            cr.read_token_file(str(fifo))
-    finally:
-        rescue.cancel()
-    assert caught.value.msg == (f'the compute-resource token file {fifo} does not hold a token (empty, or white space '
-                                'inside)')
-    assert time.monotonic() - started < 1.5
+    assert error.msg == (f'the compute-resource token file {fifo} does not hold a token (empty, or white space '
+                         'inside)')
+    assert seconds < 1.5
 
 
 def test_read_errors_word_for_word(tmp_path, monkeypatch):

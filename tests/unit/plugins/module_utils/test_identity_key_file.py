@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import threading
-import time
 import urllib.parse
 
 import pytest
@@ -19,7 +17,7 @@ from ansible_collections.icr.auth.plugins.module_utils._errors import IamError
 from ansible_collections.icr.auth.plugins.module_utils._helper_config import validate
 from ansible_collections.icr.auth.plugins.module_utils._identity_base import IdentityError
 
-from ansible_collections.icr.auth.tests.unit.plugins.module_utils.helper_fakes import FakeTransport
+from ansible_collections.icr.auth.tests.unit.plugins.module_utils.helper_fakes import FakeTransport, read_fifo_without_writer
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import API_KEY, iam_token
 
 NOW = 1700000000
@@ -129,18 +127,8 @@ def test_the_key_file_is_opened_without_following_links_blocking_or_leaking_to_c
 
 
 def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
-    fifo = tmp_path / 'apikey'
-    os.mkfifo(str(fifo), 0o600)
-    # Only a guard for a broken reader that would wait for ever: a writer after 2 s lets it go on.
-    rescue = threading.Timer(2.0, lambda: os.close(os.open(str(fifo), os.O_WRONLY | os.O_NONBLOCK)))
-    rescue.start()
-    started = time.monotonic()
-    try:
-        with pytest.raises(IdentityError) as caught:
-            kf.read_key_file(str(fifo))
-    finally:
-        rescue.cancel()
-    assert caught.value.msg == f'the API key file {fifo} is not a regular file' and time.monotonic() - started < 1.5
+    error, seconds = read_fifo_without_writer(tmp_path, 'apikey', kf.read_key_file, IdentityError)
+    assert error.msg == f"the API key file {tmp_path / 'apikey'} is not a regular file" and seconds < 1.5
 
 
 def test_refusals_word_for_word(tmp_path, monkeypatch):

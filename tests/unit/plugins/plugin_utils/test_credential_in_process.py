@@ -130,7 +130,9 @@ def test_the_invocation_when_asked_holds_the_arguments_masked(no_log):
 
 
 def test_a_failure_holds_the_invocation_when_asked(monkeypatch):
-    monkeypatch.setattr(_obtain, 'obtain', lambda params, environ: (_ for _ in ()).throw(IamError('no')))
+    def refuse(params, environ):
+        raise IamError('no')
+    monkeypatch.setattr(_obtain, 'obtain', refuse)
     result = ip.in_process_result({'registries': []}, {'IBMCLOUD_API_KEY': KEY}, no_log=False, invocation=True)
     assert result['failed'] is True and result['invocation']['module_args']['api_key'] is None
 
