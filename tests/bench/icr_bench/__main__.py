@@ -156,6 +156,17 @@ def main() -> int:
     planned = bench.estimate()
     say('bench: planned about %.0f minutes on 2 cores (%s; the rest %.0f s)' % (
         sum(planned.values()) / 60, ', '.join('N=%d %.0f s' % (n, s) for n, s in planned.items() if n > 0), planned[-1]))
+    partial_path = os.path.splitext(results_path)[0] + '.partial.json'
+
+    def checkpoint(n: int) -> None:
+        """The figures so far, after each fleet size: a run stopped later still leaves them (render can read them)."""
+        os.makedirs(os.path.dirname(os.path.abspath(partial_path)), exist_ok=True)
+        with open(partial_path, 'w', encoding='utf-8') as handle:
+            json.dump({'facts': facts, 'data': dict(bench.results(), partial='measured up to N=%d' % n),
+                       'command': _command(settings)}, handle, indent=1, default=str)
+        say('bench: figures so far in %s' % partial_path)
+
+    bench.checkpoint = checkpoint
     try:
         bench.start()
         bench.warm_up()

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from typing import Any
+from typing import Any, Callable
 
 from icr_emulator import Emulator
 from icr_infra import Dockerd, Registry, SshFleet
@@ -179,6 +179,9 @@ class Bench:
         self.mitogen: dict[str, Any] = {}
         self._count = 0
         self.contenders = select(settings.contenders)
+        # Called after each fleet size is measured (python -m icr_bench saves the figures so far, so that a run stopped
+        # later still leaves them).
+        self.checkpoint: Callable[[int], None] | None = None
 
     # ------------------------------------------------------------------------------------------------ set-up
     def start(self) -> None:
@@ -514,6 +517,8 @@ class Bench:
             self.meters[n] = meter.stop()
             say('bench: N=%d took %.0f s; the machine was %.2f cores busy on average, %.2f of them by other processes'
                 % (n, meter.wall, meter.busy_cores, meter.foreign_cores))
+            if self.checkpoint is not None:
+                self.checkpoint(n)
 
     # ------------------------------------------------------------------------------------------------ the controller alone
     def credential_alone(self) -> None:

@@ -19,7 +19,7 @@ for _path in (os.path.dirname(HERE), os.path.join(HERE, '..', '..', 'infra'), os
 
 # pylint: disable=wrong-import-position
 from icr_bench import report  # noqa: E402
-from icr_bench.bench import Settings, zip_entries  # noqa: E402
+from icr_bench.bench import Bench, Settings, zip_entries  # noqa: E402
 from icr_bench.contenders import CONTENDERS, rotated  # noqa: E402
 from icr_bench.runs import parse_recap  # noqa: E402
 
@@ -121,3 +121,23 @@ def test_zip_entries_of_an_ansiballz_like_file(tmp_path):
     entries = zip_entries(str(path))
     assert list(entries) == ['ansible_collections/icr/auth/plugins/module_utils/_login.py']
     assert entries['ansible_collections/icr/auth/plugins/module_utils/_login.py'][0] == len(source)
+
+
+def test_the_figures_are_handed_on_after_each_size(monkeypatch):
+    """A run stopped after a size (a busy machine, a deadline) still leaves the figures of the sizes it measured."""
+    bench = Bench(Settings(sizes=(5, 20), repeats=1, tuned_forks='half', profile='never', probe_repeats=1, keep=False,
+                           keep_users=False))
+    done = []
+    class Run:
+        def __init__(self, n, key):
+            self.n, self.key = n, key
+
+        def to_json(self):
+            return {'n': self.n, 'contender': self.key}
+    monkeypatch.setattr(bench, 'run_unit', lambda contender, n, forks, rnd: [Run(n, contender.key)])
+    monkeypatch.setattr('icr_bench.bench.say', lambda *args: None)
+    bench.checkpoint = lambda n: done.append((n, len(bench.results()['runs']), {r['n'] for r in bench.results()['runs']}))
+    bench.measure()
+    assert [n for n, _runs, _sizes in done] == [5, 20]
+    assert done[0][2] == {5} and done[1][2] == {5, 20}, done
+    assert 0 < done[0][1] < done[1][1] == len(bench.runs), done
