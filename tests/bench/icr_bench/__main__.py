@@ -159,7 +159,7 @@ def main() -> int:
     partial_path = os.path.splitext(results_path)[0] + '.partial.json'
 
     def checkpoint(n: int) -> None:
-        """The figures so far, after each fleet size: a run stopped later still leaves them (render can read them)."""
+        """The figures so far, after each fleet size: a run stopped later still leaves them."""
         os.makedirs(os.path.dirname(os.path.abspath(partial_path)), exist_ok=True)
         with open(partial_path, 'w', encoding='utf-8') as handle:
             json.dump({'facts': facts, 'data': dict(bench.results(), partial='measured up to N=%d' % n),
