@@ -727,6 +727,9 @@ class Bench:
         lines: list[str] = []
         scratch = tempfile.mkdtemp(prefix='icr-bench-spy-')  # py-spy runs as the host user: a dir it may write
         os.chown(scratch, entry.pw_uid, entry.pw_gid)
+        # A copy the host user can run: BENCH_VENV may be in a directory only root may enter (/root).
+        pyspy = shutil.copy(pyspy, os.path.join(scratch, 'py-spy'))
+        os.chmod(pyspy, 0o755)
         for attempt in range(runs):
             part = os.path.join(scratch, '%d.txt' % attempt)
             subprocess.run([pyspy, 'record', '--rate', '1000', '--format', 'raw', '--nonblocking', '--output', part, '--',

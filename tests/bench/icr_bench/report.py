@@ -911,6 +911,11 @@ def render(data: dict[str, Any], facts: dict[str, str], command: str) -> str:
         lines += ['', '### In short', '', 'Computed from the figures above (default forks, medians):', ''] + found
     for note in data.get('findings', []) + data.get('notes', []):
         lines += ['', note]
+    if data.get('partial'):
+        lines[4:4] = ['**A partial run** (%s): the benchmark stopped after that size, and this page was written from the '
+                      'figures it had saved (`build/bench/results.partial.json`). The sizes after it, the module probes, '
+                      'icr_credential alone, the slicing and the profiles were not measured; their sections say so or are '
+                      'missing.' % data['partial'], '']
     return '\n'.join(lines) + '\n'
 
 
