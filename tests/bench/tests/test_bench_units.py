@@ -128,12 +128,14 @@ def test_the_figures_are_handed_on_after_each_size(monkeypatch):
     bench = Bench(Settings(sizes=(5, 20), repeats=1, tuned_forks='half', profile='never', probe_repeats=1, keep=False,
                            keep_users=False))
     done = []
+
     class Run:
         def __init__(self, n, key):
             self.n, self.key = n, key
 
         def to_json(self):
             return {'n': self.n, 'contender': self.key}
+
     monkeypatch.setattr(bench, 'run_unit', lambda contender, n, forks, rnd: [Run(n, contender.key)])
     monkeypatch.setattr('icr_bench.bench.say', lambda *args: None)
     bench.checkpoint = lambda n: done.append((n, len(bench.results()['runs']), {r['n'] for r in bench.results()['runs']}))
