@@ -59,10 +59,21 @@ def login_module(args):
 
 
 def run_fresh(module, args):
-    """run_module with the process-wide list of module warnings emptied first (they accumulate in one process)."""
+    """run_module with the process-wide list of module warnings emptied first (they accumulate in one process), run as
+    on a host: once a test of this process has imported ansible-core's controller code (an action plugin's test, for
+    one), ansible-core 2.19+ sends module warnings to the controller's display instead of the result."""
     from ansible.module_utils.common import warnings as module_warnings
     getattr(module_warnings, '_global_warnings', {}).clear()
-    return run_module(module, args)
+    try:
+        from ansible.module_utils import _internal
+    except ImportError:  # ansible-core before 2.19: no controller mode
+        return run_module(module, args)
+    was = getattr(_internal, 'is_controller', False)
+    _internal.is_controller = False
+    try:
+        return run_module(module, args)
+    finally:
+        _internal.is_controller = was
 
 
 def warning_texts(result):
