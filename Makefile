@@ -267,8 +267,9 @@ clean:
 	find $(ROOT) -name __pycache__ -type d -not -path '*/.git/*' -prune -exec rm -rf {} +
 
 # ---------------------------------------------------------------- mutation testing (not part of make test)
-# make mutants: the curated mutations of tests/mutants/curated.yml, then mutmut over plugins/module_utils/
-# (scripts/mutants.py; reports in build/mutants/). MUTANTS_ARGS=curated or mutmut runs one part;
+# make mutants: the curated mutations of tests/mutants/curated.yml, then mutmut over plugins/module_utils/ file by
+# file, each against its own unit tests first, then its survivors against all the fast tests (the sweep)
+# (scripts/mutants.py; reports in build/mutants/). MUTANTS_ARGS=curated or sweep runs one part, mutmut one run;
 # MUTMUT_PATHS='plugins/module_utils/_obtain.py ...' narrows mutmut, MUTMUT_TESTS='tests/unit/...' its tests,
 # MUTMUT_NAMES='*xǁTransportǁrequest__mutmut_*' its mutants; MUTMUT_TIMEOUT_MULTIPLIER=3 MUTMUT_TIMEOUT_CONSTANT=1
 # shorten mutmut's timeout (about 30 s a mutant) for code whose mutants loop for ever (see scripts/mutants.py).

@@ -10,11 +10,15 @@ Two parts, each in a scratch copy of the tree under build/mutants/ (the tree its
            promises of the docs); each is applied alone and its named tests are run; a mutant is killed only when
            pytest reports a failed test (exit code 1).
   mutmut   mutmut 3 over plugins/module_utils/ (MUTMUT_PATHS narrows it, MUTMUT_TESTS its tests) against the unit and
-           property tests and the fast in-process functional tests; survivors are compared with
+           property tests and the fast in-process functional tests, in one run; survivors are compared with
            tests/mutants/equivalent.txt.
+  sweep    the same, file by file: each file of MUTMUT_PATHS against its own unit test file first (fast), then the
+           survivors of that pass, by name, against all of MUTMUT_TESTS; what still survives is compared with
+           tests/mutants/equivalent.txt. `all` runs curated, then sweep.
 
   scripts/mutants.py curated [--only ID ...]
   scripts/mutants.py mutmut [--max-children N]
+  scripts/mutants.py sweep [--max-children N]
   scripts/mutants.py all
 
 Exit status 1 when a curated mutant survives or a mutmut survivor is not listed as equivalent. Reports go to
@@ -160,11 +164,10 @@ def timeout_config():
     return lines
 
 
-def mutmut(max_children):
-    """mutmut 3 in a scratch copy laid out as ansible_collections/icr/auth, so that module names match imports."""
-    timeouts = timeout_config()
-    base = WORK / 'mutmut'
-    coll = copy_tree(base)
+def run_mutmut(base, paths, tests, names, max_children):
+    """One mutmut 3 run in base/, a scratch copy laid out as ansible_collections/icr/auth, so that module names match
+    imports; returns (mutmut's exit code, seconds, {mutant name: status}, `mutmut results` text)."""
+    copy_tree(base)
     # mutmut mutates paths relative to its working directory and names mutants by the dotted path: run it from the
     # directory that holds ansible_collections/, so that plugins/module_utils/_x.py is
     # ansible_collections.icr.auth.plugins.module_utils._x, as the tests import it.
@@ -174,20 +177,20 @@ def mutmut(max_children):
         return ''.join('\n    ' + v for v in values)
 
     config = ['[mutmut]',
-              'source_paths =' + listed(prefix + p for p in MUTMUT_PATHS),
-              'pytest_add_cli_args_test_selection =' + listed(prefix + t for t in MUTMUT_TESTS),
+              'source_paths =' + listed(prefix + p for p in paths),
+              'pytest_add_cli_args_test_selection =' + listed(prefix + t for t in tests),
               'also_copy =' + listed(prefix + p for p in ('tests', 'plugins', 'roles', 'meta', 'galaxy.yml', 'docs')),
               'do_not_mutate =' + listed(['*/module_utils/_errors.py']),
               'pytest_add_cli_args =' + listed(['-p', 'no:cacheprovider'])]
-    config += timeouts
+    config += timeout_config()
     config.append('')
     (base / 'setup.cfg').write_text('\n'.join(config))
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE='1')
     env.pop('PYTHONPATH', None)
     mutmut_bin = str(pathlib.Path(sys.executable).parent / 'mutmut')
     started = time.time()
-    with open(str(WORK / 'mutmut-run.log'), 'w') as log:
-        rc = subprocess.run([mutmut_bin, 'run', '--max-children', str(max_children)] + MUTMUT_NAMES, cwd=str(base),
+    with open(str(base / 'mutmut-run.log'), 'w') as log:
+        rc = subprocess.run([mutmut_bin, 'run', '--max-children', str(max_children)] + list(names), cwd=str(base),
                             env=env, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
     elapsed = time.time() - started
     results = subprocess.run([mutmut_bin, 'results', '--all', 'true'], cwd=str(base), env=env, capture_output=True,
@@ -197,30 +200,121 @@ def mutmut(max_children):
         match = re.match(r'\s*(\S+): (.+)$', line)
         if match:
             status[match.group(1)] = match.group(2).strip()
+    return rc, elapsed, status, results
+
+
+def count_status(status):
     counts = {}
     for value in status.values():
         counts[value] = counts.get(value, 0) + 1
+    return ', '.join('%s %d' % kv for kv in sorted(counts.items()))
+
+
+def timeout_shown():
+    return ', '.join('%s %s' % kv for kv in sorted(MUTMUT_TIMEOUT.items()) if kv[1]) or 'mutmut default'
+
+
+def verdict_lines(status):
+    """The survivors, listed as equivalent or not; returns (lines, unlisted names)."""
     equivalent = load_equivalent()
     survivors = sorted(n for n, s in status.items() if s == 'survived')
     unlisted = [n for n in survivors if n not in equivalent]
-    lines = ['mutmut run exit %d in %.0f s (paths: %s; tests: %s; names: %s; timeout: %s)'
-             % (rc, elapsed, ' '.join(MUTMUT_PATHS), ' '.join(MUTMUT_TESTS), names_shown(),
-                ', '.join('%s %s' % kv for kv in sorted(MUTMUT_TIMEOUT.items()) if kv[1]) or 'mutmut default'),
-             'mutants: %d; %s' % (len(status), ', '.join('%s %d' % kv for kv in sorted(counts.items())))]
-    lines += ['survived, listed as equivalent: %s  # %s' % (n, equivalent[n]) for n in survivors if n in equivalent]
+    lines = ['survived, listed as equivalent: %s  # %s' % (n, equivalent[n]) for n in survivors if n in equivalent]
     lines += ['survived, NOT listed: %s' % n for n in unlisted]
+    lines += ['timed out (counted as caught by mutmut; read it): %s' % n
+              for n, s in sorted(status.items()) if s == 'timeout']
+    return lines, unlisted
+
+
+def mutmut(max_children):
+    """mutmut over MUTMUT_PATHS against MUTMUT_TESTS, in one run."""
+    base = WORK / 'mutmut'
+    rc, elapsed, status, results = run_mutmut(base, MUTMUT_PATHS, MUTMUT_TESTS, MUTMUT_NAMES, max_children)
+    verdicts, unlisted = verdict_lines(status)
+    lines = ['mutmut run exit %d in %.0f s (paths: %s; tests: %s; names: %s; timeout: %s)'
+             % (rc, elapsed, ' '.join(MUTMUT_PATHS), ' '.join(MUTMUT_TESTS), names_shown(), timeout_shown()),
+             'mutants: %d; %s' % (len(status), count_status(status))] + verdicts
     (WORK / 'mutmut.txt').write_text('\n'.join(lines) + '\n')
     (WORK / 'mutmut-results.txt').write_text(results)
     print('\n'.join('mutants: ' + line for line in lines))
     if rc != 0 or not status:
-        print('mutants: mutmut did not run cleanly; see %s' % (WORK / 'mutmut-run.log'))
+        print('mutants: mutmut did not run cleanly; see %s' % (base / 'mutmut-run.log'))
+        return 2
+    return 1 if unlisted else 0
+
+
+def own_tests(path):
+    """The unit test file of a module_utils file (tests/unit/plugins/module_utils/test_x.py for _x.py), or None."""
+    name = 'test_' + pathlib.PurePath(path).stem.lstrip('_') + '.py'
+    test = pathlib.PurePath('tests/unit/plugins/module_utils') / name
+    return str(test) if (ROOT / test).is_file() else None
+
+
+def sweep_paths():
+    """Each file of MUTMUT_PATHS (a directory stands for its .py files), _errors.py left out as mutmut leaves it."""
+    files = []
+    for path in MUTMUT_PATHS:
+        if (ROOT / path).is_dir():
+            files += sorted(str(p.relative_to(ROOT)) for p in (ROOT / path).glob('*.py') if p.name != '__init__.py')
+        else:
+            files.append(path)
+    return [f for f in files if not f.endswith('/_errors.py')]
+
+
+def sweep(max_children):
+    """Every file in two passes. Pass 1: each file alone against its own unit test file (fast: no other test runs);
+    a file without one runs against MUTMUT_TESTS. Pass 2: the survivors of pass 1, by name, against all of
+    MUTMUT_TESTS (with those no test of the file's own reached), so that a mutant caught by another file's tests is
+    caught. Survivors of pass 2 must be listed."""
+    started = time.time()
+    lines = []
+    status = {}
+    second = []
+    failed = []
+    files = sweep_paths()
+    for number, path in enumerate(files, 1):
+        tests = [own_tests(path)] if own_tests(path) else MUTMUT_TESTS
+        stem = pathlib.PurePath(path).stem
+        rc, elapsed, found, results = run_mutmut(WORK / 'sweep' / stem, [path], tests, MUTMUT_NAMES, max_children)
+        (WORK / 'sweep' / stem / 'mutmut-results.txt').write_text(results)
+        # mutmut's 'no tests': no test of the file's own reaches the function; pass 2 runs them against all tests.
+        survivors = sorted(n for n, s in found.items() if s in ('survived', 'no tests'))
+        line = 'pass 1 %d/%d %s against %s: exit %d in %.0f s; mutants: %d; %s' % (
+            number, len(files), path, ' '.join(tests), rc, elapsed, len(found), count_status(found))
+        print('mutants: ' + line, flush=True)
+        lines.append(line)
+        if rc != 0 or not found:
+            failed.append(path)
+        status.update(found)
+        if tests != MUTMUT_TESTS:
+            second += [(path, n) for n in survivors]
+    if second:
+        paths = sorted(set(p for p, _n in second))
+        names = [n for _p, n in second]
+        rc, elapsed, found, results = run_mutmut(WORK / 'sweep' / 'pass2', paths, MUTMUT_TESTS, names, max_children)
+        (WORK / 'sweep' / 'pass2' / 'mutmut-results.txt').write_text(results)
+        again = {n: found.get(n, 'not checked') for n in names}
+        line = 'pass 2: %d survivors of pass 1 against %s: exit %d in %.0f s; %s' % (
+            len(names), ' '.join(MUTMUT_TESTS), rc, elapsed, count_status(again))
+        print('mutants: ' + line, flush=True)
+        lines.append(line)
+        if rc != 0:
+            failed.append('pass 2')
+        status.update(again)
+    verdicts, unlisted = verdict_lines(status)
+    lines = ['mutmut sweep in %.0f s (%d files; timeout: %s)' % (time.time() - started, len(files), timeout_shown()),
+             'mutants: %d; %s' % (len(status), count_status(status))] + lines + verdicts
+    (WORK / 'mutmut.txt').write_text('\n'.join(lines) + '\n')
+    print('\n'.join('mutants: ' + line for line in lines[:2] + verdicts))
+    if failed:
+        print('mutants: mutmut did not run cleanly for %s; see build/mutants/sweep/*/mutmut-run.log' % ', '.join(failed))
         return 2
     return 1 if unlisted else 0
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('part', choices=['curated', 'mutmut', 'all'])
+    parser.add_argument('part', choices=['curated', 'mutmut', 'sweep', 'all'])
     parser.add_argument('--only', nargs='*', help='curated mutant ids to run (default: all)')
     parser.add_argument('--max-children', type=int, default=1, help='parallel mutmut workers (the machine is shared)')
     args = parser.parse_args()
@@ -228,8 +322,10 @@ def main():
     rc = 0
     if args.part in ('curated', 'all'):
         rc = max(rc, curated(args.only))
-    if args.part in ('mutmut', 'all'):
+    if args.part == 'mutmut':
         rc = max(rc, mutmut(args.max_children))
+    if args.part in ('sweep', 'all'):
+        rc = max(rc, sweep(args.max_children))
     return rc
 
 

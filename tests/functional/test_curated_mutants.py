@@ -56,3 +56,25 @@ def test_named_tests_exist(entry):
         if function:
             assert 'def %s(' % function in path.read_text(encoding='utf-8'), (
                 'curated mutant %s names %s, not defined in %s' % (entry['id'], function, file_name))
+
+
+def load_mutants_script():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('mutants_script', str(REPO / 'scripts' / 'mutants.py'))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def test_the_sweep_runs_each_module_utils_file_against_its_own_unit_tests_first():
+    """`make mutants` (sweep) runs each file of plugins/module_utils/ (but _errors.py, which mutmut is told to leave)
+    against tests/unit/plugins/module_utils/test_<name>.py first; a file without one costs a run of all the tests."""
+    script = load_mutants_script()
+    files = script.sweep_paths()
+    expected = sorted('plugins/module_utils/' + p.name for p in (REPO / 'plugins' / 'module_utils').glob('_*.py')
+                      if p.name != '_errors.py')
+    assert files == expected
+    assert script.own_tests('plugins/module_utils/_token_cache.py') == \
+        'tests/unit/plugins/module_utils/test_token_cache.py'
+    without = sorted(f for f in files if script.own_tests(f) is None)
+    assert without == ['plugins/module_utils/_helper_install.py', 'plugins/module_utils/_identity_base.py']
