@@ -49,13 +49,16 @@ def inventory(tmp_path, hosts=HOSTS, **per_host):
     return str(path)
 
 
-def play(tmp_path, key, role_vars, hosts=HOSTS, env=None, args=(), **per_host):
+def play(tmp_path, key, role_vars, hosts=HOSTS, env=None, args=(), task_keywords=None, **per_host):
     run_env = dict(NO_ENV)
     # Where a file would land if docker_auth_config_path were dropped: never the real home of the tests' user.
     run_env.update(DOCKER_CONFIG=str(tmp_path / 'default-docker'),
                    REGISTRY_AUTH_FILE=str(tmp_path / 'default-containers' / 'auth.json'))
     run_env.update(env or {})
-    return run_play(tmp_path, [role_task(**role_vars)], secret_vars={'docker_auth_api_key': key}, env=run_env,
+    task = role_task(**role_vars)
+    if task_keywords:  # applied to the role's tasks (include_role takes no task keyword of its own)
+        task['ansible.builtin.include_role'] = dict(task['ansible.builtin.include_role'], apply=task_keywords)
+    return run_play(tmp_path, [task], secret_vars={'docker_auth_api_key': key}, env=run_env,
                     inventory=inventory(tmp_path, hosts, **per_host), hosts='all', args=args)
 
 
@@ -201,6 +204,28 @@ def test_role_results_hold_no_key(emu, tmp_path):
     assert run.rc == 0, run.text[-3000:]
     assert_no_secret([key], run.text)
     assert pathlib.Path(tmp_path / 'h1' / 'config.json').exists()
+
+
+def credential_payloads_sent(run):
+    return [line for line in run.stdout.splitlines() if 'PUT ' in line and 'AnsiballZ_icr_credential' in line]
+
+
+@pytest.mark.parametrize('environment', [None, {'ICR_AUTH_TEST': '1'}], ids=['in-process', 'module'])
+def test_the_controller_task_gets_the_key_in_process_or_as_a_no_log_module(emu, tmp_path, environment):
+    """The role's controller task runs icr_credential's code in its worker; where it cannot (here the environment
+    keyword), it runs the module, as a no_log task (else icr_credential would hold back the key): the play ends alike,
+    one exchange and the key on every host, and shows no key even at -vvv (the environment comes from include_role's
+    apply, as a play's or a block's would)."""
+    key = emu.apikey('svc-reader')
+    run = play(tmp_path, key, {'docker_auth_registries': [emu_host(emu)], 'docker_auth_iam_endpoint': emu.url},
+               hosts=('h1', 'h2'), args=['-vvv'], task_keywords={'environment': environment} if environment else None)
+    assert run.rc == 0, run.text[-3000:]
+    assert len(credential_payloads_sent(run)) == (1 if environment else 0), run.text[-3000:]
+    assert iam_calls(emu) == 1, emu.counters()
+    for host in ('h1', 'h2'):
+        auth = config(tmp_path, host)['auths'][emu_host(emu)]['auth']
+        assert base64.b64decode(auth).decode() == 'iamapikey:' + key
+    assert_no_secret([key], run.text)
 
 
 def test_validate_false_proves_nothing(emu, tmp_path):
