@@ -147,3 +147,30 @@ def withhold(result: dict, task_no_log: bool) -> list[str]:
     if kind.is_api_key:
         result.update(password=None, dockerconfigjson=None)
     return [kind.exposure_warning]
+
+
+
+NO_LOG_MASK = 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+
+
+def invocation_args(params: dict) -> dict:
+    """The arguments as a task's invocation shows them: the api_key masked, as Ansible masks a no_log option."""
+    return dict(params, api_key=NO_LOG_MASK) if params.get('api_key') is not None else dict(params)
+
+
+def credential_result(params: dict, env: dict, task_no_log: bool, secrets: set) -> tuple[dict, list[str]]:
+    """icr_credential's whole work, as its module and its run in the controller's worker both do it: (result,
+    warnings). Raises IcrAuthError.
+
+    secrets is the set of values to mask in what the task returns (the module's no_log_values): a key taken from the
+    environment joins it before anything can fail, and the credential the result returns leaves it (returning it is
+    the purpose; withhold() has kept an API key out of a result that Ansible would show).
+    """
+    env_key = api_key_from(params, env, required=False)
+    if env_key:
+        secrets.add(env_key)
+    result, warnings = obtain(params, env)
+    warnings.extend(withhold(result, task_no_log))
+    if result['password'] is not None:
+        secrets.discard(result['password'])
+    return result, warnings

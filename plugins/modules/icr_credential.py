@@ -296,32 +296,23 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError, failure
-from ansible_collections.icr.auth.plugins.module_utils._obtain import api_key_from, obtain, withhold
+from ansible_collections.icr.auth.plugins.module_utils._obtain import credential_result, invocation_args
 from ansible_collections.icr.auth.plugins.module_utils._options import credential_spec as argument_spec
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    # A key from the environment is as secret as the api_key option: mask it in every message and result.
-    env_key = api_key_from(module.params, os.environ, required=False)
-    if env_key:
-        module.no_log_values.add(env_key)
+    # A key from the environment is as secret as the api_key option: credential_result adds it to the values masked
+    # in every message and result. Returning the credential is this module's purpose: with iamapikey it is the API key
+    # itself, which withhold() keeps out unless the task is no_log (then Ansible shows none of the result), so it is
+    # unmasked in the result only, and stays masked in the invocation.
     try:
-        result, warnings = obtain(module.params, os.environ)
+        result, warnings = credential_result(module.params, os.environ, module.no_log, module.no_log_values)
     except IcrAuthError as exc:
         module.fail_json(**failure(exc))
-    warnings.extend(withhold(result, module.no_log))
     for warning in warnings:
         module.warn(warning)
-    # Returning the credential is this module's purpose. With iamapikey it is the API key itself, which Ansible would
-    # mask everywhere in the result; withhold() has kept it out unless the task is no_log (then Ansible shows none of
-    # the result), so unmask it in the result only, and keep it masked in the invocation.
-    invocation = dict(module.params)
-    if result['password'] is not None:
-        module.no_log_values.discard(result['password'])
-    if invocation.get('api_key') is not None:
-        invocation['api_key'] = 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
-    module.exit_json(invocation={'module_args': invocation}, **result)
+    module.exit_json(invocation={'module_args': invocation_args(module.params)}, **result)
 
 
 if __name__ == '__main__':

@@ -25,8 +25,6 @@ from ansible.module_utils.common.parameters import remove_values
 from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError, failure
 from ansible_collections.icr.auth.plugins.module_utils._options import credential_spec
 
-MASK = 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
-
 
 def runs_here(action: object) -> bool:
     """Whether a task's module would run on the controller as the controller's user, with its environment as is."""
@@ -55,18 +53,14 @@ def in_process_result(args: dict, env: dict, no_log: bool, invocation: bool = Fa
     if validated.error_messages:
         return None
     try:
-        from ansible_collections.icr.auth.plugins.module_utils._obtain import api_key_from, obtain, withhold
+        from ansible_collections.icr.auth.plugins.module_utils._obtain import credential_result, invocation_args
     except ImportError:
         return None
     params = validated.validated_parameters
     secrets = set(validated._no_log_values)  # pylint: disable=protected-access
-    env_key = api_key_from(params, env, required=False)
-    if env_key:
-        secrets.add(env_key)
-    shown = dict(params, api_key=MASK) if params.get('api_key') is not None else dict(params)
-    extra = {'invocation': {'module_args': shown}} if invocation else {}
+    extra = {'invocation': {'module_args': invocation_args(params)}} if invocation else {}
     try:
-        result, warnings = obtain(params, env)
+        result, warnings = credential_result(params, env, no_log, secrets)
     except IcrAuthError as exc:
         failed = dict(failure(exc), failed=True, changed=False, **extra)
         return remove_values(failed, secrets)
@@ -75,11 +69,6 @@ def in_process_result(args: dict, env: dict, no_log: bool, invocation: bool = Fa
         failed = dict(failed=True, changed=False, msg='icr_credential failed: %s: %s' % (type(exc).__name__, exc),
                       exception=''.join(traceback.format_exc()))
         return remove_values(failed, secrets)
-    warnings.extend(withhold(result, no_log))
-    # As the module: the credential is the result's purpose, unmasked in it (withhold has kept an API key out of a
-    # result that would be shown); every other occurrence of a secret is masked, the invocation's api_key included.
-    if result['password'] is not None:
-        secrets.discard(result['password'])
     result = remove_values(dict(result, **extra), secrets)
     if warnings:
         result['warnings'] = remove_values(warnings, secrets)

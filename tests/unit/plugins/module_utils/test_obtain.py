@@ -9,7 +9,9 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import InputError, RegistryError
-from ansible_collections.icr.auth.plugins.module_utils._obtain import api_key_from, obtain, parse_scopes, withhold
+from ansible_collections.icr.auth.plugins.module_utils import _obtain
+from ansible_collections.icr.auth.plugins.module_utils._obtain import (
+    api_key_from, credential_result, invocation_args, obtain, parse_scopes, withhold)
 from ansible_collections.icr.auth.plugins.module_utils._registry import Verification
 from ansible_collections.icr.auth.plugins.module_utils._username_base import Issued
 
@@ -109,6 +111,40 @@ def test_withhold_keeps_the_api_key_from_a_shown_result_and_warns_for_a_token():
     token = {'username': 'iamrefresh', 'password': 'r', 'dockerconfigjson': {}}
     assert withhold(token, False) == ['The result holds an IAM refresh token (password, dockerconfigjson), and this task '
                                       'would show it: set no_log: true on this task.'] and token['password'] == 'r'
+
+
+def test_credential_result_masks_an_environment_key_even_when_it_fails(monkeypatch):
+    def refused(params, env):
+        raise RegistryError('refused')
+    monkeypatch.setattr(_obtain, 'obtain', refused)
+    secrets = {'other'}
+    with pytest.raises(RegistryError):
+        credential_result({'api_key': None}, {'IBMCLOUD_API_KEY': OTHER_KEY}, True, secrets)
+    assert secrets == {'other', OTHER_KEY}
+    secrets = set()
+    with pytest.raises(RegistryError):
+        credential_result({'api_key': API_KEY}, {'IBMCLOUD_API_KEY': OTHER_KEY}, True, secrets)
+    assert secrets == {API_KEY}  # the key used is the option's (a no_log option, masked anyway); the environment's is not
+
+
+@pytest.mark.parametrize('no_log', [True, False])
+def test_credential_result_returns_the_credential_unmasked_and_withholds_it_from_a_shown_task(monkeypatch, no_log):
+    issued = {'username': 'iamapikey', 'username_type': 'iamapikey', 'password': OTHER_KEY, 'dockerconfigjson': {}}
+    monkeypatch.setattr(_obtain, 'obtain', lambda params, env: (dict(issued), ['first']))
+    secrets = {'other'}
+    result, warnings = credential_result({'api_key': None}, {'IC_API_KEY': OTHER_KEY}, no_log, secrets)
+    if no_log:
+        assert result['password'] == OTHER_KEY and warnings == ['first'] and secrets == {'other'}
+    else:
+        assert result['password'] is None and result['dockerconfigjson'] is None and secrets == {'other', OTHER_KEY}
+        assert warnings[0] == 'first' and 'no_log: true' in warnings[1] and len(warnings) == 2
+
+
+def test_the_invocation_masks_the_api_key_only():
+    assert invocation_args({'api_key': API_KEY, 'regions': ['us-south']}) == {
+        'api_key': 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER', 'regions': ['us-south']}
+    assert invocation_args({'api_key': None, 'cache': True}) == {'api_key': None, 'cache': True}
+    assert invocation_args({'cache': True}) == {'cache': True}
 
 
 PROFILE = 'Profile-e86a78ef-3927-4e8f-9b0c-15434b101e77'
