@@ -106,6 +106,23 @@ def pids_of(uids: set[int]) -> list[int]:
     return pids
 
 
+def remove_runtime_dirs(uids: set[int], tmp: str = '/tmp') -> list[str]:
+    """Remove what rootless podman leaves in /tmp for a user without XDG_RUNTIME_DIR (podman-run-UID and
+    containers-user-UID), for the given uids only and only when that uid owns it; returns the paths removed."""
+    removed = []
+    for uid in sorted(uids):
+        for name in ('podman-run-%d' % uid, 'containers-user-%d' % uid):
+            path = os.path.join(tmp, name)
+            try:
+                owner = os.lstat(path).st_uid
+            except OSError:
+                continue
+            if owner == uid and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return removed
+
+
 def stop_processes_of(uids: set[int], grace: float = 2.0) -> None:
     """SIGTERM every process of these (test) users, by PID; SIGKILL what is left after one grace period."""
     uids = {uid for uid in uids if uid != 0}
@@ -289,6 +306,7 @@ class Bench:
             stop_processes_of(uids)
             for user in self.fleet.created_users:
                 subprocess.run(['userdel', '--remove', '--force', user], capture_output=True, check=False)
+            remove_runtime_dirs(uids)
             if self.fleet.created_users:
                 say('bench: removed the %d users it created in %.1f s' % (len(self.fleet.created_users), time.monotonic() - started))
             self.fleet.created_users = []
