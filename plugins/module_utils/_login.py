@@ -103,8 +103,8 @@ class Login(object):
             raise InputError('min_validity: give a number of seconds, 0 or more.')
         store_choice = self.option('credential_store')
         if store_choice not in ('auto', 'file'):
-            from ansible_collections.icr.auth.plugins.module_utils._cred_helpers import check_name
-            check_name(store_choice)
+            from ansible_collections.icr.auth.plugins.module_utils import _cred_helpers as cred_helpers
+            cred_helpers.check_name(store_choice)
         if store_choice == ICR_HELPER:
             raise InputError('credential_store: icr names docker-credential-icr, which gets its own tokens and stores '
                              'none; use method: helper to name it for the registries.')
@@ -153,12 +153,11 @@ class Login(object):
             store.check_file_helpers(seen, helpers)
         helper_actions = {}
         helper_before = {}
-        if helpers:
-            from ansible_collections.icr.auth.plugins.module_utils._cred_helpers import CredentialHelper
         for host, name in helpers.items():
+            from ansible_collections.icr.auth.plugins.module_utils import _cred_helpers as cred_helpers
             # The helper runs as the identity the file is written with, never as root for a user's file.
             helper_actions[host], helper_before[host] = self._helper_apply(
-                CredentialHelper(name, seen.acting.account),
+                cred_helpers.CredentialHelper(name, seen.acting.account),
                 host, state, username, password, min_validity)
         file_hosts = [h for h in hosts if h not in helpers]
         # Plan from what was read; plan again from what is there if another writer changed the file meanwhile.
