@@ -8,11 +8,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.icr.auth.plugins.module_utils import _auth_file as auth_file
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
-from ansible_collections.icr.auth.plugins.module_utils._cred_helpers import CredentialHelper, check_name
 from ansible_collections.icr.auth.plugins.module_utils import _username_types as username_types
 from ansible_collections.icr.auth.plugins.module_utils._credential import fingerprint, iso8601
 from ansible_collections.icr.auth.plugins.module_utils._errors import IcrAuthError, InputError, RegistryError, failure
@@ -21,6 +20,11 @@ from ansible_collections.icr.auth.plugins.module_utils._regions import resolve_r
 from ansible_collections.icr.auth.plugins.module_utils._target import Target, build_targets
 from ansible_collections.icr.auth.plugins.module_utils._username_iamapikey import check_api_key
 from ansible_collections.icr.auth.plugins.module_utils._username_types import check_password, still_current
+
+# _cred_helpers is imported where a credential helper is used: the payload carries it (ansible-core's dependency
+# finder follows imports inside functions too), but a host that stores in the file does not load it.
+if TYPE_CHECKING:
+    from ansible_collections.icr.auth.plugins.module_utils._cred_helpers import CredentialHelper
 
 ACTION_RANK = {'unchanged': 0, 'removed': 1, 'added': 2, 'updated': 3}
 UNKNOWN_SECRET = None  # a token IAM would issue, not known in check mode
@@ -99,7 +103,8 @@ class Login(object):
             raise InputError('min_validity: give a number of seconds, 0 or more.')
         store_choice = self.option('credential_store')
         if store_choice not in ('auto', 'file'):
-            check_name(store_choice)
+            from ansible_collections.icr.auth.plugins.module_utils import _cred_helpers as cred_helpers
+            cred_helpers.check_name(store_choice)
         if store_choice == ICR_HELPER:
             raise InputError('credential_store: icr names docker-credential-icr, which gets its own tokens and stores '
                              'none; use method: helper to name it for the registries.')
@@ -149,9 +154,10 @@ class Login(object):
         helper_actions = {}
         helper_before = {}
         for host, name in helpers.items():
+            from ansible_collections.icr.auth.plugins.module_utils import _cred_helpers as cred_helpers
             # The helper runs as the identity the file is written with, never as root for a user's file.
             helper_actions[host], helper_before[host] = self._helper_apply(
-                CredentialHelper(name, seen.acting.account),
+                cred_helpers.CredentialHelper(name, seen.acting.account),
                 host, state, username, password, min_validity)
         file_hosts = [h for h in hosts if h not in helpers]
         # Plan from what was read; plan again from what is there if another writer changed the file meanwhile.
