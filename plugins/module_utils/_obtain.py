@@ -149,7 +149,6 @@ def withhold(result: dict, task_no_log: bool) -> list[str]:
     return [kind.exposure_warning]
 
 
-
 NO_LOG_MASK = 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
 
 
