@@ -272,6 +272,7 @@ def sweep(max_children):
     second = []
     failed = []
     files = sweep_paths()
+    equivalent = load_equivalent()
     for number, path in enumerate(files, 1):
         tests = [own_tests(path)] if own_tests(path) else MUTMUT_TESTS
         stem = pathlib.PurePath(path).stem
@@ -286,8 +287,8 @@ def sweep(max_children):
         if rc != 0 or not found:
             failed.append(path)
         status.update(found)
-        if tests != MUTMUT_TESTS:
-            second += [(path, n) for n in survivors]
+        if tests != MUTMUT_TESTS:  # a survivor listed as equivalent needs no second run
+            second += [(path, n) for n in survivors if n not in equivalent]
     if second:
         paths = sorted(set(p for p, _n in second))
         names = [n for _p, n in second]
