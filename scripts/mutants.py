@@ -41,7 +41,9 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 WORK = ROOT / 'build' / 'mutants'
 # Directories that are not the product or its tests, or are rebuilt: never copied.
-SKIP = {'.git', '.venv', 'build', 'tests/output', '.pytest_cache', '.hypothesis', '__pycache__', 'mutants'}
+SKIP = {'.git', '.venv', 'build', 'tests/output', '.pytest_cache', '.hypothesis', '__pycache__'}
+# mutmut's own output directory, were one left at the top of the tree (tests/mutants/ is copied: its guard is used)
+TOP_SKIP = {'mutants'}
 # What mutmut runs for each mutant: fast, in-process, no ansible-playbook.
 # MUTMUT_TESTS='tests/unit/plugins/module_utils/test_x.py ...' narrows it, for a run over a few files.
 MUTMUT_TESTS = os.environ.get('MUTMUT_TESTS', 'tests/unit tests/functional/test_option_effects.py '
@@ -55,6 +57,10 @@ MUTMUT_PATHS = os.environ.get('MUTMUT_PATHS', 'plugins/module_utils/').split()
 # MUTMUT_NAMES='*_stdlib_http.xǁTransportǁrequest__mutmut_*' runs only the mutants whose names match (fnmatch
 # patterns, as `mutmut run NAME...` takes them); the others are reported as not checked.
 MUTMUT_NAMES = os.environ.get('MUTMUT_NAMES', '').split()
+# Loaded into every pytest run of a mutant: puts back the mode and owner of the machine's shared directories (and
+# those above the tests' own) when a mutant changed them, and logs it to GUARD_LOG (see tests/mutants/guard.py).
+GUARD_PLUGIN = 'ansible_collections.icr.auth.tests.mutants.guard'
+GUARD_LOG = WORK / 'guard.log'
 MUTMUT_TIMEOUT = {key: os.environ.get('MUTMUT_TIMEOUT_' + key.upper())
                   for key in ('multiplier', 'constant')}
 
@@ -68,14 +74,16 @@ def copy_tree(dest):
 
     def ignore(directory, names):
         rel = os.path.relpath(directory, str(ROOT))
-        return [n for n in names if n in SKIP or n.startswith('.venv') or os.path.normpath(os.path.join(rel, n)) in SKIP]
+        return [n for n in names if n in SKIP or n.startswith('.venv')
+                or os.path.normpath(os.path.join(rel, n)) in SKIP | TOP_SKIP]
     shutil.copytree(str(ROOT), str(coll), ignore=ignore, symlinks=True)
     return coll
 
 
 def pytest(coll, tests, log):
-    env = dict(os.environ, PYTHONPATH=str(coll.parent.parent.parent), PYTHONDONTWRITEBYTECODE='1')
-    cmd = [sys.executable, '-m', 'pytest', '-q', '-x', '-p', 'no:cacheprovider'] + list(tests)
+    env = dict(os.environ, PYTHONPATH=str(coll.parent.parent.parent), PYTHONDONTWRITEBYTECODE='1',
+               ICR_MUTANTS_GUARD_LOG=str(GUARD_LOG))
+    cmd = [sys.executable, '-m', 'pytest', '-q', '-x', '-p', 'no:cacheprovider', '-p', GUARD_PLUGIN] + list(tests)
     with open(str(log), 'w') as out:
         return subprocess.run(cmd, cwd=str(coll), env=env, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
 
@@ -181,11 +189,11 @@ def run_mutmut(base, paths, tests, names, max_children):
               'pytest_add_cli_args_test_selection =' + listed(prefix + t for t in tests),
               'also_copy =' + listed(prefix + p for p in ('tests', 'plugins', 'roles', 'meta', 'galaxy.yml', 'docs')),
               'do_not_mutate =' + listed(['*/module_utils/_errors.py']),
-              'pytest_add_cli_args =' + listed(['-p', 'no:cacheprovider'])]
+              'pytest_add_cli_args =' + listed(['-p', 'no:cacheprovider', '-p', GUARD_PLUGIN])]
     config += timeout_config()
     config.append('')
     (base / 'setup.cfg').write_text('\n'.join(config))
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE='1')
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE='1', ICR_MUTANTS_GUARD_LOG=str(GUARD_LOG))
     env.pop('PYTHONPATH', None)
     mutmut_bin = str(pathlib.Path(sys.executable).parent / 'mutmut')
     started = time.time()
@@ -320,6 +328,8 @@ def main():
     parser.add_argument('--max-children', type=int, default=1, help='parallel mutmut workers (the machine is shared)')
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
+    if GUARD_LOG.exists():
+        GUARD_LOG.unlink()
     rc = 0
     if args.part in ('curated', 'all'):
         rc = max(rc, curated(args.only))
@@ -327,6 +337,12 @@ def main():
         rc = max(rc, mutmut(args.max_children))
     if args.part in ('sweep', 'all'):
         rc = max(rc, sweep(args.max_children))
+    if GUARD_LOG.exists():
+        lines = GUARD_LOG.read_text().splitlines()
+        print('mutants: %d times a test changed a shared directory (put back; the test failed): %s'
+              % (len(lines), GUARD_LOG))
+        for line in lines[:20]:
+            print('mutants:   ' + line)
     return rc
 
 
