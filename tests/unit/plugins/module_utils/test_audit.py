@@ -12,6 +12,7 @@ import pathlib
 import pwd
 import shutil
 import tempfile
+import time
 
 import pytest
 
@@ -217,3 +218,367 @@ def test_a_trusted_profile_login_is_reported_as_such_with_the_profile_and_is_a_p
     assert [(p['code'], p['registry']) for p in strict['problems']] == [('plaintext_api_key', 'us.icr.io')]
     assert '(username type trusted_profile)' in strict['problems'][0]['msg']
     assert API_KEY not in json.dumps(seen) + json.dumps(strict)
+
+
+def test_a_problem_names_its_registry_only_when_it_has_one():
+    assert audit.problem('c', 'm') == {'code': 'c', 'msg': 'm'}
+    assert audit.problem('c', 'm', 'us.icr.io') == {'code': 'c', 'msg': 'm', 'registry': 'us.icr.io'}
+    assert audit.problem('c', 'm', '') == {'code': 'c', 'msg': 'm', 'registry': ''}
+
+
+@pytest.mark.parametrize('key, expected', [
+    ('HTTPS://us.icr.io/', ('us.icr.io', None, False)),
+    ('  us.icr.io  ', ('us.icr.io', None, False)),
+    ('oci+a.b-c9://de.icr.io/v2/', ('de.icr.io', None, False)),
+    ('https://https://us.icr.io', None),
+    ('9s://us.icr.io', None),
+    ('https:/us.icr.io', None),
+    ('us.icr.io/', ('us.icr.io', None, False)),
+    ('us.icr.io/v1', ('us.icr.io', None, False)),
+    ('us.icr.io/v2', ('us.icr.io', None, False)),
+    ('us.icr.io/v1/web', ('us.icr.io', 'v1/web', False)),
+    ('us.icr.io//web/app//', ('us.icr.io', 'web/app', False)),
+    ('us.icr.io/XnsX', ('us.icr.io', 'XnsX', False)),
+    ('http://private.us.icr.io/ns/app', ('private.us.icr.io', 'ns/app', False)),
+    ('REGISTRY.NG.BLUEMIX.NET/v1/', ('registry.ng.bluemix.net', None, True)),
+    ('https://registry.bluemix.net/ns', ('registry.bluemix.net', 'ns', True)),
+    ('private.registry.bluemix.net', None),
+    (None, None), (b'us.icr.io', None),
+])
+def test_icr_scope_strips_one_scheme_and_the_api_path_and_keeps_a_namespace(key, expected):
+    assert audit.icr_scope(key) == expected
+
+
+def described(kind, secret, iam_id=None, account_id=None, expires_at=None, expired=None):
+    return {'username_type': kind, 'fingerprint': fingerprint(secret), 'iam_id': iam_id, 'account_id': account_id,
+            'expires_at': expires_at, 'expired': expired}
+
+
+def test_describe_secret_reads_a_tokens_claims_but_never_an_api_keys():
+    token = iam_token(iam_id='iam-ServiceId-abc', account='acc1', now=NOW)
+    assert audit.describe_secret('iambearer', token, NOW) == described(
+        'iambearer', token, 'iam-ServiceId-abc', 'acc1', '2027-01-15T09:00:00Z', False)
+    # Expired from the second of its exp on.
+    assert audit.describe_secret('iambearer', token, NOW + 3600) == described(
+        'iambearer', token, 'iam-ServiceId-abc', 'acc1', '2027-01-15T09:00:00Z', True)
+    assert audit.describe_secret('iambearer', token, NOW + 3599)['expired'] is False
+    assert audit.describe_secret('<identitytoken>', token, NOW) == described(
+        'identitytoken', token, 'iam-ServiceId-abc', 'acc1', '2027-01-15T09:00:00Z', False)
+    assert audit.describe_secret('bob', token, NOW) == described(
+        'other', token, 'iam-ServiceId-abc', 'acc1', '2027-01-15T09:00:00Z', False)
+    # A token without exp names its identity, and no expiry.
+    endless = iam_token(iam_id='iam-ServiceId-abc', account='acc1', now=NOW, exp=None)
+    assert audit.describe_secret('iamrefresh', endless, NOW) == described('iamrefresh', endless, 'iam-ServiceId-abc',
+                                                                         'acc1')
+    # The password of an API key type is never read as a token, even when it looks like one.
+    assert audit.describe_secret('iamapikey', token, NOW) == described('iamapikey', token)
+    assert audit.describe_secret(PROFILE, token, NOW) == described('trusted_profile', token, 'iam-' + PROFILE)
+    assert audit.describe_secret('iambearer', 'not-a-jwt', NOW) == described('iambearer', 'not-a-jwt')
+
+
+def test_every_field_of_an_entry_and_the_entries_sorted_by_key():
+    token = iam_token(iam_id='iam-ServiceId-abc', account='acc1', now=NOW)
+    data = {'auths': {'registry.ng.bluemix.net': {'auth': encode_auth('iambearer', token)},
+                      'private.de.icr.io/web': {'auth': encode_auth('iamapikey', API_KEY)},
+                      'https://icr.io/v1/': {}},
+            'credHelpers': {'https://icr.io/v1/': 'icr', 'au.icr.io': 'pass'}}
+    base = {'namespace': None, 'private': False, 'former_name': False, 'method': 'none', 'helper': None,
+            'username_type': None, 'fingerprint': None, 'iam_id': None, 'account_id': None, 'expires_at': None,
+            'expired': None}
+    assert audit.analyse(data, 'containers', now=NOW) == {'registries': [
+        dict(base, registry='au.icr.io', host='au.icr.io', region='au-syd', method='helper', helper='pass'),
+        dict(base, registry='https://icr.io/v1/', host='icr.io', region='global', method='helper', helper='icr'),
+        dict(base, registry='private.de.icr.io/web', host='private.de.icr.io', namespace='web', region='eu-de',
+             private=True, method='file', username_type='iamapikey', fingerprint=fingerprint(API_KEY)),
+        dict(base, registry='registry.ng.bluemix.net', host='registry.ng.bluemix.net', region='us-south',
+             former_name=True, method='file', username_type='iambearer', fingerprint=fingerprint(token),
+             iam_id='iam-ServiceId-abc', account_id='acc1', expires_at='2027-01-15T09:00:00Z', expired=False),
+    ], 'other_registries': 0, 'creds_store': None, 'problems': []}
+
+
+def test_every_problem_of_analyse_is_worded_exactly():
+    token = iam_token(now=NOW - 7200)
+    data = {'auths': {'us.icr.io': {'auth': encode_auth('iamapikey', API_KEY)},
+                      'de.icr.io': {'auth': encode_auth('iambearer', token)},
+                      'jp.icr.io': {'auth': '!!!not base64'},
+                      'uk.icr.io': {'auth': encode_auth(PROFILE, API_KEY)}},
+            'credHelpers': {'de.icr.io': 'pass'}}
+    assert audit.analyse(data, 'docker', True, NOW)['problems'] == [
+        {'code': 'plaintext_api_key', 'registry': 'us.icr.io', 'msg': 'The file holds an IBM Cloud API key in plain '
+         'text for us.icr.io (username type iamapikey), and policy wants none (forbid_api_keys). Write a short-lived '
+         'token instead (icr_login with username_type iambearer) or use the credential helper docker-credential-icr.'},
+        {'code': 'helper_shadows_file', 'registry': 'de.icr.io', 'msg': 'The file holds a credential for de.icr.io, '
+         'but credHelpers sends de.icr.io to docker-credential-pass: the clients ignore the file\'s credential, which '
+         'only lies there. Remove it from "auths" (leave an empty entry), or remove the credHelpers entry.'},
+        {'code': 'token_expired', 'registry': 'de.icr.io', 'msg': 'The iambearer token for de.icr.io expired at '
+         '2027-01-15T07:00:00Z; pulls with it fail. Run icr_login (or the role) again.'},
+        {'code': 'unreadable_entry', 'registry': 'jp.icr.io', 'msg': 'The auths entry of jp.icr.io has an "auth" field '
+         'that is not base64 of "username:secret"; no client can use it. Log in again (icr_login).'},
+        {'code': 'plaintext_api_key', 'registry': 'uk.icr.io', 'msg': 'The file holds an IBM Cloud API key in plain '
+         'text for uk.icr.io (username type trusted_profile), and policy wants none (forbid_api_keys). Write a '
+         'short-lived token instead (icr_login with username_type iambearer) or use the credential helper '
+         'docker-credential-icr.'},
+    ]
+
+
+def test_a_store_capturing_a_host_and_a_helper_beside_a_store_are_worded_exactly():
+    data = {'auths': {'us.icr.io': {'auth': encode_auth('iamapikey', API_KEY)},
+                      'de.icr.io': {'auth': encode_auth('iamapikey', API_KEY)}},
+            'credsStore': 'desktop', 'credHelpers': {'de.icr.io': 'icr'}}
+    assert audit.analyse(data, 'docker', now=NOW)['problems'] == [
+        {'code': 'creds_store_captures', 'registry': 'us.icr.io', 'msg': 'The file holds a credential for us.icr.io, '
+         'but it names the credential store "desktop" (credsStore): Docker asks that store and ignores the file\'s '
+         'credential (skopeo and podman do use it). Remove "credsStore", or give the host a credHelpers entry.'},
+        {'code': 'helper_shadows_file', 'registry': 'de.icr.io', 'msg': 'The file holds a credential for de.icr.io, '
+         'but credHelpers sends de.icr.io to docker-credential-icr: the clients ignore the file\'s credential, which '
+         'only lies there. Remove it from "auths" (leave an empty entry), or remove the credHelpers entry.'},
+    ]
+
+
+def test_analyse_edges_empty_sections_helpers_that_name_nothing_and_entries_without_a_credential():
+    assert audit.analyse({'auths': None, 'credHelpers': None, 'credsStore': ''}, 'docker', now=NOW) == {
+        'registries': [], 'other_registries': 0, 'creds_store': None, 'problems': []}
+    data = {'auths': {'us.icr.io': {'auth': encode_auth('iamapikey', API_KEY)}, 'de.icr.io': 'not an object',
+                      'jp.icr.io': {'auth': ''}, 'uk.icr.io': {'auth': '!!!not base64'},
+                      'au.icr.io': {'auth': '!!!not base64'}, 'docker.io': {}, 'quay.io': {}},
+            'credHelpers': {'us.icr.io': '', 'de.icr.io': 5, 'uk.icr.io': 'pass', 'docker.io': 'x', 'gcr.io': 'y'}}
+    seen = audit.analyse(data, 'containers', now=NOW)
+    got = by_registry(seen)
+    assert [(k, got[k]['method'], got[k]['helper']) for k in sorted(got)] == [
+        ('au.icr.io', 'none', None), ('de.icr.io', 'none', None), ('jp.icr.io', 'none', None),
+        ('uk.icr.io', 'helper', 'pass'), ('us.icr.io', 'file', None)]
+    # docker.io counts once although both sections name it.
+    assert seen['other_registries'] == 3
+    # Only the broken auth no helper or store covers is a problem: a helper or a store answers for the others.
+    assert [(p['code'], p['registry']) for p in seen['problems']] == [('unreadable_entry', 'au.icr.io')]
+    data['credsStore'] = 'desktop'
+    stored = audit.analyse(data, 'docker', now=NOW)
+    assert [(p['code'], p['registry']) for p in stored['problems']] == [('creds_store_captures', 'us.icr.io')]
+    assert by_registry(stored)['au.icr.io']['method'] == 'store'
+    # Without forbid_api_keys, an API key is no problem.
+    assert audit.analyse(data, 'containers', now=NOW)['problems'] == seen['problems']
+
+
+def test_analyse_takes_the_clock_when_it_is_given_none():
+    old = iam_token(now=time.time() - 7200)
+    fresh = iam_token(now=time.time())
+    seen = audit.analyse({'auths': {'us.icr.io': {'auth': encode_auth('iambearer', old)},
+                                    'de.icr.io': {'auth': encode_auth('iambearer', fresh)}}}, 'docker')
+    assert [(e['registry'], e['expired']) for e in seen['registries']] == [('de.icr.io', False), ('us.icr.io', True)]
+    assert [p['code'] for p in seen['problems']] == ['token_expired']
+
+
+def test_holds_secret_looks_at_every_auths_entry():
+    assert audit.holds_secret({}) is False
+    assert audit.holds_secret({'auths': None, 'credHelpers': {'us.icr.io': 'icr'}}) is False
+    assert audit.holds_secret({'auths': {'us.icr.io': {}, 'de.icr.io': {'auth': ''}}}) is False
+    assert audit.holds_secret({'auths': {'us.icr.io': {}, 'docker.io': {'auth': encode_auth('me', 'pw')}}}) is True
+    assert audit.holds_secret({'auths': {'quay.io': {'identitytoken': 'x' * 30}}}) is True
+
+
+class Mode:
+    def __init__(self, mode):
+        self.st_mode = mode
+
+
+@pytest.mark.parametrize('file_mode, dir_mode, expected', [
+    (0o100600, 0o40700, []),
+    (0o100711, 0o40711, []),
+    (0o100600, None, []),
+    (0o100640, 0o40700, ['The file /h/.docker/config.json, which holds registry secrets, can be read by its group '
+                         '(mode 0640); chmod 600 it.']),
+    (0o100604, 0o40750, ['The file /h/.docker/config.json, which holds registry secrets, can be read by every user on '
+                         'the host (mode 0604); chmod 600 it.',
+                         'The directory /h/.docker, which holds the registry secrets of config.json, can be read by '
+                         'its group (mode 0750); chmod 700 it.']),
+    (0o100620, 0o40702, ['The file /h/.docker/config.json, which holds registry secrets, can be changed by its group '
+                         '(mode 0620); chmod 600 it.',
+                         'The directory /h/.docker, which holds the registry secrets of config.json, can be changed by '
+                         'every user on the host (mode 0702); chmod 700 it.']),
+    (0o100642, 0o41777, ['The file /h/.docker/config.json, which holds registry secrets, can be read by its group and '
+                         'changed by every user on the host (mode 0642); chmod 600 it.',
+                         'The directory /h/.docker, which holds the registry secrets of config.json, can be read by '
+                         'its group and every user on the host and changed by its group and every user on the host '
+                         '(mode 1777); chmod 700 it.']),
+    (0o100603, 0o40731, ['The file /h/.docker/config.json, which holds registry secrets, can be changed by every user '
+                         'on the host (mode 0603); chmod 600 it.',
+                         'The directory /h/.docker, which holds the registry secrets of config.json, can be changed by '
+                         'its group (mode 0731); chmod 700 it.']),
+    (0o100700, 0o40720, ['The directory /h/.docker, which holds the registry secrets of config.json, can be changed '
+                         'by its group (mode 0720); chmod 700 it.']),
+])
+def test_mode_problems_say_who_can_read_or_change_what_and_how_to_fix_it(file_mode, dir_mode, expected):
+    found = audit._mode_problems('/h/.docker/config.json', Mode(file_mode),
+                                 None if dir_mode is None else Mode(dir_mode))
+    assert found == [{'code': 'file_mode' if msg.startswith('The file ') else 'dir_mode', 'msg': msg}
+                     for msg in expected]
+
+
+def open_fds():
+    return sorted(os.listdir('/proc/self/fd'))
+
+
+def private_file(tmp_path, data, mode=0o600):
+    os.chmod(str(tmp_path), 0o700)
+    path = write(tmp_path / 'docker' / 'config.json', data, mode)
+    os.chmod(str(path.parent), 0o700)
+    return path
+
+
+def test_audit_file_gives_the_whole_view_of_a_file_and_closes_what_it_opened(tmp_path):
+    path = private_file(tmp_path, {'auths': {'us.icr.io': {'auth': encode_auth('iamapikey', API_KEY)},
+                                             'docker.io': {}}, 'credsStore': 'desktop'})
+    before = open_fds()
+    view = audit.audit_file(str(path), 'docker', me(), False, now=NOW)
+    assert open_fds() == before
+    assert view == {
+        'user': me().pw_name, 'path': str(path), 'format': 'docker', 'exists': True, 'readable': True, 'parsed': True,
+        'owner': me().pw_name, 'mode': '0600', 'dir_mode': '0700', 'creds_store': 'desktop',
+        'registries': audit.analyse(json.loads(path.read_text()), 'docker', now=NOW)['registries'],
+        'other_registries': 1, 'problems': [audit.problem('creds_store_captures', view['problems'][0]['msg'],
+                                                          'us.icr.io')]}
+    assert view['registries'][0]['method'] == 'store' and view['registries'][0]['fingerprint'] == fingerprint(API_KEY)
+    # forbid_api_keys reaches analyse; and the format decides whether credsStore counts.
+    strict = audit.audit_file(str(path), 'containers', me(), False, True, NOW)
+    assert (strict['format'], strict['creds_store']) == ('containers', None)
+    assert [p['code'] for p in strict['problems']] == ['plaintext_api_key']
+
+
+def test_audit_file_passes_its_clock_on(tmp_path):
+    path = private_file(tmp_path, {'auths': {'us.icr.io': {'auth': encode_auth('iambearer', iam_token(now=NOW))}}})
+    assert audit.audit_file(str(path), 'docker', me(), False, now=NOW)['problems'] == []
+    assert [p['code'] for p in audit.audit_file(str(path), 'docker', me(), False, now=NOW + 3600)['problems']] == [
+        'token_expired']
+
+
+def empty_view(path, **changes):
+    view = {'user': me().pw_name, 'path': path, 'format': 'docker', 'exists': False, 'readable': True, 'parsed': None,
+            'owner': None, 'mode': None, 'dir_mode': None, 'creds_store': None, 'registries': [], 'other_registries': 0,
+            'problems': []}
+    view.update(changes)
+    return view
+
+
+def test_a_missing_file_a_missing_directory_or_a_file_in_place_of_a_directory_is_no_file(tmp_path):
+    os.chmod(str(tmp_path), 0o700)
+    for path in (tmp_path / 'config.json', tmp_path / 'none' / 'config.json'):
+        assert audit.audit_file(str(path), 'docker', me(), False) == empty_view(str(path))
+    write(tmp_path / 'plain', 'x')
+    before = open_fds()
+    path = str(tmp_path / 'plain' / 'config.json')
+    assert audit.audit_file(path, 'docker', me(), False) == empty_view(path)
+    assert open_fds() == before
+
+
+def test_an_unparsable_file_gives_its_owner_modes_and_the_parse_error(tmp_path):
+    path = private_file(tmp_path, '{"auths": ')
+    view = audit.audit_file(str(path), 'docker', me(), False)
+    assert view == empty_view(str(path), exists=True, parsed=False, owner=me().pw_name, mode='0600', dir_mode='0700',
+                              problems=[{'code': 'unparsable', 'msg': view['problems'][0]['msg']}])
+    assert view['problems'][0]['msg'].startswith(str(path) + ' is not valid JSON')
+
+
+@pytest.mark.parametrize('number, message', [
+    (2, 'Cannot read {}: permission denied.'.format), (1, 'Cannot read {}: permission denied.'.format),
+    (5, 'Cannot read {}: Input/output error.'.format),
+])
+def test_a_directory_that_cannot_be_opened_is_unreadable(tmp_path, monkeypatch, number, message):
+    import errno
+    number = {2: errno.EACCES, 1: errno.EPERM, 5: errno.EIO}[number]
+
+    def refuse(directory, attributes, protected=False):
+        raise OSError(number, os.strerror(number))
+    monkeypatch.setattr(audit, 'open_dir', refuse)
+    path = str(private_file(tmp_path, {}))
+    assert audit.audit_file(path, 'docker', me(), False) == empty_view(
+        path, readable=False, problems=[{'code': 'unreadable', 'msg': message(path)}])
+
+
+def test_a_path_that_cannot_be_resolved_is_unreadable(tmp_path, monkeypatch):
+    import errno
+
+    def broken(path, account, owner):
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+    monkeypatch.setattr(audit, 'locate', broken)
+    path = str(tmp_path / 'config.json')
+    assert audit.audit_file(path, 'docker', me(), False) == empty_view(
+        path, readable=False, problems=[{'code': 'unreadable', 'msg': f'Cannot resolve {path}: '
+                                         'Too many levels of symbolic links.'}])
+
+
+def test_a_file_too_large_to_read_still_shows_its_owner_and_modes(tmp_path):
+    from ansible_collections.icr.auth.plugins.module_utils._auth_file import MAX_FILE_SIZE
+    path = private_file(tmp_path, '')
+    os.truncate(str(path), MAX_FILE_SIZE + 1)
+    before = open_fds()
+    view = audit.audit_file(str(path), 'docker', me(), False)
+    assert open_fds() == before
+    message = (f'{path} is {MAX_FILE_SIZE + 1} bytes, larger than the {MAX_FILE_SIZE} bytes a registry auth file can '
+               'sensibly be; it was left unchanged.')
+    assert view == empty_view(str(path), exists=True, readable=False, owner=me().pw_name, mode='0600',
+                              dir_mode='0700', problems=[{'code': 'unreadable', 'msg': message}])
+
+
+def test_a_link_met_where_the_file_was_is_described_as_no_file(tmp_path, monkeypatch):
+    """A link that appears once the path was resolved is refused, and its target's owner and mode are not shown."""
+    target = private_file(tmp_path, {})
+    link = tmp_path / 'docker' / 'auth.json'
+    link.symlink_to(target)
+    monkeypatch.setattr(audit, 'locate', lambda path, account, owner: (account, path, False))
+    view = audit.audit_file(str(link), 'docker', me(), False)
+    assert (view['readable'], view['exists'], view['owner'], view['mode']) == (False, False, None, None)
+    assert view['problems'][0]['msg'].startswith(f'{link} turned into a symbolic link')
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='files of other owners need root')
+def test_an_owner_without_a_name_is_shown_by_uid_and_must_be_the_user(tmp_path):
+    uid = 4242
+    while True:
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            break
+        uid += 1
+    path = private_file(tmp_path, {})
+    os.chown(str(path), uid, 0)
+    view = audit.audit_file(str(path), 'docker', me(), False)
+    assert view['owner'] == str(uid)
+    assert view['problems'] == [{'code': 'owner_mismatch', 'msg': f'{path} belongs to {uid}, not to {me().pw_name} '
+                                 f'whose credentials it holds; chown it to {me().pw_name}.'}]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='acting as another user needs root')
+def test_root_reads_as_the_user_only_when_the_user_was_named(scratch):
+    nobody = pwd.getpwnam('nobody')
+    path = write(scratch / 'private' / 'config.json', {'auths': {}})
+    os.chmod(str(path.parent), 0o700)
+    user = pwd.struct_passwd((nobody.pw_name, 'x', nobody.pw_uid, nobody.pw_gid, '', str(scratch), '/bin/sh'))
+    unnamed = audit.audit_file(str(path), 'docker', user, False)
+    assert (unnamed['readable'], unnamed['parsed'], unnamed['owner']) == (True, True, 'root')
+    assert [p['code'] for p in unnamed['problems']] == ['owner_mismatch']
+    named = audit.audit_file(str(path), 'docker', user, True)
+    assert (named['readable'], named['exists']) == (False, False)
+    assert named['problems'] == [{'code': 'unreadable', 'msg': f'Cannot read {path}: permission denied. Run as its '
+                                  'owner (become) or fix its permissions.'}]
+    # A directory on the way the user cannot search.
+    deeper = write(scratch / 'private' / 'sub' / 'config.json', {'auths': {}})
+    assert audit.audit_file(str(deeper), 'docker', user, True)['problems'] == [
+        {'code': 'unreadable', 'msg': f'Cannot read {deeper}: permission denied.'}]
+    assert audit.audit_file(str(deeper), 'docker', user, False)['readable'] is True
+    assert os.geteuid() == 0 and os.getegid() == 0
+
+
+def test_a_resolved_path_is_walked_without_following_a_link_that_appeared_on_the_way(tmp_path, monkeypatch):
+    """Root resolved the path (locate); a directory on it turned into a link afterwards: it is not followed."""
+    real = private_file(tmp_path, {'auths': {'us.icr.io': {'auth': encode_auth('iamapikey', API_KEY)}}})
+    link = tmp_path / 'moved'
+    link.symlink_to(real.parent)
+    path = str(link / 'config.json')
+    monkeypatch.setattr(audit, 'locate', lambda path, account, owner: (None, path, True))
+    view = audit.audit_file(path, 'docker', me(), False)
+    message = (f'{link} changed while it was being written (a symbolic link appeared on the way); nothing was written '
+               'there. Run again.')
+    assert view == empty_view(path, readable=False, problems=[{'code': 'unreadable', 'msg': message}])
+    # Unprotected (a user acting with its own rights), the kernel guards the walk and the link is followed.
+    monkeypatch.setattr(audit, 'locate', lambda path, account, owner: (None, path, False))
+    assert audit.audit_file(path, 'docker', me(), False)['registries'][0]['fingerprint'] == fingerprint(API_KEY)
