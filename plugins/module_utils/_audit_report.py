@@ -104,7 +104,7 @@ def identity_of(entry: Mapping, known: Mapping[str, dict]) -> tuple[str, str | N
 def _host_view(host: str, result: object, known: Mapping[str, dict]) -> dict:
     view = {'host': host, 'audited': False, 'error': None, 'users': [], 'files': [], 'entries': [], 'problems': []}
     if not isinstance(result, Mapping):
-        view['error'] = 'no result: the host was not reached or the play did not run the audit on it'
+        view['error'] = 'the host was not reached, or the play did not run the audit on it'
         return view
     if result.get('unreachable') or result.get('failed') or not isinstance(result.get('files'), list):
         view['error'] = str(result.get('msg') or 'the audit failed without a message')
@@ -196,7 +196,7 @@ def markdown(report: Mapping) -> str:
         if not view['audited']:
             out += [f"No result: {_cell(view['error'])}", '']
             continue
-        out += [f"Users: {', '.join(view['users'])}.", '']
+        out += [f"Users: {', '.join(view['users']) or 'none'}.", '']
         if view['entries']:
             out += _table(('User', 'File', 'Registry', 'Method', 'Username type', 'Identity', 'Fingerprint', 'Expires',
                            'Expired'),

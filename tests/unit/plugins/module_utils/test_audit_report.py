@@ -179,7 +179,7 @@ Known keys no host holds: key-spare.
 |---|---|
 | web4 | Failed to connect to the host via ssh |
 | web5 | users: no user 'ci' in the password database of this host; name existing users. |
-| web6 | no result: the host was not reached or the play did not run the audit on it |
+| web6 | the host was not reached, or the play did not run the audit on it |
 
 ## Hosts
 
@@ -226,7 +226,7 @@ No result: users: no user 'ci' in the password database of this host; name exist
 
 ### web6
 
-No result: no result: the host was not reached or the play did not run the audit on it
+No result: the host was not reached, or the play did not run the audit on it
 ''' % {'new': NEW, 'old': OLD}
 
 
@@ -256,7 +256,7 @@ def test_a_host_without_icr_credentials_and_cells_that_need_escaping():
         '## Summary\n\n### Hosts per identity\n\n| Identity | Hosts | Count |\n|---|---|---|\n| iam-S-1 | b | 1 |\n\n'
         '### Hosts with problems\n\n| Host | Problems | Kinds |\n|---|---|---|\n| b | 1 | token_expired |\n\n'
         '### Hosts without a result\n\n| Host | Why |\n|---|---|\n| 9 | the audit failed without a message |\n\n'
-        '## Hosts\n\n### 10\n\nUsers: .\n\nNo ICR credentials.\n\n### 9\n\n'
+        '## Hosts\n\n### 10\n\nUsers: none.\n\nNo ICR credentials.\n\n### 9\n\n'
         'No result: the audit failed without a message\n\n### b\n\nUsers: ci, root.\n\n'
         '| User | File | Registry | Method | Username type | Identity | Fingerprint | Expires | Expired |\n'
         '|---|---|---|---|---|---|---|---|---|\n'
@@ -358,8 +358,8 @@ def test_the_identity_of_each_kind_of_entry(fields, identity):
 
 
 @pytest.mark.parametrize('result, error', [
-    (None, 'no result: the host was not reached or the play did not run the audit on it'),
-    (['files'], 'no result: the host was not reached or the play did not run the audit on it'),
+    (None, 'the host was not reached, or the play did not run the audit on it'),
+    (['files'], 'the host was not reached, or the play did not run the audit on it'),
     ({'unreachable': True, 'files': []}, 'the audit failed without a message'),
     ({'failed': True, 'msg': 'boom', 'files': []}, 'boom'),
     ({'failed': True, 'msg': 5}, '5'),
