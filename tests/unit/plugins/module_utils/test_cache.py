@@ -221,3 +221,120 @@ def test_save_replaces_an_entry(cache_dir):
     cache.save(path, record(expires_at=NOW + 7200))
     assert cache.load(path, 3600, now=NOW)['expires_at'] == NOW + 7200
     assert os.listdir(cache_dir) == [os.path.basename(path)]
+
+
+def test_entry_path_is_a_versioned_hash_so_entries_of_earlier_runs_are_found():
+    """The name is part of the cache's format: sha256 of 'icr.auth/1', the URL, the type and the key, NUL-separated."""
+    assert cache.entry_path('/c', URL, 'iambearer', 'k' * 44) == \
+        '/c/a5a21c672014d0429e3c33160ec5124f450cc02a463069a4abd8056ca89b63f0.json'
+
+
+def warning_for(where, why):
+    return 'Could not cache the credential in %s (%s); the next run will ask IAM again.' % (where, why)
+
+
+@pytest.mark.parametrize('kind, why', [
+    ('world-writable', '{dir} belongs to uid {uid} with mode 0777; a cache directory must belong to uid {uid} and be '
+                       'writable by nobody else'),
+    ('group-writable', '{dir} belongs to uid {uid} with mode 0770; a cache directory must belong to uid {uid} and be '
+                       'writable by nobody else'),
+    ('not-ours', '{dir} belongs to uid 65534 with mode 0700; a cache directory must belong to uid {uid} and be '
+                 'writable by nobody else'),
+    ('symlink', '{dir} is not a directory of ours (Not a directory)'),  # O_DIRECTORY | O_NOFOLLOW on a link
+    ('a-file', '{dir} is not a directory of ours (Not a directory)')])
+def test_the_warning_names_the_directory_and_what_is_wrong_with_it(cache_dir, tmp_path, kind, why):
+    unsafe(kind, cache_dir, tmp_path)
+    warning = cache.save(cache.entry_path(cache_dir, URL, 'iambearer', API_KEY), record())
+    assert warning == warning_for(cache_dir, why.format(dir=cache_dir, uid=os.geteuid()))
+
+
+def test_a_directory_that_cannot_be_made_is_a_warning_with_the_system_s_reason(tmp_path):
+    (tmp_path / 'file').write_text('x')
+    cache_dir = str(tmp_path / 'file' / 'icr.auth')
+    warning = cache.save(cache.entry_path(cache_dir, URL, 'iambearer', API_KEY), record())
+    assert warning == warning_for(cache_dir, 'Not a directory')
+
+
+def test_an_entry_that_cannot_be_replaced_is_a_warning_with_the_reason(cache_dir):
+    path = cache.entry_path(cache_dir, URL, 'iambearer', API_KEY)
+    os.makedirs(os.path.join(path, 'inside'), mode=0o700)
+    assert cache.save(path, record()) == warning_for(
+        cache_dir, 'Writing %s failed: Is a directory. The file was left unchanged.' % path)
+    assert os.listdir(cache_dir) == [os.path.basename(path)]
+
+
+def test_a_parent_that_vanishes_while_the_directory_is_opened_is_a_warning_and_nothing_is_written(
+        cache_dir, monkeypatch):
+    """No write may skip the checks of the directory, here open to everyone."""
+    import errno
+    os.makedirs(cache_dir)
+    os.chmod(cache_dir, 0o777)
+    real = cache.open_dir
+
+    def vanishing(directory, attributes, create=False):
+        if create:
+            raise OSError(errno.ENOENT, 'No such file or directory')
+        return real(directory, attributes, create=create)
+    monkeypatch.setattr(cache, 'open_dir', vanishing)
+    path = cache.entry_path(cache_dir, URL, 'iambearer', API_KEY)
+    assert cache.save(path, record()) == warning_for(cache_dir, 'No such file or directory')
+    assert os.listdir(cache_dir) == []
+
+
+def test_a_link_in_place_of_the_entry_is_replaced_not_followed(cache_dir, tmp_path):
+    os.makedirs(cache_dir, mode=0o700)
+    target = tmp_path / 'target'
+    target.write_text('untouched')
+    path = cache.entry_path(cache_dir, URL, 'iambearer', API_KEY)
+    os.symlink(str(target), path)
+    assert cache.save(path, record()) is None
+    assert stat.S_ISREG(os.lstat(path).st_mode) and mode(path) == 0o600
+    assert cache.load(path, 0, now=NOW) == record()
+    assert target.read_text() == 'untouched'
+
+
+def test_an_entry_left_by_another_user_does_not_give_the_new_one_its_owner(cache_dir):
+    if os.geteuid() != 0:
+        pytest.skip('needs root: gives the entry to another user')
+    path = write_raw(cache_dir, json.dumps(record()))
+    os.chown(path, 65534, 65534)
+    assert cache.save(path, record()) is None
+    assert (os.lstat(path).st_uid, os.lstat(path).st_gid) == (os.geteuid(), os.getegid())
+
+
+@pytest.mark.parametrize('umask', [0, 0o277])
+def test_a_new_directory_is_0700_whatever_the_umask(cache_dir, monkeypatch, umask):
+    made = []
+    real_mkdir = os.mkdir
+
+    def mkdir(name, mode=0o777, **kwargs):
+        made.append((name, mode))
+        return real_mkdir(name, mode, **kwargs)
+    monkeypatch.setattr(os, 'mkdir', mkdir)
+    old = os.umask(umask)
+    try:
+        path = cache.entry_path(cache_dir, URL, 'iambearer', API_KEY)
+        assert cache.save(path, record()) is None
+    finally:
+        os.umask(old)
+    assert ('icr.auth', 0o700) in made and mode(cache_dir) == 0o700 and mode(path) == 0o600
+    assert cache.load(path, 0, now=NOW) == record()
+
+
+def test_a_directory_only_its_owner_can_use_keeps_its_mode(cache_dir):
+    path = cache.entry_path(cache_dir, URL, 'iambearer', API_KEY)
+    assert cache.save(path, record()) is None
+    os.chmod(cache_dir, 0o500)
+    try:
+        assert cache.load(path, 0, now=NOW) == record()
+        assert mode(cache_dir) == 0o500
+    finally:
+        os.chmod(cache_dir, 0o700)
+
+
+def test_a_directory_others_can_only_search_is_accepted_and_tightened(cache_dir):
+    os.makedirs(cache_dir)
+    os.chmod(cache_dir, 0o701)
+    path = cache.entry_path(cache_dir, URL, 'iambearer', API_KEY)
+    assert cache.save(path, record()) is None
+    assert mode(cache_dir) == 0o700 and cache.load(path, 0, now=NOW) == record()

@@ -32,7 +32,8 @@ def test_icr_style_challenges(header):
 
 
 def test_scope_with_comma_inside_quotes_and_escapes():
-    header = r'Bearer realm="https://cp.icr.io/oauth/token", service="registry", scope="repository:cp/a:pull,push", x="a\"b"'
+    header = (r'Bearer realm="https://cp.icr.io/oauth/token", service="registry", '
+              r'scope="repository:cp/a:pull,push", x="a\"b"')
     [(scheme, params)] = parse_www_authenticate(header)
     assert scheme == 'bearer'
     assert params == {'realm': 'https://cp.icr.io/oauth/token', 'service': 'registry',
@@ -41,7 +42,8 @@ def test_scope_with_comma_inside_quotes_and_escapes():
 
 def test_several_challenges_in_one_header():
     header = 'Basic realm="basic", Bearer realm="https://r/token", service="s"'
-    assert parse_www_authenticate(header) == [('basic', {'realm': 'basic'}), ('bearer', {'realm': 'https://r/token', 'service': 's'})]
+    assert parse_www_authenticate(header) == [('basic', {'realm': 'basic'}),
+                                              ('bearer', {'realm': 'https://r/token', 'service': 's'})]
     assert bearer_challenge(header) == ('https://r/token', 's', None)
 
 
@@ -143,3 +145,54 @@ def test_parameterless_challenge_before_bearer(header):
 ])
 def test_realm_refusal(base, host, realm, refused):
     assert bool(realm_refusal(base, host, realm)) is refused
+
+
+@pytest.mark.parametrize('header, expected', [
+    (None, []),
+    ('', []),
+    ('Negotiate, ', [('negotiate', {})]),
+    ('Bearer "garbage', [('bearer', {})]),
+])
+def test_odd_headers_parse_to_what_they_hold(header, expected):
+    assert parse_www_authenticate(header) == expected
+
+
+def test_the_scope_a_challenge_names_is_returned():
+    header = 'Bearer realm="https://us.icr.io/oauth/token",service="registry",scope="repository:a/b:pull"'
+    assert bearer_challenge(header) == ('https://us.icr.io/oauth/token', 'registry', 'repository:a/b:pull')
+
+
+NOT_SENT = "The registry at %s named the token service %r, which is not an http(s) URL; the credential was not sent."
+
+
+@pytest.mark.parametrize('base, host, realm, msg', [
+    ('https://registry.example.com', 'registry.example.com', 'ftp://auth.example.com/token?x=1',
+     NOT_SENT % ('registry.example.com', 'ftp://auth.example.com/token')),
+    ('https://registry.example.com', 'registry.example.com', 'https:///token',
+     NOT_SENT % ('registry.example.com', 'https:///token')),
+    ('https://registry.example.com', 'registry.example.com', 'http://[::1/token',
+     NOT_SENT % ('registry.example.com', '<unparsable>')),
+    ('https://us.icr.io', 'us.icr.io', 'http://us.icr.io/oauth/token?secret=1',
+     'The registry at us.icr.io was reached over https but named a plain-http token service '
+     '(http://us.icr.io/oauth/token); the credential was not sent there.'),
+    ('http://127.0.0.1:5000', '127.0.0.1:5000', 'http://Auth.Example.com:80/token',
+     'The registry at 127.0.0.1:5000 named a plain-http token service on another host (http://auth.example.com/token); '
+     'the credential is only sent over http to loopback.'),
+    ('https://us.icr.io:443', 'US.icr.io:443', 'https://evil.example.com/oauth/token#x',
+     "The registry at US.icr.io:443 named a token service outside IBM Cloud Container Registry's domains "
+     '(https://evil.example.com/oauth/token); the credential was not sent there.'),
+    ('https://registry.ng.bluemix.net', 'registry.ng.bluemix.net', 'https://' + 'a' * 300 + '.example.com/t',
+     "The registry at registry.ng.bluemix.net named a token service outside IBM Cloud Container Registry's domains "
+     '(%s); the credential was not sent there.' % ('https://' + 'a' * 192)),
+])
+def test_a_refusal_names_the_registry_and_the_realm_without_its_query(base, host, realm, msg):
+    assert realm_refusal(base, host, realm) == msg
+
+
+@pytest.mark.parametrize('base, host, realm', [
+    ('http://127.0.0.1:5000', '127.0.0.1:5000', 'http://[::1]:5001/token'),
+    ('https://us.icr.io:443', 'us.icr.io:443', 'https://iam.bluemix.net/token'),
+    ('https://registry.ng.bluemix.net', 'registry.ng.bluemix.net', 'https://US.ICR.IO/oauth/token'),
+])
+def test_realms_that_may_get_the_credential(base, host, realm):
+    assert realm_refusal(base, host, realm) is None
