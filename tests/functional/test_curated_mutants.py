@@ -82,28 +82,43 @@ def test_the_sweep_runs_each_module_utils_file_against_its_own_unit_tests_first(
 
 def test_the_guard_puts_back_a_shared_directory_a_test_changed_and_fails_that_test(tmp_path):
     """make mutants loads tests/mutants/guard.py into every run of a mutant's tests: a mutant that chmods a directory
-    above its test's own (as a walk that makes every directory 0700 would /tmp) is caught, logged and undone."""
+    above its test's own (as a walk that makes every directory 0700 would /tmp), or leaves a file in the product's
+    default cache in the home directory, is caught, logged and undone."""
     import os
     import subprocess
     import sys
+    import pwd
     scratch = tmp_path / 'tmp'
     scratch.mkdir()
+    planted = pathlib.Path(pwd.getpwuid(os.getuid()).pw_dir, '.cache', 'icr.auth', 'guard-test-%s.json' % os.getpid())
     os.chmod(str(scratch), 0o1777)
     (tmp_path / 'test_harm.py').write_text(
         'import os, tempfile\n'
         'def test_harm():\n'
         '    os.chmod(tempfile.gettempdir(), 0o700)\n'
         'def test_harmless():\n'
-        '    os.chmod(tempfile.mkdtemp(), 0o700)\n')
+        '    os.chmod(tempfile.mkdtemp(), 0o700)\n'
+        'def test_home_cache():\n'
+        '    import pwd\n'
+        '    cache = os.path.join(pwd.getpwuid(os.getuid()).pw_dir, ".cache", "icr.auth")\n'
+        '    os.makedirs(cache, exist_ok=True)\n'
+        '    open(os.path.join(cache, %r), "w").close()\n' % planted.name)
     log = tmp_path / 'guard.log'
     env = dict(os.environ, TMPDIR=str(scratch), PYTHONPATH=str(REPO / 'tests' / 'mutants'),
                ICR_MUTANTS_GUARD_LOG=str(log), MUTANT_UNDER_TEST='x.y__mutmut_1')
     run = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-p', 'guard',
                           str(tmp_path / 'test_harm.py')], cwd=str(tmp_path), env=env, capture_output=True, text=True,
                          check=False)
-    assert run.returncode == 1, run.stdout + run.stderr
-    assert '2 passed, 1 error in' in run.stdout and 'warning' not in run.stdout, run.stdout
-    assert oct(os.stat(str(scratch)).st_mode & 0o7777) == oct(0o1777)
-    lines = log.read_text().splitlines()
-    assert len(lines) == 1 and lines[0].startswith('x.y__mutmut_1\ttest_harm.py::test_harm\t%s was mode 1777 ' % scratch)
-    assert lines[0].endswith('made mode 0700 uid %d gid %d (put back)' % (os.getuid(), os.getgid()))
+    try:
+        assert run.returncode == 1, run.stdout + run.stderr
+        assert '3 passed, 2 errors in' in run.stdout and 'warning' not in run.stdout, run.stdout
+        assert oct(os.stat(str(scratch)).st_mode & 0o7777) == oct(0o1777)
+        assert not planted.exists()
+        lines = log.read_text().splitlines()
+        assert len(lines) == 2, lines
+        assert lines[0].startswith('x.y__mutmut_1\ttest_harm.py::test_harm\t%s was mode 1777 ' % scratch)
+        assert lines[0].endswith('made mode 0700 uid %d gid %d (put back)' % (os.getuid(), os.getgid()))
+        assert lines[1] == 'x.y__mutmut_1\ttest_harm.py::test_home_cache\t%s was made (removed)' % planted
+    finally:
+        if planted.exists():
+            planted.unlink()

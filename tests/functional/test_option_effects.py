@@ -58,6 +58,13 @@ def login_module(args):
     return icr_login_network if module_for(args, bool(args.get('_ansible_check_mode'))) == NETWORK_MODULE else icr_login
 
 
+@pytest.fixture(autouse=True)
+def private_home(tmp_path, monkeypatch):
+    """The modules' default cache directory is ~/.cache/icr.auth: never the real home of the tests' user."""
+    monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+    monkeypatch.delenv('XDG_CACHE_HOME', raising=False)
+
+
 def run_fresh(module, args):
     """run_module with the process-wide list of module warnings emptied first (they accumulate in one process), run as
     on a host: once a test of this process has imported ansible-core's controller code (an action plugin's test, for

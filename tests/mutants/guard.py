@@ -9,17 +9,23 @@ passes, a check of a cache directory dropped) can change the mode or owner of a 
 /tmp made 0700, which breaks every other user of the machine. This plugin records the mode and owner of the
 machine's shared directories and of every directory above the tests' temporary directory and above the tree, and
 after each test puts back whatever changed, writes it to ICR_MUTANTS_GUARD_LOG (with the mutant under test, as
-mutmut names it in MUTANT_UNDER_TEST) and fails the test. scripts/mutants.py loads it with -p and reports the log.
+mutmut names it in MUTANT_UNDER_TEST) and fails the test. It also removes what a test made in the product's default
+places in the home directory (a mutant that drops cache_dir writes there) and reports what it changed there.
+scripts/mutants.py loads it with -p and reports the log.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import tempfile
 
 import pytest
 
 SHARED = ('/', '/tmp', '/var/tmp', '/dev/shm', '/etc', '/home', '/root', '/usr', '/var', '/opt', '/srv', '/run')
+# Where the product keeps its files by default in the home of the password database (HOME does not move some of
+# them): a mutant that drops a cache_dir or config_path writes there, and what it leaves makes later tests wrong.
+HOME_TREES = ('.cache/icr.auth', '.cache/docker-credential-icr', '.docker', '.config/containers')
 
 
 def ancestors(path: str) -> list[str]:
@@ -51,11 +57,45 @@ def state(paths: list[str]) -> dict:
     return found
 
 
+def home_files() -> dict:
+    """{path: (size, mtime_ns)} of the files under HOME_TREES of the home of the password database."""
+    try:
+        home = pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        return {}
+    found = {}
+    for tree in HOME_TREES:
+        for directory, _dirs, files in os.walk(os.path.join(home, tree)):
+            for name in files:
+                path = os.path.join(directory, name)
+                try:
+                    st = os.lstat(path)
+                except OSError:
+                    continue
+                found[path] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
 class Guard:
     def __init__(self) -> None:
         self.paths = watched()
         self.before = state(self.paths)
+        self.files = home_files()
         self.log = os.environ.get('ICR_MUTANTS_GUARD_LOG')
+
+    def home_changes(self) -> list[str]:
+        """Files made under HOME_TREES are removed; a file changed there is reported (its content cannot be put
+        back)."""
+        changed = []
+        for path, now in sorted(home_files().items()):
+            was = self.files.get(path)
+            if was is None:
+                os.unlink(path)
+                changed.append('%s was made (removed)' % path)
+            elif now != was:
+                self.files[path] = now
+                changed.append('%s was changed (left as it is)' % path)
+        return changed
 
     def restore(self) -> list[str]:
         changed = []
@@ -81,7 +121,7 @@ def pytest_sessionstart(session) -> None:
 def pytest_runtest_teardown(item, nextitem):
     del nextitem
     outcome = yield
-    changed = GUARD[0].restore() if GUARD else []
+    changed = (GUARD[0].restore() + GUARD[0].home_changes()) if GUARD else []
     if changed:
         mutant = os.environ.get('MUTANT_UNDER_TEST', 'no mutant')
         if GUARD[0].log:

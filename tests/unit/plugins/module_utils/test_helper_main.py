@@ -88,7 +88,10 @@ def test_an_iam_refusal_is_mapped(tmp_path):
     assert 'The API key is not known to IAM' in err and API_KEY not in out + err
 
 
-def test_a_broken_configuration_is_named_for_icr_hosts(tmp_path):
+def test_a_broken_configuration_is_named_for_icr_hosts(tmp_path, monkeypatch):
+    # Without a configuration the helper looks for the user's own logins in the default cache directory, under the
+    # home of the password database: a test's own, not the real one (a login stored there would be served).
+    monkeypatch.setattr(hm, 'default_cache_dir', lambda: str(tmp_path / 'default-cache'))
     setup = Setup(tmp_path, 'public')
     setup.config.write_text('{"identity": "magic"}')
     code, out, err = setup.run('get', stdin='us.icr.io')
