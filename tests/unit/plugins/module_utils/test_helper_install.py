@@ -308,6 +308,13 @@ def test_read_file_names_what_stops_it(tmp_path):
     with pytest.raises(ConfigFileError) as caught:
         install.read_file(long_name, 'config_path')
     assert caught.value.msg == f'config_path: cannot inspect {long_name}: File name too long.'
+    huge = tmp_path / 'huge'
+    with open(str(huge), 'wb') as handle:
+        handle.truncate(16 * 1024 * 1024 + 1)
+    with pytest.raises(ConfigFileError) as caught:
+        install.read_file(str(huge), 'config_path')
+    assert caught.value.msg == (f'{huge} is 16777217 bytes, larger than the 16777216 bytes a registry auth file can '
+                                'sensibly be; it was left unchanged.')
     assert open_fds() == before
 
 
@@ -641,7 +648,7 @@ def test_run_get_gives_the_helper_only_its_own_environment(tmp_path, monkeypatch
 @as_root
 def test_run_get_runs_the_helper_as_the_user_with_the_users_groups(scratch, nobody, monkeypatch):
     program = helper(scratch, REPORTS)
-    monkeypatch.setattr(install, 'user_groups', lambda account: [nobody.pw_gid, 1001])
+    monkeypatch.setattr(install, 'user_groups', lambda account: [account.pw_gid, 1001])
     result, token = install.run_get(program, 'us.icr.io', nobody, None, 10)
     assert token is None and result['msg'].startswith(
         f'nobody: us.icr.io: arg=get host=us.icr.io uid={nobody.pw_uid} gid={nobody.pw_gid} '
@@ -650,10 +657,30 @@ def test_run_get_runs_the_helper_as_the_user_with_the_users_groups(scratch, nobo
 
 
 @as_root
+@pytest.mark.parametrize('name', ['daemon', 'nobody'])
+def test_run_get_runs_the_helper_as_any_user_but_root(scratch, name):
+    real = pwd.getpwnam(name)
+    program = helper(scratch, REPORTS)
+    result, token = install.run_get(program, 'us.icr.io', real, None, 10)
+    assert token is None and result['msg'].startswith(
+        f'{name}: us.icr.io: arg=get host=us.icr.io uid={real.pw_uid} gid={real.pw_gid} ')
+
+
+@as_root
 def test_run_get_as_root_for_root_stays_root(tmp_path):
     program = helper(tmp_path, REPORTS)
     result, token = install.run_get(program, 'us.icr.io', pwd.getpwuid(0), None, 10)
     assert result['msg'].startswith('root: us.icr.io: arg=get host=us.icr.io uid=0 gid=0 ')
+
+
+@as_root
+def test_run_get_not_run_as_root_changes_no_identity(scratch, nobody, monkeypatch):
+    """Only root can take a user's identity: anyone else runs the helper as itself (here: the caller's real root,
+    seen as another user through geteuid)."""
+    program = helper(scratch, REPORTS)
+    monkeypatch.setattr(install.os, 'geteuid', lambda: 1000)
+    result, token = install.run_get(program, 'us.icr.io', nobody, None, 10)
+    assert result['msg'].startswith('nobody: us.icr.io: arg=get host=us.icr.io uid=0 gid=0 ')
 
 
 @pytest.mark.parametrize('body', [
@@ -677,6 +704,7 @@ def test_run_get_without_an_iam_access_token_is_not_ok(tmp_path, body):
     ('echo "  credentials\n not found "\nexit 1', 'credentials not found'),
     ('echo "   "\necho " " >&2\nexit 3', 'exit 3, no message'),
     ('printf "\\377bad" >&2\nexit 1', '\ufffdbad'),
+    ('printf "\\377bad"\nexit 1', '\ufffdbad'),
 ])
 def test_run_get_that_fails_gives_the_helpers_own_one_line_reason(tmp_path, body, reason):
     result, token = install.run_get(helper(tmp_path, body), 'us.icr.io', me(), None, 10)
@@ -691,7 +719,7 @@ def test_a_long_reason_is_cut_at_400_characters(tmp_path):
 
 
 def test_run_get_that_does_not_answer_in_time_is_stopped(tmp_path):
-    program = helper(tmp_path, 'exec sleep 30')
+    program = helper(tmp_path, 'exec sleep 4')  # and then answers nothing: a run without the bound fails the test
     for timeout, shown in ((0.5, '0.5'), (1.0, '1')):
         result, token = install.run_get(program, 'us.icr.io', me(), None, timeout)
         assert token is None and result == \
@@ -777,3 +805,34 @@ def test_place_key_writes_as_the_user(scratch, nobody):
         f'api_key: the key file of nobody: Cannot create directory {outside.parent}: Permission denied.'
     assert API_KEY not in caught.value.msg and not outside.parent.exists()
     assert open_fds() == before and (os.geteuid(), os.getegid()) == (0, 0)
+
+
+def test_place_key_writes_into_the_directory_it_checked_even_when_another_took_its_place(tmp_path, monkeypatch):
+    account = me(str(tmp_path))
+    keys = tmp_path / 'keys'
+    keys.mkdir(mode=0o700)
+    real_read_at = install.read_at
+
+    def read_then_swap(dir_fd, name, path):
+        found = real_read_at(dir_fd, name, path)
+        os.rename(str(keys), str(tmp_path / 'checked'))
+        keys.mkdir(mode=0o700)
+        return found
+    monkeypatch.setattr(install, 'read_at', read_then_swap)
+    assert install.place_key(account, str(keys / 'apikey'), API_KEY, check_mode=False) is True
+    assert (tmp_path / 'checked' / 'apikey').read_text() == API_KEY and os.listdir(str(keys)) == []
+
+
+@as_root
+def test_place_key_does_not_take_over_a_key_file_another_user_owns(nobody):
+    keys = pathlib.Path(nobody.pw_dir) / 'keys'
+    keys.mkdir(mode=0o700)
+    os.chown(str(keys), nobody.pw_uid, nobody.pw_gid)
+    path = keys / 'apikey'
+    path.write_text('root-owned')
+    os.chmod(str(path), 0o644)
+    with pytest.raises(ConfigFileError) as caught:
+        install.place_key(nobody, str(path), API_KEY, check_mode=False)
+    assert caught.value.msg == (f'api_key: the key file of nobody: Cannot write {path}: Operation not permitted. The '
+                                'file was left unchanged.')
+    assert path.read_text() == 'root-owned' and owner_of(path) == (0, 0) and os.listdir(str(keys)) == ['apikey']
