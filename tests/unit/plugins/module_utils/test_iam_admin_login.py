@@ -85,7 +85,8 @@ def test_a_rotated_away_cr_token_is_a_clear_error_without_the_token(tmp_path):
 def test_a_profile_that_does_not_trust_the_key_is_a_clear_error():
     with FakeIam() as iam:
         with pytest.raises(IamError) as info:
-            session(iam, api_key=ADMIN_KEY, admin_trusted_profile='Profile-00000000-0000-0000-0000-000000000000').login()
+            session(iam, api_key=ADMIN_KEY,
+                    admin_trusted_profile='Profile-00000000-0000-0000-0000-000000000000').login()
         assert len(forms(iam)) == 2
     msg = info.value.msg
     assert msg.startswith("admin_trusted_profile 'Profile-0000") and 'BXNIM0441E' in msg and ADMIN_KEY not in msg
@@ -102,7 +103,8 @@ def test_a_wrong_admin_key_is_named_before_any_assume():
 @pytest.mark.parametrize('params, option', [
     ({'admin_trusted_profile': PROFILE_NAME, 'api_key': ADMIN_KEY}, 'admin_account too'),
     ({'admin_trusted_profile': PROFILE_ID, 'admin_account': ACCOUNT, 'api_key': ADMIN_KEY}, 'admin_account: it only'),
-    ({'admin_trusted_profile': 'crn:v1:bluemix:public:iam::::serviceRole:Reader', 'api_key': ADMIN_KEY}, 'not one of a trusted'),
+    ({'admin_trusted_profile': 'crn:v1:bluemix:public:iam::::serviceRole:Reader', 'api_key': ADMIN_KEY},
+     'not one of a trusted'),
     ({'admin_trusted_profile': 'Profile-zz', 'api_key': ADMIN_KEY}, 'not a trusted profile id'),
     ({'admin_cr_token_file': '/x'}, 'give admin_trusted_profile too'),
     ({'admin_cr_token_file': '/x', 'admin_trusted_profile': PROFILE_ID, 'api_key': ADMIN_KEY}, 'give one'),
@@ -137,3 +139,164 @@ def test_iam_client_assume_wants_exactly_one_profile_reference(kwargs, words):
         client.assume('eyJ.token.x', **kwargs)
     with pytest.raises(InputError, match='profile id or name'):
         client.cr_token(CR_TOKEN)
+
+
+# ---- read_cr_token, profile_text and admin_profile_token, exactly (a recording client, no network) ----
+
+from ansible_collections.icr.auth.plugins.module_utils import _iam_admin_login as login  # noqa: E402
+from ansible_collections.icr.auth.plugins.module_utils._iam import Token  # noqa: E402
+
+HINT = ('Give the path of the compute resource token file (for example /var/run/secrets/tokens/vault-token in IKS or '
+        'OpenShift) of a pod linked to admin_trusted_profile.')
+ADMIN_ACCESS = 'eyJhbGciOiJub25lIn0.eyJpYW1faWQiOiJJQk1pZC1hZG1pbiJ9.c2ln'
+PROFILE_ACCESS = 'eyJhbGciOiJub25lIn0.eyJpYW1faWQiOiJpYW0tUHJvZmlsZSJ9.c2ln'
+
+
+def test_read_cr_token_names_the_reason_it_cannot_read(tmp_path, monkeypatch):
+    missing = str(tmp_path / 'missing')
+    with pytest.raises(InputError) as info:
+        read_cr_token(missing)
+    assert info.value.msg == 'admin_cr_token_file: cannot read %s: No such file or directory. %s' % (missing, HINT)
+    with pytest.raises(InputError) as info:
+        read_cr_token(str(tmp_path))
+    assert info.value.msg == 'admin_cr_token_file: cannot read %s: Is a directory. %s' % (tmp_path, HINT)
+
+    def refuse(*args):
+        raise PermissionError()
+    monkeypatch.setattr(login, 'open', refuse, raising=False)
+    with pytest.raises(InputError) as info:
+        read_cr_token('/x/token')
+    assert info.value.msg == 'admin_cr_token_file: cannot read /x/token: PermissionError. %s' % HINT
+
+
+@pytest.mark.parametrize('content, token', [
+    (CR_TOKEN.encode() + b'\n', CR_TOKEN), (b' \t' + CR_TOKEN.encode() + b'\r\n\n', CR_TOKEN),
+    (b'x' * login.MAX_CR_TOKEN, 'x' * login.MAX_CR_TOKEN), (b'a', 'a'),
+])
+def test_read_cr_token_takes_one_stripped_line_up_to_the_bound(tmp_path, content, token):
+    path = tmp_path / 'vault-token'
+    path.write_bytes(content)
+    assert read_cr_token(str(path)) == token
+
+
+@pytest.mark.parametrize('content, size', [
+    (b'', 0), (b' \n', 2), (b'two words', 9), (b'tab\there', 8), (b'bell\x07', 5), (b'\xc3\xa9t\xc3\xa9', 5),
+    (b'x' * (login.MAX_CR_TOKEN + 1), login.MAX_CR_TOKEN + 1), (b'x' * login.MAX_CR_TOKEN + b'\n', 16385),
+    (b'x' * 20000, login.MAX_CR_TOKEN + 1),
+])
+def test_read_cr_token_refuses_what_is_no_token_with_its_size_only(tmp_path, content, size):
+    path = tmp_path / 'vault-token'
+    path.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        read_cr_token(str(path))
+    assert info.value.msg == ('admin_cr_token_file: %s does not hold a compute resource token (one line of at most '
+                              '16384 printable characters; it holds %d bytes).' % (path, size))
+
+
+@pytest.mark.parametrize('profile, account, text', [
+    ({'profile_id': PROFILE_ID}, ACCOUNT, repr(PROFILE_ID)),
+    ({'profile_crn': PROFILE_CRN}, None, repr(PROFILE_CRN)),
+    ({'profile_name': PROFILE_NAME}, ACCOUNT, "'iam-admins' in account " + ACCOUNT),
+    ({}, None, "''"),
+])
+def test_profile_text(profile, account, text):
+    assert login.profile_text(profile, account) == text
+
+
+class Client(object):
+    """Records the grants asked for; each answers a token or raises the IamError given for it."""
+
+    def __init__(self, **errors):
+        self.errors = errors
+        self.calls = []
+
+    def _answer(self, grant, access, *args, **kwargs):
+        self.calls.append((grant, args, kwargs))
+        if grant in self.errors:
+            raise self.errors[grant]
+        return Token({'access_token': access, 'expires_in': 60})
+
+    def apikey_token(self, *args, **kwargs):
+        return self._answer('apikey', ADMIN_ACCESS, *args, **kwargs)
+
+    def assume(self, *args, **kwargs):
+        return self._answer('assume', PROFILE_ACCESS, *args, **kwargs)
+
+    def cr_token(self, *args, **kwargs):
+        return self._answer('cr_token', PROFILE_ACCESS, *args, **kwargs)
+
+
+@pytest.mark.parametrize('profile, account, ref', [
+    ({'profile_id': PROFILE_ID}, None, {'profile_id': PROFILE_ID}),
+    ({'profile_crn': PROFILE_CRN}, None, {'profile_crn': PROFILE_CRN}),
+    ({'profile_name': PROFILE_NAME}, ACCOUNT, {'profile_name': PROFILE_NAME, 'account_id': ACCOUNT}),
+])
+def test_assume_exchanges_the_key_then_assumes_with_its_token(profile, account, ref):
+    client, hidden = Client(), []
+    token = login.admin_profile_token(client, 'assume', profile, account, None, ADMIN_KEY, hidden.append)
+    assert token.access_token == PROFILE_ACCESS and hidden == [ADMIN_ACCESS]
+    assert client.calls == [('apikey', (ADMIN_KEY,), {}), ('assume', (ADMIN_ACCESS,), ref)]
+    assert profile == dict((k, v) for k, v in ref.items() if k != 'account_id')    # the caller's dict is left alone
+    again = login.admin_profile_token(Client(), 'assume', profile, account, None, ADMIN_KEY)
+    assert again.access_token == PROFILE_ACCESS
+
+
+def test_cr_token_reads_the_file_and_hides_the_token(tmp_path):
+    path = tmp_path / 'vault-token'
+    path.write_text(CR_TOKEN + '\n')
+    client, hidden = Client(), []
+    token = login.admin_profile_token(client, 'cr_token', {'profile_name': PROFILE_NAME}, ACCOUNT, str(path), None,
+                                      hidden.append)
+    assert token.access_token == PROFILE_ACCESS and hidden == [CR_TOKEN]
+    assert client.calls == [('cr_token', (CR_TOKEN,), {'profile_name': PROFILE_NAME})]
+    assert login.admin_profile_token(Client(), 'cr_token', {'profile_id': PROFILE_ID}, None, path, None).access_token \
+        == PROFILE_ACCESS
+
+
+@pytest.mark.parametrize('mode, api_key', [('assume', None), ('assume', ''), ('apikey', ADMIN_KEY), ('other', None)])
+def test_a_profile_without_key_or_file_is_refused(mode, api_key):
+    client = Client()
+    with pytest.raises(InputError) as info:
+        login.admin_profile_token(client, mode, {'profile_id': PROFILE_ID}, None, None, api_key)
+    assert info.value.msg == ('admin_trusted_profile: assuming a trusted profile needs the administrator API key '
+                              '(api_key).')
+    assert client.calls == []
+
+
+def test_each_refusal_names_the_option_and_keeps_the_details(tmp_path):
+    refused = IamError('Could not do it: IAM answered HTTP 400 (X).', code='X', status=400)
+    with pytest.raises(IamError) as info:
+        login.admin_profile_token(Client(apikey=refused), 'assume', {'profile_id': PROFILE_ID}, None, None, ADMIN_KEY)
+    assert info.value.msg == 'api_key (to assume admin_trusted_profile): Could not do it: IAM answered HTTP 400 (X).'
+    assert info.value.details == {'code': 'X', 'status': 400}
+    with pytest.raises(IamError) as info:
+        login.admin_profile_token(Client(assume=refused), 'assume', {'profile_name': PROFILE_NAME}, ACCOUNT, None,
+                                  ADMIN_KEY)
+    assert info.value.msg == ("admin_trusted_profile 'iam-admins' in account %s: Could not do it: IAM answered HTTP "
+                              "400 (X). Check that the profile exists and that it trusts the identity of api_key."
+                              % ACCOUNT)
+    assert info.value.details == {'code': 'X', 'status': 400}
+    path = tmp_path / 'vault-token'
+    path.write_text(CR_TOKEN)
+    with pytest.raises(IamError) as info:
+        login.admin_profile_token(Client(cr_token=refused), 'cr_token', {'profile_id': PROFILE_ID}, None, str(path),
+                                  None)
+    assert info.value.msg == ("admin_cr_token_file with admin_trusted_profile '%s': Could not do it: IAM answered HTTP "
+                              "400 (X). Check that the compute resource (pod, cluster or Code Engine component) is "
+                              "linked to that trusted profile and that the file holds its current token." % PROFILE_ID)
+    assert info.value.details == {'code': 'X', 'status': 400}
+
+
+def test_a_refused_cr_token_names_the_profile_with_its_account(tmp_path):
+    path = tmp_path / 'vault-token'
+    path.write_text(CR_TOKEN)
+    refused = IamError('Could not do it: IAM answered HTTP 403 (BXNIM0443E: Not linked.).', code='BXNIM0443E',
+                       status=403)
+    with pytest.raises(IamError) as info:
+        login.admin_profile_token(Client(cr_token=refused), 'cr_token', {'profile_name': PROFILE_NAME}, ACCOUNT,
+                                  str(path), None)
+    assert info.value.msg == ("admin_cr_token_file with admin_trusted_profile 'iam-admins' in account %s: Could not do "
+                              "it: IAM answered HTTP 403 (BXNIM0443E: Not linked.). Check that the compute resource "
+                              "(pod, cluster or Code Engine component) is linked to that trusted profile and that the "
+                              "file holds its current token." % ACCOUNT)
+    assert CR_TOKEN not in info.value.msg
