@@ -118,7 +118,10 @@ def test_the_guard_puts_back_a_shared_directory_a_test_changed_and_fails_that_te
         assert len(lines) == 2, lines
         assert lines[0].startswith('x.y__mutmut_1\ttest_harm.py::test_harm\t%s was mode 1777 ' % scratch)
         assert lines[0].endswith('made mode 0700 uid %d gid %d (put back)' % (os.getuid(), os.getgid()))
-        assert lines[1] == 'x.y__mutmut_1\ttest_harm.py::test_home_cache\t%s was made (removed)' % planted
+        moved = list((tmp_path / 'guard-moved').iterdir())
+        assert len(moved) == 1 and moved[0].name.endswith('-' + str(planted).strip('/').replace('/', '_'))
+        assert lines[1] == ('x.y__mutmut_1\ttest_harm.py::test_home_cache\t%s was made (moved to %s)'
+                            % (planted, moved[0]))
     finally:
         if planted.exists():
             planted.unlink()

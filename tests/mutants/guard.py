@@ -9,8 +9,10 @@ passes, a check of a cache directory dropped) can change the mode or owner of a 
 /tmp made 0700, which breaks every other user of the machine. This plugin records the mode and owner of the
 machine's shared directories and of every directory above the tests' temporary directory and above the tree, and
 after each test puts back whatever changed, writes it to ICR_MUTANTS_GUARD_LOG (with the mutant under test, as
-mutmut names it in MUTANT_UNDER_TEST) and fails the test. It also removes what a test made in the product's default
-places in the home directory (a mutant that drops cache_dir writes there) and reports what it changed there.
+mutmut names it in MUTANT_UNDER_TEST) and fails the test. It also moves aside what a test made in the product's default
+places in the home directory (a mutant that drops cache_dir writes there; what it leaves there changes what later
+tests see) and reports what it changed there. Run nothing else that uses those places meanwhile: the guard cannot
+tell who made a file.
 scripts/mutants.py loads it with -p and reports the log.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import os
 import pwd
 import tempfile
+import time
 
 import pytest
 
@@ -84,14 +87,18 @@ class Guard:
         self.log = os.environ.get('ICR_MUTANTS_GUARD_LOG')
 
     def home_changes(self) -> list[str]:
-        """Files made under HOME_TREES are removed; a file changed there is reported (its content cannot be put
-        back)."""
+        """Files made under HOME_TREES are moved aside, next to the log (nothing is deleted: a file another process
+        of the user made meanwhile can be put back from there); a file changed there is reported (its content cannot
+        be put back)."""
         changed = []
         for path, now in sorted(home_files().items()):
             was = self.files.get(path)
             if was is None:
-                os.unlink(path)
-                changed.append('%s was made (removed)' % path)
+                aside = os.path.join(os.path.dirname(self.log or tempfile.gettempdir()), 'guard-moved')
+                os.makedirs(aside, mode=0o700, exist_ok=True)
+                target = os.path.join(aside, '%d-%s' % (time.time_ns(), path.strip('/').replace('/', '_')))
+                os.replace(path, target)
+                changed.append('%s was made (moved to %s)' % (path, target))
             elif now != was:
                 self.files[path] = now
                 changed.append('%s was changed (left as it is)' % path)
