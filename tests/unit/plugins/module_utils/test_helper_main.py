@@ -454,6 +454,13 @@ def test_list_names_a_login_store_it_cannot_trust(tmp_path):
     assert setup.run('list') == (1, line, line)
 
 
+@pytest.mark.parametrize('action', ['get', 'store', 'erase'])
+def test_an_input_larger_than_64_kib_is_refused_by_name(tmp_path, action):
+    setup = Setup(tmp_path, free_port_url())
+    line = f'docker-credential-icr: {action}: the input is larger than 65536 bytes\n'
+    assert setup.run(action, stdin='a' * 65537) == (1, line, line)
+    assert not setup.cache.exists()
+
 
 def open_fds():
     return sorted(os.listdir('/proc/self/fd'))
