@@ -21,6 +21,12 @@ from ansible_collections.icr.auth.tests.unit.plugins.module_utils.helper_fakes i
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import API_KEY, iam_token
 
 
+@pytest.fixture(autouse=True)
+def own_default_cache(tmp_path, monkeypatch):
+    """The default cache directory (under the home of the password database) is the test's own, never the real one."""
+    monkeypatch.setattr(hm, 'default_cache_dir', lambda: str(tmp_path / 'default-cache'))
+
+
 class Setup(object):
     def __init__(self, tmp_path, iam_url, **extra):
         self.key = tmp_path / 'apikey'
