@@ -240,7 +240,10 @@ def main(argv: list, stdin: IO[str], stdout: IO[str], stderr: IO[str], environ: 
     helper = Helper(stdin, stdout, stderr, environ)
     action = argv[1] if len(argv) == 2 else None
     if action in ('get', 'store', 'erase', 'list'):
-        return getattr(helper, action)()
+        try:
+            return getattr(helper, action)()
+        except ProtocolError as exc:
+            return helper.fail(f'{NAME}: {action}: {exc.msg}')
     if action in ('version', '--version', '-v'):
         stdout.write(f'{NAME} {VERSION}\n')
         return 0
