@@ -31,7 +31,7 @@ def caller_home() -> str:
         return pwd.getpwuid(os.getuid()).pw_dir
     except KeyError:
         raise IdentityError(f'uid {os.getuid()} has no entry in the password database, so it has no home directory; '
-                            'give absolute paths (api_key_file, cache_dir) in the configuration') from None
+                            'give absolute paths (api_key_file, cache_dir, ca_path) in the configuration') from None
 
 
 def expand_user(path: str) -> str:

@@ -525,6 +525,6 @@ def test_get_names_a_ca_path_under_a_home_the_caller_has_not(tmp_path, monkeypat
     setup = Setup(tmp_path, free_port_url(), ca_path='~/ca.pem')
     monkeypatch.setattr(key_file.pwd, 'getpwuid', no_entry)
     line = (f'docker-credential-icr: us.icr.io: api_key_file: uid {os.getuid()} has no entry in the password '
-            'database, so it has no home directory; give absolute paths (api_key_file, cache_dir) in the '
+            'database, so it has no home directory; give absolute paths (api_key_file, cache_dir, ca_path) in the '
             'configuration\n')
     assert setup.run('get', stdin='us.icr.io') == (1, line, line)

@@ -110,7 +110,7 @@ def test_a_uid_without_a_passwd_entry_is_told_to_give_absolute_paths(monkeypatch
     monkeypatch.setattr(kf.pwd, 'getpwuid', missing)
     with pytest.raises(IdentityError) as caught:
         kf.expand_user('~/x')
-    assert 'give absolute paths (api_key_file, cache_dir)' in caught.value.msg
+    assert 'give absolute paths (api_key_file, cache_dir, ca_path)' in caught.value.msg
 
 
 def test_the_key_file_is_opened_without_following_links_blocking_or_leaking_to_children(tmp_path, monkeypatch):
@@ -187,7 +187,7 @@ def test_no_passwd_entry_word_for_word(monkeypatch):
     with pytest.raises(IdentityError) as caught:
         kf.caller_home()
     assert caught.value.msg == (f'uid {os.getuid()} has no entry in the password database, so it has no home directory; '
-                                'give absolute paths (api_key_file, cache_dir) in the configuration')
+                                'give absolute paths (api_key_file, cache_dir, ca_path) in the configuration')
 
 
 def test_an_iam_refusal_says_what_was_being_done(tmp_path):
