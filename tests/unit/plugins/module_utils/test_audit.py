@@ -268,8 +268,8 @@ def test_describe_secret_reads_a_tokens_claims_but_never_an_api_keys():
         'other', token, 'iam-ServiceId-abc', 'acc1', '2027-01-15T09:00:00Z', False)
     # A token without exp names its identity, and no expiry.
     endless = iam_token(iam_id='iam-ServiceId-abc', account='acc1', now=NOW, exp=None)
-    assert audit.describe_secret('iamrefresh', endless, NOW) == described('iamrefresh', endless, 'iam-ServiceId-abc',
-                                                                         'acc1')
+    expected = described('iamrefresh', endless, 'iam-ServiceId-abc', 'acc1')
+    assert audit.describe_secret('iamrefresh', endless, NOW) == expected
     # The password of an API key type is never read as a token, even when it looks like one.
     assert audit.describe_secret('iamapikey', token, NOW) == described('iamapikey', token)
     assert audit.describe_secret(PROFILE, token, NOW) == described('trusted_profile', token, 'iam-' + PROFILE)

@@ -243,11 +243,12 @@ def test_the_markdown_of_no_host_has_its_headings_and_empty_tables_only():
 
 
 def test_a_host_without_icr_credentials_and_cells_that_need_escaping():
-    files = [{'user': 'ci', 'path': '/c\\d|e', 'format': 'docker', 'registries': [], 'problems': [
-        {'code': 'token_expired', 'msg': 'line one\nline|two'}]},
-             {'user': None, 'path': '/x', 'format': 'docker', 'registries': [
-                 entry(username_type='iambearer', fp='sha256:aaaaaaaaaaaa', iam_id='iam-S-1', expired=True,
-                       expires_at='', method='file')]}]
+    escaped = {'user': 'ci', 'path': '/c\\d|e', 'format': 'docker', 'registries': [],
+               'problems': [{'code': 'token_expired', 'msg': 'line one\nline|two'}]}
+    expired = {'user': None, 'path': '/x', 'format': 'docker',
+               'registries': [entry(username_type='iambearer', fp='sha256:aaaaaaaaaaaa', iam_id='iam-S-1',
+                                    expired=True, expires_at='', method='file')]}
+    files = [escaped, expired]
     built = report.build_report({'b': {'users': ['ci', 'root'], 'files': files}, 10: {'files': []},
                                  9: {'failed': True}}, generated_at='')
     assert report.markdown(built) == (

@@ -196,10 +196,9 @@ def test_the_most_json_values_a_file_may_hold_are_read(monkeypatch):
 
 
 def test_invalid_json_is_named_with_the_parser_s_reason():
-    try:
+    with pytest.raises(ValueError) as parsed:
         json.loads('{"x": ')
-    except ValueError as exc:
-        reason = str(exc)
+    reason = str(parsed.value)
     with pytest.raises(ConfigFileError) as err:
         auth_file.parse(b'{"x": ', 'f.json')
     assert err.value.msg == (f'f.json is not valid JSON ({reason}); it was left unchanged. Fix or remove the file, '

@@ -277,22 +277,18 @@ def test_assume_posts_the_assume_grant_with_the_one_reference(kwargs, sent):
     assert (token.iam_id, token.account_id, token.expires_at) == ('iam-' + PROFILE_ID, 'c' * 32, NOW + 3600)
 
 
+ASSUME_GIVE = 'To assume a trusted profile give exactly one of its id, its CRN, or its name with the account id '
+
+
 @pytest.mark.parametrize('kwargs, msg', [
-    ({}, 'To assume a trusted profile give exactly one of its id, its CRN, or its name with the account id '
-         '(given: none).'),
-    ({'profile_id': '', 'profile_crn': None, 'profile_name': ''}, 'To assume a trusted profile give exactly one of '
-                                                                  'its id, its CRN, or its name with the account id '
-                                                                  '(given: none).'),
-    ({'profile_id': PROFILE_ID, 'profile_crn': PROFILE_CRN}, 'To assume a trusted profile give exactly one of its id, '
-                                                             'its CRN, or its name with the account id (given: '
-                                                             'profile_id, profile_crn).'),
-    ({'profile_crn': PROFILE_CRN, 'profile_name': 'n', 'account_id': 'a'}, 'To assume a trusted profile give exactly '
-                                                                            'one of its id, its CRN, or its name with '
-                                                                            'the account id (given: profile_crn, '
-                                                                            'profile_name).'),
+    ({}, ASSUME_GIVE + '(given: none).'),
+    ({'profile_id': '', 'profile_crn': None, 'profile_name': ''}, ASSUME_GIVE + '(given: none).'),
+    ({'profile_id': PROFILE_ID, 'profile_crn': PROFILE_CRN}, ASSUME_GIVE + '(given: profile_id, profile_crn).'),
+    ({'profile_crn': PROFILE_CRN, 'profile_name': 'n', 'account_id': 'a'},
+     ASSUME_GIVE + '(given: profile_crn, profile_name).'),
     ({'profile_name': 'iam-admins'}, "The trusted profile 'iam-admins' is given by name: give its account id too."),
-    ({'profile_name': 'iam-admins', 'account_id': ''}, "The trusted profile 'iam-admins' is given by name: give its "
-                                                       "account id too."),
+    ({'profile_name': 'iam-admins', 'account_id': ''},
+     "The trusted profile 'iam-admins' is given by name: give its account id too."),
 ])
 def test_assume_refuses_anything_but_one_reference_before_sending(kwargs, msg):
     iam_client, session = recorded()

@@ -373,8 +373,8 @@ def test_the_endpoint_comes_from_the_environment_and_a_token_path_is_dropped():
 def test_a_profile_admin_assumes_and_the_session_is_kept(tmp_path):
     s, session = recorded(Response(200, {}), admin_trusted_profile=PROFILE_NAME, admin_account=ACCOUNT)
     s.login()
-    assert [r['data']['grant_type'] for r in session.requests] == ['urn:ibm:params:oauth:grant-type:apikey',
-                                                                    'urn:ibm:params:oauth:grant-type:assume']
+    grants = [r['data']['grant_type'] for r in session.requests]
+    assert grants == ['urn:ibm:params:oauth:grant-type:apikey', 'urn:ibm:params:oauth:grant-type:assume']
     assert session.requests[1]['data']['profile_name'] == PROFILE_NAME
     assert session.requests[1]['data']['account'] == ACCOUNT and s.session is session
     path = tmp_path / 'vault-token'

@@ -343,8 +343,8 @@ def test_a_link_is_walked_component_by_component(top):
     os.chown(str(top / 'user'), daemon.pw_uid, daemon.pw_gid)
     (top / 'user' / 'sub').mkdir()
     (top / 'link').symlink_to(top / 'user' / 'sub')
-    assert privilege.secure_resolve(str(top / 'link' / 'config.json')) == (daemon, str(top / 'user' / 'sub' /
-                                                                                        'config.json'))
+    expected = (daemon, str(top / 'user' / 'sub' / 'config.json'))
+    assert privilege.secure_resolve(str(top / 'link' / 'config.json')) == expected
 
 
 @needs_root
