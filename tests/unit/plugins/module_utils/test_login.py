@@ -689,6 +689,12 @@ def test_a_scoped_entry_a_helper_shadows_is_warned_about_word_for_word(tmp_path)
                               'ask before any entry: de.icr.io/web is not used.']
     _result, login = run_with_login(dict(p, state='absent', password=None))
     assert login.warnings == []
+    _result, login = run_with_login(dict(p, regions=None, registries=['us.icr.io/web/sub'], namespaces=None))
+    assert login.warnings == []
+    path.write_text(json.dumps({'credHelpers': {'us.icr.io': 'pass'}}))
+    _result, login = run_with_login(dict(p, regions=None, registries=['us.icr.io/web/sub'], namespaces=None))
+    assert login.warnings == [f'{path} sends us.icr.io to a credential helper (credHelpers), which containers tools '
+                              'ask before any entry: us.icr.io/web/sub is not used.']
 
 
 def test_a_file_that_keeps_changing_is_refused_after_every_replan(tmp_path, monkeypatch):
@@ -882,3 +888,124 @@ def test_the_helper_method_gives_the_whole_result_and_diff(tmp_path):
     assert result['registries'] == {'us.icr.io': 'removed', 'icr.io': 'removed'}
     assert result['diff']['after'] == '{}\n'
     assert json.loads(path.read_text()) == {'auths': {}}
+
+
+def test_a_registry_with_a_namespace_and_the_private_endpoint_are_written_as_given(tmp_path):
+    path = tmp_path / 'auth.json'
+    result = run(params(tmp_path, regions=None, registries=['us.icr.io/web'], format='containers',
+                        config_path=str(path)))
+    assert result['registries'] == {'us.icr.io/web': 'added'} and sorted(json.loads(path.read_text())['auths']) == [
+        'us.icr.io/web']
+    result = run(params(tmp_path, private_endpoint=True))
+    assert result['registries'] == {'private.us.icr.io': 'added'}
+
+
+def test_the_helper_method_refuses_a_bad_store_name_and_a_namespace(tmp_path):
+    with pytest.raises(InputError) as err:
+        run(helper_params(tmp_path, credential_store='no such'))
+    assert err.value.msg.startswith("credential_store: 'no such' is not a credential helper name")
+    with pytest.raises(InputError) as err:
+        run(helper_params(tmp_path, regions=['us-south'], namespaces=['web'], format='containers'))
+    assert err.value.msg == ('namespaces/registries: us.icr.io/web is scoped to a namespace, but credHelpers entries '
+                             'are per registry host (containers tools ask a helper for the whole host); use method: '
+                             'file for namespace-scoped credentials.')
+    assert not (tmp_path / 'config.json').exists()
+
+
+def test_the_registries_are_asked_with_the_credential_itself(tmp_path):
+    asked = []
+
+    class Network(object):
+        def verify(self, hosts, username, password):
+            asked.append((tuple(hosts), username, password))
+            return [Verification(h, True, 'ok', 200) for h in hosts]
+
+    run(params(tmp_path, validate=True), network=Network())
+    assert asked == [(('us.icr.io',), 'iamapikey', API_KEY)]
+
+
+def test_an_entry_that_is_not_an_object_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'auths': {'us.icr.io': 'x'}}))
+    with pytest.raises(ConfigFileError) as err:
+        run(params(tmp_path))
+    assert str(path) in err.value.msg and 'The entry for us.icr.io in "auths" is a JSON string' in err.value.msg
+    assert json.loads(path.read_text()) == {'auths': {'us.icr.io': 'x'}}
+
+
+def test_reauthorize_rewrites_the_same_credential_in_the_file(tmp_path):
+    run(params(tmp_path))
+    assert run(params(tmp_path))['registries'] == {'us.icr.io': 'unchanged'}
+    result = run(params(tmp_path, reauthorize=True))
+    assert result['changed'] and result['registries'] == {'us.icr.io': 'updated'}
+
+
+def test_min_validity_decides_whether_a_stored_token_stays(tmp_path, teststore):
+    old, new = iam_token(lifetime=300), iam_token(lifetime=3600)
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'auths': {'us.icr.io': {'auth': encode_auth('iambearer', old)}}}))
+    p = params(tmp_path, username_type='iambearer', password=new)
+    assert run(dict(p, min_validity=60))['registries'] == {'us.icr.io': 'unchanged'}
+    assert run(dict(p, min_validity=600))['registries'] == {'us.icr.io': 'updated'}
+    # the same in a credential helper
+    path.write_text(json.dumps({'credsStore': 'teststore'}))
+    run(dict(p, password=old, min_validity=0))
+    assert run(dict(p, min_validity=60))['registries'] == {'us.icr.io': 'unchanged'}
+    assert run(dict(p, min_validity=600))['registries'] == {'us.icr.io': 'updated'}
+    assert teststore.held()['Secret'] == new
+
+
+def test_a_helper_named_for_the_host_in_credhelpers_is_used(tmp_path, teststore):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'credHelpers': {'us.icr.io': 'teststore'}}))
+    result = run(params(tmp_path))
+    assert result['files'][0]['stored_in'] == {'us.icr.io': 'docker-credential-teststore'}
+    assert teststore.held()['Secret'] == API_KEY
+
+
+@pytest.mark.parametrize('mode, who', [('0601', None), ('0605', 'every user on the host'), ('0641', 'its group')])
+def test_only_group_and_other_read_or_write_bits_are_warned_about(tmp_path, mode, who):
+    _result, login = run_with_login(params(tmp_path, mode=mode))
+    shared = [w for w in login.warnings if 'holds a registry secret' in w]
+    assert shared == ([] if who is None else [f'{tmp_path / "config.json"} holds a registry secret and can be read or '
+                                              f'changed by {who} (mode {mode}). The mode was kept, as Docker keeps it; '
+                                              "to make the file private, set mode: '0600' (or chmod 600 it)."])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root')
+def test_root_runs_no_helper_a_file_others_can_change_names_unless_asked_by_name(tmp_path, teststore):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'credsStore': 'teststore'}))
+    os.chmod(str(path), 0o666)
+    with pytest.raises(ConfigFileError) as err:
+        run(params(tmp_path))
+    assert err.value.msg.startswith(f'{path} names the credential helper docker-credential-teststore, but the file '
+                                    'can be changed by users other than root;')
+    assert teststore.calls() == []
+    result = run(params(tmp_path, credential_store='teststore'))  # named by the task, not by the file
+    assert result['registries'] == {'us.icr.io': 'added'} and teststore.held()['Secret'] == API_KEY
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root')
+def test_the_helper_of_a_users_file_runs_as_that_user(monkeypatch):
+    nobody = pwd.getpwnam('nobody')
+    top = pathlib.Path(tempfile.mkdtemp(prefix='icr-auth-unit-'))
+    try:
+        os.chmod(str(top), 0o755)
+        bin_dir, users_dir = top / 'bin', top / 'ci'
+        for directory in (bin_dir, users_dir):
+            directory.mkdir()
+            os.chown(str(directory), nobody.pw_uid, nobody.pw_gid)
+        program = bin_dir / 'docker-credential-teststore'
+        program.write_text(HELPER_SCRIPT.replace('echo "$1"', 'echo "$1 $(id -u)"'))
+        program.chmod(0o755)
+        monkeypatch.setenv('PATH', '%s%s%s' % (bin_dir, os.pathsep, os.environ.get('PATH', os.defpath)))
+        path = users_dir / 'config.json'
+        path.write_text(json.dumps({'credsStore': 'teststore'}))
+        os.chown(str(path), nobody.pw_uid, nobody.pw_gid)
+        result = run(params(top, config_path=str(path)))
+        assert result['files'][0]['stored_in'] == {'us.icr.io': 'docker-credential-teststore'}
+        uid = str(nobody.pw_uid)
+        assert (bin_dir / 'calls').read_text().split() == ['get', uid, 'store', uid, 'get', uid]
+    finally:
+        shutil.rmtree(str(top), ignore_errors=True)
