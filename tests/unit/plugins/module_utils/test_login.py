@@ -16,7 +16,7 @@ import types
 import pytest
 
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
-from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth, encode_auth
+from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth, encode_auth, fingerprint, iso8601
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError, RegistryError
 from ansible_collections.icr.auth.plugins.module_utils._login import Login, run_module
 from ansible_collections.icr.auth.plugins.module_utils._username_types import check_password
@@ -523,3 +523,489 @@ def test_namespace_scoped_entries_in_docker_format_write_nothing(tmp_path):
         run(params(tmp_path, namespaces=['web']))
     assert "Docker's config.json matches credentials by registry host only" in err.value.msg
     assert not (tmp_path / 'config.json').exists()
+
+
+# ------------------------------------------------------------------------------------------------ exact results
+
+OLD_KEY = 'OldUnitLoginKey0123456789abcdef'
+
+
+def side(view):
+    """A diff side as _login writes it: sorted JSON, two spaces, a final newline."""
+    return json.dumps(view, indent=2, sort_keys=True) + '\n'
+
+
+def test_an_update_gives_the_whole_result_the_diff_and_a_private_file(tmp_path):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'auths': {'us.icr.io': {'auth': encode_auth('iamapikey', OLD_KEY)}}}))
+    os.chmod(str(path), 0o600)
+    result, login = run_with_login(params(tmp_path), diff=True)
+    assert result == {
+        'changed': True, 'registries': {'us.icr.io': 'updated'}, 'config_path': str(path),
+        'files': [{'path': str(path), 'format': 'docker', 'changed': True, 'registries': {'us.icr.io': 'updated'},
+                   'stored_in': {'us.icr.io': 'file'}}],
+        'expires_at': None, 'username': 'iamapikey',
+        'diff': {'before_header': str(path), 'after_header': str(path),
+                 'before': side({'us.icr.io': {'username': 'iamapikey', 'secret': fingerprint(OLD_KEY)}}),
+                 'after': side({'us.icr.io': {'username': 'iamapikey', 'secret': fingerprint(API_KEY)}})}}
+    assert login.warnings == [] and login.username == 'iamapikey'
+    assert json.loads(path.read_text()) == {'auths': {'us.icr.io': {'auth': encode_auth('iamapikey', API_KEY)}}}
+    st = os.stat(str(path))
+    assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == os.geteuid()
+    assert OLD_KEY not in json.dumps(result) and encode_auth('iamapikey', API_KEY) not in json.dumps(result)
+
+
+def test_a_run_without_diff_or_check_mode_writes_and_returns_no_diff(tmp_path):
+    login = Login(params(tmp_path))
+    assert (login.check_mode, login.want_diff, login.network, login.warnings, login.username) == (
+        False, False, None, [], None)
+    result = login.run()
+    assert 'diff' not in result and 'verification' not in result and result['changed']
+    assert (tmp_path / 'config.json').exists()
+
+
+def test_options_left_out_take_their_defaults(tmp_path):
+    p = dict(regions=['us-south'], password=API_KEY, config_path=str(tmp_path / 'config.json'))
+    result = run(p)
+    assert result['registries'] == {'us.icr.io': 'added'} and result['username'] == 'iamapikey'
+    assert result['files'][0]['format'] == 'docker' and result['files'][0]['stored_in'] == {'us.icr.io': 'file'}
+    assert Login({'min_validity': 0}).option('min_validity') == 0 and Login({}).option('method') == 'file'
+
+
+def test_a_bearer_password_gives_its_expiry(tmp_path):
+    token = iam_token()
+    result = run(params(tmp_path, username_type='iambearer', password=token))
+    expires_at = check_password('iambearer', token)[1]
+    assert expires_at is not None and result['expires_at'] == iso8601(expires_at) and result['username'] == 'iambearer'
+    stored = json.loads((tmp_path / 'config.json').read_text())['auths']['us.icr.io']['auth']
+    assert decode_auth(stored) == ('iambearer', token)
+
+
+def test_check_mode_keeps_a_stored_token_still_valid_in_the_diff(tmp_path):
+    token = iam_token()
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'auths': {'us.icr.io': {'auth': encode_auth('iambearer', token)}}}))
+    result = run(params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer', min_validity=0,
+                        regions=['us-south', 'global']), check_mode=True, diff=True, network=FakeNetwork())
+    assert result['registries'] == {'us.icr.io': 'unchanged', 'icr.io': 'added'} and result['changed']
+    assert result['username'] == 'iambearer' and result['expires_at'] is None
+    assert result['diff']['before'] == side({'us.icr.io': {'username': 'iambearer', 'secret': fingerprint(token)}})
+    assert result['diff']['after'] == side({'us.icr.io': {'username': 'iambearer', 'secret': fingerprint(token)},
+                                            'icr.io': {'username': 'iambearer', 'secret': '(new token from IAM)'}})
+    assert json.loads(path.read_text()) == {'auths': {'us.icr.io': {'auth': encode_auth('iambearer', token)}}}
+
+
+@pytest.mark.parametrize('kw, msg', [
+    (dict(password=None), 'password/api_key: state: present writes a credential; give password (or api_key), or '
+                          'method: helper to have docker-credential-icr get the tokens.'),
+    (dict(password=None, api_key=API_KEY, username_type='iambearer'),
+     'api_key: turning it into an iambearer credential on the host needs the network-capable icr_login_network, '
+     'which the action plugin of an icr.auth.icr_login task sends.'),
+    (dict(validate=True), 'validate: proving the credential against the registries needs the network-capable '
+                          'icr_login_network, which the action plugin of an icr.auth.icr_login task sends.'),
+    (dict(regions=[], registries=[]), 'regions/registries: no registry was given; name at least one region '
+                                      '(us-south) or registry host (us.icr.io).'),
+    (dict(min_validity=-1), 'min_validity: give a number of seconds, 0 or more.'),
+    (dict(credential_store='no such'), "credential_store: 'no such' is not a credential helper name (the part after "
+                                       'docker-credential-, such as pass, secretservice, osxkeychain).'),
+    (dict(credential_store='icr'), 'credential_store: icr names docker-credential-icr, which gets its own tokens and '
+                                   'stores none; use method: helper to name it for the registries.'),
+    (dict(method='helper', password=API_KEY), 'password: method: helper writes no credential (docker-credential-icr '
+                                              'gets a token each time); leave password out, or use method: file.'),
+    (dict(method='helper', password=None, api_key=API_KEY),
+     'api_key: method: helper writes no credential (docker-credential-icr gets a token each time); leave api_key '
+     'out, or use method: file.'),
+    (dict(method='helper', password=None, validate=True),
+     'validate: method: helper writes no credential (docker-credential-icr gets a token each time); leave validate '
+     'out, or use method: file.'),
+])
+def test_each_refusal_says_what_is_wrong_and_what_to_do(tmp_path, kw, msg):
+    with pytest.raises(InputError) as err:
+        run(params(tmp_path, **kw))
+    assert err.value.msg == msg
+    assert not (tmp_path / 'config.json').exists()
+
+
+def test_min_validity_zero_is_accepted(tmp_path):
+    assert run(params(tmp_path, min_validity=0))['registries'] == {'us.icr.io': 'added'}
+
+
+def test_a_refusal_names_every_refused_registry_and_returns_each_verification(tmp_path):
+    answers = {'us.icr.io': True, 'de.icr.io': False, 'icr.io': False}
+    network = FakeNetwork(verified=lambda hosts: [Verification(h, answers[h], f'{h} said {answers[h]}.', 200)
+                                                  for h in hosts])
+    with pytest.raises(RegistryError) as err:
+        run(params(tmp_path, validate=True, regions=['us-south', 'eu-de', 'global']), network=network)
+    assert err.value.msg == 'de.icr.io said False. icr.io said False. Nothing was written.'
+    assert sorted(err.value.details['verification']) == ['de.icr.io', 'icr.io', 'us.icr.io']
+    assert err.value.details['verification']['us.icr.io']['ok'] is True
+    assert not (tmp_path / 'config.json').exists()
+    answers.update({'de.icr.io': True, 'icr.io': True})
+    result = run(params(tmp_path, validate=True, regions=['us-south', 'eu-de', 'global']), network=network)
+    assert result['verification'] == dict((h, Verification(h, True, f'{h} said True.', 200).as_dict())
+                                          for h in ('us.icr.io', 'de.icr.io', 'icr.io'))
+    assert network.calls[-1] == ('verify', ('us.icr.io', 'de.icr.io', 'icr.io'), 'iamapikey')
+
+
+def test_validate_false_or_check_mode_asks_no_registry(tmp_path):
+    network = FakeNetwork(verified=lambda hosts: [Verification(h, False, 'no', 401) for h in hosts])
+    run(params(tmp_path, validate=True), check_mode=True, network=network)
+    run(params(tmp_path, validate=False), network=network)
+    assert network.calls == []
+
+
+def test_the_warnings_are_given_word_for_word(tmp_path):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'credsStore': 'pass'}))
+    os.chmod(str(path), 0o604)
+    _result, login = run_with_login(params(tmp_path, credential_store='file'))
+    assert login.warnings == [
+        f'{path} names the credential store "pass": Docker looks there and ignores the credential written to the '
+        'file (skopeo and podman do use it). For Docker to use the file, remove "credsStore" from it.',
+        f'{path} holds a registry secret and can be read or changed by every user on the host (mode 0604). The mode '
+        "was kept, as Docker keeps it; to make the file private, set mode: '0600' (or chmod 600 it)."]
+    _result, login = run_with_login(params(tmp_path, credential_store='file', mode='0640'))
+    assert login.warnings[1] == (
+        f'{path} holds a registry secret and can be read or changed by its group (mode 0640). The mode was kept, as '
+        "Docker keeps it; to make the file private, set mode: '0600' (or chmod 600 it).")
+
+
+@pytest.mark.parametrize('kw', [dict(credential_store='auto'), dict(format='containers', credential_store='file'),
+                                dict(credential_store='file', state='absent', password=None)])
+def test_a_credsstore_is_warned_about_only_when_docker_ignores_the_file(tmp_path, kw):
+    path = tmp_path / 'auth.json'
+    path.write_text(json.dumps({'credsStore': 'icr'}))
+    _result, login = run_with_login(params(tmp_path, config_path=str(path), **kw))
+    assert not any('credsStore' in w for w in login.warnings), login.warnings
+
+
+def test_a_scoped_entry_a_helper_shadows_is_warned_about_word_for_word(tmp_path):
+    path = tmp_path / 'auth.json'
+    path.write_text(json.dumps({'credHelpers': {'de.icr.io': 'pass'}}))
+    os.chmod(str(path), 0o600)
+    p = params(tmp_path, regions=['eu-de', 'us-south'], namespaces=['web'], format='containers', config_path=str(path))
+    _result, login = run_with_login(p)
+    assert login.warnings == [f'{path} sends de.icr.io to a credential helper (credHelpers), which containers tools '
+                              'ask before any entry: de.icr.io/web is not used.']
+    _result, login = run_with_login(dict(p, state='absent', password=None))
+    assert login.warnings == []
+    _result, login = run_with_login(dict(p, regions=None, registries=['us.icr.io/web/sub'], namespaces=None))
+    assert login.warnings == []
+    path.write_text(json.dumps({'credHelpers': {'us.icr.io': 'pass'}}))
+    _result, login = run_with_login(dict(p, regions=None, registries=['us.icr.io/web/sub'], namespaces=None))
+    assert login.warnings == [f'{path} sends us.icr.io to a credential helper (credHelpers), which containers tools '
+                              'ask before any entry: us.icr.io/web/sub is not used.']
+
+
+def test_a_file_that_keeps_changing_is_refused_after_every_replan(tmp_path, monkeypatch):
+    writes = []
+
+    def write(seen, new, actions, check_mode=False):
+        writes.append(seen)
+        return seen  # another writer changed it again: plan again
+
+    monkeypatch.setattr(store, 'write', write)
+    with pytest.raises(ConfigFileError) as err:
+        run(params(tmp_path))
+    assert len(writes) == store.MAX_REPLANS
+    assert err.value.msg == (f'{tmp_path / "config.json"} was changed by other writers {store.MAX_REPLANS} times '
+                             'while this run planned its change; nothing was written. Run again.')
+
+
+def test_both_formats_merge_the_actions_and_give_both_diffs(tmp_path, monkeypatch):
+    monkeypatch.setenv('DOCKER_CONFIG', str(tmp_path / 'd'))
+    monkeypatch.setenv('REGISTRY_AUTH_FILE', str(tmp_path / 'c' / 'auth.json'))
+    (tmp_path / 'd').mkdir()
+    (tmp_path / 'd' / 'config.json').write_text(json.dumps({'auths': {'us.icr.io': {'auth': encode_auth(
+        'iamapikey', API_KEY)}, 'icr.io': {'auth': encode_auth('iamapikey', OLD_KEY)}}}))
+    p = params(tmp_path, config_path=None, format='both', regions=['us-south', 'global'])
+    result = run(p, diff=True)
+    docker, containers = str(tmp_path / 'd' / 'config.json'), str(tmp_path / 'c' / 'auth.json')
+    assert result['config_path'] == docker and result['changed']
+    assert result['registries'] == {'us.icr.io': 'added', 'icr.io': 'updated'}
+    assert [f['registries'] for f in result['files']] == [{'us.icr.io': 'unchanged', 'icr.io': 'updated'},
+                                                          {'us.icr.io': 'added', 'icr.io': 'added'}]
+    assert [f['format'] for f in result['files']] == ['docker', 'containers']
+    assert all('diff' not in f for f in result['files'])
+    assert [d['before_header'] for d in result['diff']] == [docker, containers]
+    assert result['diff'][1]['before'] == '{}\n'
+    # removed beats unchanged; unchanged everywhere is not a change
+    result = run(dict(p, state='absent', password=None, regions=['us-south']))
+    assert result['registries'] == {'us.icr.io': 'removed'} and result['changed']
+    os.remove(containers)
+    result = run(dict(p, state='absent', password=None, regions=['us-south']))
+    assert result['registries'] == {'us.icr.io': 'unchanged'} and not result['changed']
+    assert [f['changed'] for f in result['files']] == [False, False]
+
+
+def test_run_module_passes_check_mode_and_diff(tmp_path):
+    module = FakeModule(module_params(tmp_path), check_mode=True)
+    module._diff = True
+    with pytest.raises(Exited):
+        run_module(module, None)
+    kind, result = module.outcome
+    assert kind == 'exit' and result['changed'] and 'diff' in result and not (tmp_path / 'config.json').exists()
+    assert module.warnings == []
+
+
+def test_run_module_fails_with_the_verification(tmp_path):
+    class Network(object):
+        def verify(self, hosts, username, password):
+            return [Verification(h, False, 'no.', 401) for h in hosts]
+
+    module = FakeModule(module_params(tmp_path, validate=True))
+    with pytest.raises(Exited):
+        run_module(module, Network())
+    assert module.outcome == ('fail', {'msg': 'no. Nothing was written.',
+                                       'verification': {'us.icr.io': Verification('us.icr.io', False, 'no.',
+                                                                                   401).as_dict()}})
+
+
+# ------------------------------------------------------------------------------------------------ credential helpers
+
+HELPER_SCRIPT = ('#!/bin/sh\nread line\necho "$1" >> "$(dirname "$0")/calls"\ncase "$1" in\n'
+                 '  store) printf %s "$line" > "$(dirname "$0")/held.json" ;;\n'
+                 '  get) [ -f "$(dirname "$0")/held.json" ] && cat "$(dirname "$0")/held.json" '
+                 '|| { echo "credentials not found in native keychain"; exit 1; } ;;\n'
+                 '  erase) rm -f "$(dirname "$0")/held.json" ;;\nesac\n')
+
+
+@pytest.fixture
+def teststore(tmp_path, monkeypatch):
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    program = bin_dir / 'docker-credential-teststore'
+    program.write_text(HELPER_SCRIPT)
+    program.chmod(0o755)
+    monkeypatch.setenv('PATH', '%s%s%s' % (bin_dir, os.pathsep, os.environ.get('PATH', os.defpath)))
+
+    def calls():
+        path = bin_dir / 'calls'
+        return path.read_text().split() if path.exists() else []
+
+    def held():
+        path = bin_dir / 'held.json'
+        return json.loads(path.read_text()) if path.exists() else None
+    return types.SimpleNamespace(calls=calls, held=held)
+
+
+def helper_view(secret):
+    return {'us.icr.io': {'username': 'iamapikey', 'secret': fingerprint(secret),
+                          'stored_in': 'docker-credential-teststore'}}
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_a_credsstore_helper_gets_the_credential_and_the_file_keeps_an_empty_entry(tmp_path, teststore, check_mode):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'credsStore': 'teststore'}))
+    result = run(params(tmp_path), check_mode=check_mode, diff=True)
+    assert result['changed'] and result['registries'] == {'us.icr.io': 'added'}
+    assert result['files'][0]['stored_in'] == {'us.icr.io': 'docker-credential-teststore'}
+    assert result['diff']['before'] == '{}\n' and result['diff']['after'] == side(helper_view(API_KEY))
+    assert API_KEY not in json.dumps(result)
+    if check_mode:
+        assert teststore.calls() == ['get'] and teststore.held() is None
+        assert json.loads(path.read_text()) == {'credsStore': 'teststore'}
+        return
+    assert teststore.calls() == ['get', 'store', 'get']  # stored, then read back
+    assert teststore.held() == {'ServerURL': 'us.icr.io', 'Username': 'iamapikey', 'Secret': API_KEY}
+    assert json.loads(path.read_text()) == {'credsStore': 'teststore', 'auths': {'us.icr.io': {}}}
+    again = run(params(tmp_path), diff=True)
+    assert not again['changed'] and again['registries'] == {'us.icr.io': 'unchanged'}
+    assert again['diff']['before'] == again['diff']['after'] == side(helper_view(API_KEY))
+    assert teststore.calls() == ['get', 'store', 'get', 'get']
+
+
+def test_a_helper_credential_is_replaced_when_reauthorized_or_changed(tmp_path, teststore):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'credsStore': 'teststore', 'auths': {'us.icr.io': {}}}))
+    run(params(tmp_path))
+    result = run(params(tmp_path, reauthorize=True))
+    assert result['changed'] and result['registries'] == {'us.icr.io': 'updated'}
+    assert teststore.calls() == ['get', 'store', 'get'] * 2
+    result = run(params(tmp_path, password=OLD_KEY), diff=True)
+    assert result['registries'] == {'us.icr.io': 'updated'}
+    assert result['diff']['before'] == side(helper_view(API_KEY))
+    assert result['diff']['after'] == side(helper_view(OLD_KEY))
+    assert teststore.held()['Secret'] == OLD_KEY
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_absent_erases_from_the_helper(tmp_path, teststore, check_mode):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'credsStore': 'teststore', 'auths': {'us.icr.io': {}}}))
+    run(params(tmp_path))
+    result = run(params(tmp_path, state='absent', password=None), check_mode=check_mode, diff=True)
+    assert result['changed'] and result['registries'] == {'us.icr.io': 'removed'}
+    assert result['diff']['before'] == side(helper_view(API_KEY)) and result['diff']['after'] == '{}\n'
+    if check_mode:
+        assert teststore.calls() == ['get', 'store', 'get', 'get'] and teststore.held() is not None
+        return
+    assert teststore.calls() == ['get', 'store', 'get', 'get', 'get', 'erase'] and teststore.held() is None
+    assert json.loads(path.read_text()) == {'credsStore': 'teststore', 'auths': {}}
+    again = run(params(tmp_path, state='absent', password=None), diff=True)
+    assert not again['changed'] and again['registries'] == {'us.icr.io': 'unchanged'}
+    assert again['diff']['before'] == again['diff']['after'] == '{}\n'
+    assert teststore.calls() == ['get', 'store', 'get', 'get', 'get', 'erase', 'get']
+
+
+def test_a_helper_chosen_by_name_is_named_in_the_file(tmp_path, teststore):
+    path = tmp_path / 'config.json'
+    result = run(params(tmp_path, credential_store='teststore'))
+    assert result['registries'] == {'us.icr.io': 'added'}
+    assert result['files'][0]['stored_in'] == {'us.icr.io': 'docker-credential-teststore'}
+    assert json.loads(path.read_text()) == {'auths': {'us.icr.io': {}}, 'credHelpers': {'us.icr.io': 'teststore'}}
+    assert teststore.held()['Secret'] == API_KEY
+
+
+def test_a_containers_file_uses_only_its_credhelpers(tmp_path, teststore):
+    path = tmp_path / 'auth.json'
+    path.write_text(json.dumps({'credsStore': 'nosuchhelper-xyz', 'credHelpers': {'us.icr.io': 'teststore'}}))
+    result = run(params(tmp_path, format='containers', config_path=str(path), regions=['us-south', 'eu-de']))
+    assert result['files'][0]['stored_in'] == {'us.icr.io': 'docker-credential-teststore', 'de.icr.io': 'file'}
+    data = json.loads(path.read_text())
+    assert data['credHelpers'] == {'us.icr.io': 'teststore'} and sorted(data['auths']) == ['de.icr.io']
+    assert teststore.held()['ServerURL'] == 'us.icr.io'
+
+
+def test_the_helper_method_gives_the_whole_result_and_diff(tmp_path):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'auths': {'us.icr.io': {'auth': encode_auth('iamapikey', OLD_KEY)}},
+                                'credHelpers': {'icr.io': 'pass'}}))
+    result = run(helper_params(tmp_path), diff=True)
+    assert result == {
+        'changed': True, 'registries': {'us.icr.io': 'updated', 'icr.io': 'updated'}, 'config_path': str(path),
+        'files': [{'path': str(path), 'format': 'docker', 'changed': True,
+                   'registries': {'us.icr.io': 'updated', 'icr.io': 'updated'},
+                   'stored_in': {'us.icr.io': 'docker-credential-icr', 'icr.io': 'docker-credential-icr'}}],
+        'expires_at': None, 'username': None,
+        'diff': {'before_header': str(path), 'after_header': str(path),
+                 'before': side({'us.icr.io': {'username': 'iamapikey', 'secret': fingerprint(OLD_KEY)},
+                                 'icr.io': {'stored_in': 'docker-credential-pass'}}),
+                 'after': side({'us.icr.io': {'stored_in': 'docker-credential-icr'},
+                                'icr.io': {'stored_in': 'docker-credential-icr'}})}}
+    result = run(helper_params(tmp_path, state='absent'), diff=True)
+    assert result['registries'] == {'us.icr.io': 'removed', 'icr.io': 'removed'}
+    assert result['diff']['after'] == '{}\n'
+    assert json.loads(path.read_text()) == {'auths': {}}
+
+
+def test_a_registry_with_a_namespace_and_the_private_endpoint_are_written_as_given(tmp_path):
+    path = tmp_path / 'auth.json'
+    result = run(params(tmp_path, regions=None, registries=['us.icr.io/web'], format='containers',
+                        config_path=str(path)))
+    assert result['registries'] == {'us.icr.io/web': 'added'} and sorted(json.loads(path.read_text())['auths']) == [
+        'us.icr.io/web']
+    result = run(params(tmp_path, private_endpoint=True))
+    assert result['registries'] == {'private.us.icr.io': 'added'}
+
+
+def test_the_helper_method_refuses_a_bad_store_name_and_a_namespace(tmp_path):
+    with pytest.raises(InputError) as err:
+        run(helper_params(tmp_path, credential_store='no such'))
+    assert err.value.msg.startswith("credential_store: 'no such' is not a credential helper name")
+    with pytest.raises(InputError) as err:
+        run(helper_params(tmp_path, regions=['us-south'], namespaces=['web'], format='containers'))
+    assert err.value.msg == ('namespaces/registries: us.icr.io/web is scoped to a namespace, but credHelpers entries '
+                             'are per registry host (containers tools ask a helper for the whole host); use method: '
+                             'file for namespace-scoped credentials.')
+    assert not (tmp_path / 'config.json').exists()
+
+
+def test_the_registries_are_asked_with_the_credential_itself(tmp_path):
+    asked = []
+
+    class Network(object):
+        def verify(self, hosts, username, password):
+            asked.append((tuple(hosts), username, password))
+            return [Verification(h, True, 'ok', 200) for h in hosts]
+
+    run(params(tmp_path, validate=True), network=Network())
+    assert asked == [(('us.icr.io',), 'iamapikey', API_KEY)]
+
+
+def test_an_entry_that_is_not_an_object_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'auths': {'us.icr.io': 'x'}}))
+    with pytest.raises(ConfigFileError) as err:
+        run(params(tmp_path))
+    assert str(path) in err.value.msg and 'The entry for us.icr.io in "auths" is a JSON string' in err.value.msg
+    assert json.loads(path.read_text()) == {'auths': {'us.icr.io': 'x'}}
+
+
+def test_reauthorize_rewrites_the_same_credential_in_the_file(tmp_path):
+    run(params(tmp_path))
+    assert run(params(tmp_path))['registries'] == {'us.icr.io': 'unchanged'}
+    result = run(params(tmp_path, reauthorize=True))
+    assert result['changed'] and result['registries'] == {'us.icr.io': 'updated'}
+
+
+def test_min_validity_decides_whether_a_stored_token_stays(tmp_path, teststore):
+    old, new = iam_token(lifetime=300), iam_token(lifetime=3600)
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'auths': {'us.icr.io': {'auth': encode_auth('iambearer', old)}}}))
+    p = params(tmp_path, username_type='iambearer', password=new)
+    assert run(dict(p, min_validity=60))['registries'] == {'us.icr.io': 'unchanged'}
+    assert run(dict(p, min_validity=600))['registries'] == {'us.icr.io': 'updated'}
+    # the same in a credential helper
+    path.write_text(json.dumps({'credsStore': 'teststore'}))
+    run(dict(p, password=old, min_validity=0))
+    assert run(dict(p, min_validity=60))['registries'] == {'us.icr.io': 'unchanged'}
+    assert run(dict(p, min_validity=600))['registries'] == {'us.icr.io': 'updated'}
+    assert teststore.held()['Secret'] == new
+
+
+def test_a_helper_named_for_the_host_in_credhelpers_is_used(tmp_path, teststore):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'credHelpers': {'us.icr.io': 'teststore'}}))
+    result = run(params(tmp_path))
+    assert result['files'][0]['stored_in'] == {'us.icr.io': 'docker-credential-teststore'}
+    assert teststore.held()['Secret'] == API_KEY
+
+
+@pytest.mark.parametrize('mode, who', [('0601', None), ('0605', 'every user on the host'), ('0641', 'its group')])
+def test_only_group_and_other_read_or_write_bits_are_warned_about(tmp_path, mode, who):
+    _result, login = run_with_login(params(tmp_path, mode=mode))
+    shared = [w for w in login.warnings if 'holds a registry secret' in w]
+    assert shared == ([] if who is None else [f'{tmp_path / "config.json"} holds a registry secret and can be read or '
+                                              f'changed by {who} (mode {mode}). The mode was kept, as Docker keeps it; '
+                                              "to make the file private, set mode: '0600' (or chmod 600 it)."])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root')
+def test_root_runs_no_helper_a_file_others_can_change_names_unless_asked_by_name(tmp_path, teststore):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'credsStore': 'teststore'}))
+    os.chmod(str(path), 0o666)
+    with pytest.raises(ConfigFileError) as err:
+        run(params(tmp_path))
+    assert err.value.msg.startswith(f'{path} names the credential helper docker-credential-teststore, but the file '
+                                    'can be changed by users other than root;')
+    assert teststore.calls() == []
+    result = run(params(tmp_path, credential_store='teststore'))  # named by the task, not by the file
+    assert result['registries'] == {'us.icr.io': 'added'} and teststore.held()['Secret'] == API_KEY
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root')
+def test_the_helper_of_a_users_file_runs_as_that_user(monkeypatch):
+    nobody = pwd.getpwnam('nobody')
+    top = pathlib.Path(tempfile.mkdtemp(prefix='icr-auth-unit-'))
+    try:
+        os.chmod(str(top), 0o755)
+        bin_dir, users_dir = top / 'bin', top / 'ci'
+        for directory in (bin_dir, users_dir):
+            directory.mkdir()
+            os.chown(str(directory), nobody.pw_uid, nobody.pw_gid)
+        program = bin_dir / 'docker-credential-teststore'
+        program.write_text(HELPER_SCRIPT.replace('echo "$1"', 'echo "$1 $(id -u)"'))
+        program.chmod(0o755)
+        monkeypatch.setenv('PATH', '%s%s%s' % (bin_dir, os.pathsep, os.environ.get('PATH', os.defpath)))
+        path = users_dir / 'config.json'
+        path.write_text(json.dumps({'credsStore': 'teststore'}))
+        os.chown(str(path), nobody.pw_uid, nobody.pw_gid)
+        result = run(params(top, config_path=str(path)))
+        assert result['files'][0]['stored_in'] == {'us.icr.io': 'docker-credential-teststore'}
+        uid = str(nobody.pw_uid)
+        assert (bin_dir / 'calls').read_text().split() == ['get', uid, 'store', uid, 'get', uid]
+    finally:
+        shutil.rmtree(str(top), ignore_errors=True)

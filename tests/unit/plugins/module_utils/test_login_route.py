@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.icr.auth.plugins.module_utils._login_route import LEAN_MODULE, NETWORK_MODULE, module_for
+from ansible_collections.icr.auth.plugins.module_utils._login_route import (LEAN_MODULE, NETWORK_MODULE, module_for,
+                                                                          needs_network)
 
 KEY = 'UnitLoginModuleKey0123456789'
 
@@ -31,3 +32,27 @@ KEY = 'UnitLoginModuleKey0123456789'
 ])
 def test_the_module_for_a_task(args, check_mode, module):
     assert module_for(args, check_mode) == module
+
+
+@pytest.mark.parametrize('args, check_mode, module', [
+    (dict(password='p', validate=False), False, LEAN_MODULE),
+    (dict(password='p', validate=None), False, LEAN_MODULE),                   # left out by the task
+    (dict(password='p', validate='maybe'), False, LEAN_MODULE),                # not a boolean: the module refuses it
+    (dict(password='p', validate='on'), False, NETWORK_MODULE),
+    (dict(api_key=KEY, username_type='iambearer', validate=False), False, NETWORK_MODULE),
+    (dict(api_key=KEY, username_type='iambearer', password=''), False, LEAN_MODULE),  # a password given wins
+    (dict(api_key=KEY, username_type='iambearer', state='present', method='file'), False, NETWORK_MODULE),
+    (dict(api_key=KEY, username_type=None), False, LEAN_MODULE),               # the default type, iamapikey
+    (dict(api_key=KEY, username_type=''), False, LEAN_MODULE),
+    (dict(api_key=KEY, username_type='iambearer', state='absent', validate=True), False, LEAN_MODULE),
+    (dict(api_key=KEY, username_type='iambearer', method='helper'), False, LEAN_MODULE),
+    (dict(api_key=KEY, username_type='iambearer', method='helper'), True, LEAN_MODULE),
+    (dict(), False, LEAN_MODULE),
+])
+def test_the_module_for_more_tasks(args, check_mode, module):
+    assert module_for(args, check_mode) == module
+    assert needs_network(args, check_mode) is (module == NETWORK_MODULE)
+
+
+def test_the_module_names():
+    assert (LEAN_MODULE, NETWORK_MODULE) == ('icr.auth.icr_login', 'icr.auth.icr_login_network')
