@@ -756,9 +756,8 @@ def test_run_module_fails_with_the_verification(tmp_path):
     module = FakeModule(module_params(tmp_path, validate=True))
     with pytest.raises(Exited):
         run_module(module, Network())
-    assert module.outcome == ('fail', {'msg': 'no. Nothing was written.',
-                                       'verification': {'us.icr.io': Verification('us.icr.io', False, 'no.',
-                                                                                   401).as_dict()}})
+    refused = Verification('us.icr.io', False, 'no.', 401).as_dict()
+    assert module.outcome == ('fail', {'msg': 'no. Nothing was written.', 'verification': {'us.icr.io': refused}})
 
 
 # ------------------------------------------------------------------------------------------------ credential helpers

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.icr.auth.plugins.module_utils._login_route import (LEAN_MODULE, NETWORK_MODULE, module_for,
-                                                                          needs_network)
+from ansible_collections.icr.auth.plugins.module_utils._login_route import (
+    LEAN_MODULE, NETWORK_MODULE, module_for, needs_network)
 
 KEY = 'UnitLoginModuleKey0123456789'
 
