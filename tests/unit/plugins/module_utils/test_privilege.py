@@ -347,14 +347,20 @@ def test_a_link_is_walked_component_by_component(top):
     assert privilege.secure_resolve(str(top / 'link' / 'config.json')) == expected
 
 
-@needs_root
-def test_an_entry_met_after_a_link_is_checked_against_its_directory(top):
+def daemons_dir_in_a_shared_one(top):
+    """top/shared (mode 1777) holding x, a directory of the user daemon; returns (daemon, top/shared)."""
     daemon = pwd.getpwnam('daemon')
     shared = top / 'shared'
     shared.mkdir()
     os.chmod(str(shared), 0o1777)
     (shared / 'x').mkdir()
     os.chown(str(shared / 'x'), daemon.pw_uid, daemon.pw_gid)
+    return daemon, shared
+
+
+@needs_root
+def test_an_entry_met_after_a_link_is_checked_against_its_directory(top):
+    daemon, shared = daemons_dir_in_a_shared_one(top)
     (shared / 'link').symlink_to('x')
     for path in (shared / 'x' / 'config.json', shared / 'link' / 'config.json'):
         with pytest.raises(ConfigFileError) as err:
@@ -367,12 +373,7 @@ def test_an_entry_met_after_a_link_is_checked_against_its_directory(top):
 
 @needs_root
 def test_locate_passes_the_named_owner_to_the_walk(top):
-    daemon = pwd.getpwnam('daemon')
-    shared = top / 'shared'
-    shared.mkdir()
-    os.chmod(str(shared), 0o1777)
-    (shared / 'x').mkdir()
-    os.chown(str(shared / 'x'), daemon.pw_uid, daemon.pw_gid)
+    daemon, shared = daemons_dir_in_a_shared_one(top)
     path = str(shared / 'x' / 'config.json')
     with pytest.raises(ConfigFileError):
         privilege.locate(path, None, None)
