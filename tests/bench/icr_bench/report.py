@@ -340,7 +340,9 @@ def targets(res: Results) -> list[tuple[str, str, bool | None]]:
                          % (fmt(times[0]), fmt(times[1]), fmt(base), fmt(base * HOST_RUN_LIMIT if base else None)),
                          bool(base) and all(t is not None and t <= base * HOST_RUN_LIMIT for t in times)))
     else:
-        verdicts.append(('icr_login payload <= 1.10 x ping\'s; its run on a host <= ping\'s + 20 %', 'probe failed', None))
+        failed = [m for m, probe in (('icr_login', login), ('ping', ping)) if 'error' in probe]
+        verdicts.append(('icr_login payload <= 1.10 x ping\'s; its run on a host <= ping\'s + 20 %',
+                         'probe of %s failed' % ' and '.join(failed) if failed else 'not measured', None))
 
     credential = controller_credential(res.data)
     if credential.get('rerun'):

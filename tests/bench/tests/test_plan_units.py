@@ -156,6 +156,15 @@ def test_payload_and_host_run_targets():
     assert verdicts['icr_login payload <='] is False and verdicts['icr_login run on'] is False
 
 
+def test_payload_target_not_measured_is_not_called_a_failed_probe():
+    texts = dict((name.split(';')[0], text) for name, text, _met in report.targets(report.Results(_data(_fleet(20, 10.0)))))
+    assert texts["icr_login payload <= 1.10 x ping's"] == 'not measured'
+    probes = {'ping': {'payload_bytes': 1000, 'again': [0.10]}, 'icr_login': {'error': 'see /tmp/probe.log'}}
+    texts = dict((name.split(';')[0], text)
+                 for name, text, _met in report.targets(report.Results(_data(_fleet(20, 10.0), probes=probes))))
+    assert texts["icr_login payload <= 1.10 x ping's"] == 'probe of icr_login failed'
+
+
 def test_strategy_rows_have_their_own_table():
     runs = _fleet(20, 10.0) + [_run('floor1_free', 'once', 8.0), _run('role_apikey_free', 'first', 8.8)]
     res = report.Results(_data(runs))
