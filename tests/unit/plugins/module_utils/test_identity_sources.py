@@ -30,6 +30,17 @@ def test_source_returns_the_class_of_the_name(name):
     assert identity.name == name
 
 
+def test_the_source_asks_iam_through_the_transport_it_is_given(tmp_path):
+    path = tmp_path / 'apikey'
+    path.write_text(API_KEY)
+    path.chmod(0o600)
+    conf = validate({'identity': 'api_key_file', 'api_key_file': str(path), 'iam_endpoint': 'https://iam.example.test'})
+    transport = FakeTransport((200, {'access_token': iam_token(now=NOW, lifetime=600)}))
+    assert sources.source(conf, transport).fetch().expires_at == NOW + 600
+    asked = [(r['method'], r['url']) for r in transport.requests]
+    assert asked == [('POST', 'https://iam.example.test/identity/token')]
+
+
 def test_an_unknown_name_is_refused():
     with pytest.raises(InputError) as caught:
         sources.source({'identity': 'magic'}, FakeTransport())

@@ -74,6 +74,43 @@ def test_verify_proves_each_host_and_scopes_only_with_an_access_prover(monkeypat
     assert calls[-1] == ('access', 'a', ['repository:x/y:pull'])
 
 
+def test_verify_hands_each_prover_the_session_made_from_the_options(monkeypatch):
+    made, calls = [], []
+
+    def fake_make_session(opts):
+        made.append(opts)
+        return 'session-%d' % len(made)
+
+    monkeypatch.setattr(_network, 'make_session', fake_make_session)
+    monkeypatch.setattr(_network, 'verify', lambda *args: calls.append(args) or args[2])
+    network = Network({'timeout': 7}, {})
+    assert network.verify(['a', 'b'], 'iamapikey', 'pw') == ['a', 'b']
+    assert made == [network.http] and network.http.timeout == 7.0
+    assert calls == [('session-1', network.http, 'a', 'iamapikey', 'pw'),
+                     ('session-1', network.http, 'b', 'iamapikey', 'pw')]
+
+    def access(*args):
+        calls.append(args)
+        return args[2]
+
+    network = Network({'timeout': 8}, {}, access=access)
+    assert network.verify(['c', 'd'], 'u', 'p', ['repository:x/y:pull']) == ['c', 'd']
+    assert calls[2:] == [('session-2', network.http, 'c', 'u', 'p', ['repository:x/y:pull']),
+                         ('session-2', network.http, 'd', 'u', 'p', ['repository:x/y:pull'])]
+
+
+def test_scopes_without_an_access_prover_are_a_programming_error():
+    with pytest.raises(ValueError) as err:
+        Network({}, {}).verify(['a'], 'iamapikey', 'pw', ['repository:x/y:pull'])
+    assert str(err.value) == 'Network.verify: scopes need a Network made with access=_access.verify'
+
+
+def test_identity_asks_the_iam_client_of_the_endpoint_for_the_key_token(monkeypatch):
+    monkeypatch.setattr(_network.IamClient, 'apikey_token', lambda client, api_key: (client.url, api_key))
+    network = Network({'iam_endpoint': 'private'}, {})
+    assert network.identity(API_KEY) == ('https://private.iam.cloud.ibm.com/identity/token', API_KEY)
+
+
 @pytest.mark.parametrize('value,seconds', [('1.5', 1.5), (' 2.25 ', 2.25), ('soon', 0.0), ('', 0.0), (None, 0.0),
                                            ('-3', 0.0), ('nan', 0.0), ('inf', 0.0)])
 def test_lenient_retry_after(value, seconds):

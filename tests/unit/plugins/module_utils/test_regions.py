@@ -125,3 +125,102 @@ def test_namespaces_scope_every_host_and_private_keeps_the_path():
     assert regions.with_private('us.icr.io/web') == 'private.us.icr.io/web'
     assert regions.with_private('registry.example.com/web') == 'registry.example.com/web'
     assert regions.resolve_registries(['us-south'], None, False, None, scoped=True)[0] == ['us.icr.io']
+
+
+# Written out, never read from the tables under test.
+VALID_REGIONS = ('au-syd, br-sao, ca-mon, ca-tor, eu-de, eu-es, eu-gb, global, in-che, in-mum, jp-osa, jp-tok, '
+                 'us-south, ap-north, ap-south, eu-central, uk-south, us-east')
+NOT_A_NAMESPACE = ("is not a registry namespace; give one such as web or team-a (lower-case letters, digits and . _ - "
+                   "between them), or a repository path such as web/app.")
+
+
+@pytest.mark.parametrize('region', [None, '', '  ', 42])
+def test_an_empty_region_is_refused_with_the_valid_ones(region):
+    with pytest.raises(InputError) as err:
+        regions.region_host(region)
+    assert err.value.msg == f'regions: an empty region was given. Valid regions: {VALID_REGIONS}.'
+
+
+@pytest.mark.parametrize('region', ['moon-base', 'private.moon.example', 'private.', 'private.us-south'])
+def test_an_unknown_region_is_refused_with_the_whole_message(region):
+    with pytest.raises(InputError) as err:
+        regions.region_host(region)
+    assert err.value.msg == (f'regions: unknown region {region!r}. Valid regions: {VALID_REGIONS} (or give the host '
+                             'with registries).')
+
+
+def test_icr_hosts_public_and_private():
+    assert regions.is_icr_host('us.icr.io') and regions.is_icr_host('private.us.icr.io')
+    assert regions.is_icr_host('private.icr.io') and regions.is_icr_host('icr.io')
+    assert not regions.is_icr_host('registry.example.com') and not regions.is_icr_host('private.example.com')
+    assert not regions.is_icr_host('private.private.us.icr.io')
+    assert regions.host_region('registry.example.com') is None
+
+
+def test_namespace_messages_name_the_option_and_the_value():
+    with pytest.raises(InputError) as err:
+        regions.check_namespace('Web')
+    assert err.value.msg == f"namespaces: 'Web' {NOT_A_NAMESPACE}"
+    with pytest.raises(InputError) as err:
+        regions.check_namespace('web app', 'paths')
+    assert err.value.msg == f"paths: 'web app' {NOT_A_NAMESPACE}"
+
+
+@pytest.mark.parametrize('value', [None, 42, ['web'], '/', 'Xweb', 'webX'])
+def test_a_namespace_that_is_no_text_is_refused(value):
+    with pytest.raises(InputError) as err:
+        regions.check_namespace(value)
+    assert err.value.msg == f'namespaces: {value!r} {NOT_A_NAMESPACE}'
+
+
+def test_a_namespace_loses_its_outer_slashes_only():
+    assert regions.check_namespace('/web/') == 'web'
+    assert regions.check_namespace('//team-a/app//') == 'team-a/app'
+    assert regions.check_namespace('a.b_c__d--e/x') == 'a.b_c__d--e/x'
+
+
+@pytest.mark.parametrize('value', ['HTTPS://us.icr.io', 'Http://us.icr.io/v2'])
+def test_a_scheme_in_any_case_is_dropped(value):
+    assert regions.normalize_registry(value) == ('us.icr.io', None)
+
+
+@pytest.mark.parametrize('value,msg', [
+    ('', "registries: an empty registry host was given; give a host such as us.icr.io."),
+    ('ftp://us.icr.io', "registries: registry 'ftp://us.icr.io' has the scheme 'ftp'; give a bare host such as "
+                        "us.icr.io."),
+    (' us.icr.io', "registries: registry ' us.icr.io' contains white space; give a bare host such as us.icr.io."),
+    ('us.icr.io/team-a', "registries: registry 'us.icr.io/team-a' has the path '/team-a', but Docker and podman look "
+                         "up credentials by host only; give the host alone (us.icr.io)."),
+    ('/web', "registries: registry '/web' has the path '/web', but Docker and podman look up credentials by host only; "
+             "give the host alone (us.icr.io)."),
+    ('https:///web', "registries: registry 'https:///web' has the path '/web', but Docker and podman look up "
+                     "credentials by host only; give the host alone (us.icr.io)."),
+    ('-bad-.example', "registries: '-bad-.example' is not a valid registry host; give a host such as us.icr.io or "
+                      "127.0.0.1:5000."),
+])
+def test_bad_registry_values_have_whole_messages_under_the_default_option(value, msg):
+    with pytest.raises(InputError) as err:
+        regions.normalize_registry(value)
+    assert err.value.msg == msg
+
+
+def test_a_bad_namespace_of_a_scoped_registry_names_the_option():
+    with pytest.raises(InputError) as err:
+        regions.normalize_registry('us.icr.io/Web', scoped=True)
+    assert err.value.msg == f"registries: '/Web' {NOT_A_NAMESPACE}"
+    with pytest.raises(InputError) as err:
+        regions.normalize_registry('us.icr.io/Web', option='hosts', scoped=True)
+    assert err.value.msg == f"hosts: '/Web' {NOT_A_NAMESPACE}"
+
+
+def test_resolve_gives_the_deprecation_warnings_and_scopes_only_when_asked():
+    hosts, warnings = regions.resolve_registries(None, ['registry.ng.bluemix.net', 'registry.eu-de.bluemix.net'])
+    assert hosts == ['us.icr.io', 'de.icr.io']
+    assert warnings == [
+        'The registry domain registry.ng.bluemix.net is deprecated; the credential is written for us.icr.io, the name '
+        'IBM Cloud Container Registry logins use. Update your image references to us.icr.io.',
+        'The registry domain registry.eu-de.bluemix.net is deprecated; the credential is written for de.icr.io, the '
+        'name IBM Cloud Container Registry logins use. Update your image references to de.icr.io.']
+    with pytest.raises(InputError) as err:
+        regions.resolve_registries(None, ['us.icr.io/web'])
+    assert err.value.msg.startswith("registries: registry 'us.icr.io/web' has the path '/web'")

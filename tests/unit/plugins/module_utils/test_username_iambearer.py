@@ -29,7 +29,19 @@ def test_an_api_key_or_an_expired_token_is_refused():
                              'An API key goes with username_type iamapikey.')
     with pytest.raises(InputError) as err:
         IamBearer().check_password(iam_token(now=NOW, lifetime=60), now=NOW + 60)
-    assert 'expired at' in err.value.msg and err.value.msg.startswith('password:')
+    assert err.value.msg == ('password: the IAM access token expired at 1970-01-01T02:47:40Z; get a fresh one '
+                             '(icr.auth.icr_credential).')
+
+
+def test_without_a_time_the_clock_decides():
+    fresh = iam_token(lifetime=3600)
+    assert IamBearer().check_password(fresh)[0] == fresh
+    with pytest.raises(InputError) as err:
+        IamBearer().check_password(iam_token(now=NOW, lifetime=60))
+    assert err.value.msg.startswith('password: the IAM access token expired at 1970-01-01T02:47:40Z;')
+    assert bearer_valid_for(fresh, 600) and not bearer_valid_for(fresh, 7200)
+    assert bearer_still_good(fresh, iam_token(lifetime=3600), 600)
+    assert not bearer_valid_for(iam_token(now=NOW, lifetime=3600), 0)
 
 
 def test_issuing_asks_for_an_access_token_without_a_refresh_client():

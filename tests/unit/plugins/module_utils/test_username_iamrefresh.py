@@ -20,7 +20,8 @@ def iam(refresh, asked):
     """An IAM client stand-in whose token answer carries refresh as its refresh token."""
     def apikey_token(api_key, want_refresh=False):
         asked.append((api_key, want_refresh))
-        return SimpleNamespace(access_token='a.b.c', refresh_token=refresh, expires_at=1234)
+        return SimpleNamespace(access_token='a.b.c', refresh_token=refresh, expires_at=1234, iam_id='iam-x',
+                               account_id='acct')
     return SimpleNamespace(apikey_token=apikey_token)
 
 
@@ -35,7 +36,9 @@ def test_the_password_is_an_opaque_refresh_token_never_an_access_token():
 
 def test_issuing_asks_for_a_usable_refresh_token():
     asked = []
-    assert IamRefresh().issue(iam('a-refresh-token', asked), API_KEY)[:2] == ('a-refresh-token', 1234)
+    issued = IamRefresh().issue(iam('a-refresh-token', asked), API_KEY)
+    assert issued[:2] == ('a-refresh-token', 1234) and (issued.iam_id, issued.account_id) == ('iam-x', 'acct')
+    assert issued.token.access_token == 'a.b.c'
     assert asked == [(API_KEY, True)]
     for unusable in ('not_supported', '', None):
         with pytest.raises(IamError) as err:

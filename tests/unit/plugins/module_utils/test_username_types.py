@@ -54,6 +54,24 @@ def test_exchange_asks_the_client_only_for_a_token_type():
     assert username_types.exchange(client, API_KEY, 'iamapikey') == (API_KEY, None, None) and client.asked == []
 
 
+def test_exchange_hands_the_client_to_the_token_types():
+    class Token(object):
+        access_token, refresh_token, expires_at = 'a.b.c', 'opaque-refresh', 1234
+
+    class Client(object):
+        def __init__(self):
+            self.asked = []
+
+        def apikey_token(self, api_key, want_refresh=False):
+            self.asked.append((api_key, want_refresh))
+            return Token()
+
+    client = Client()
+    assert username_types.exchange(client, API_KEY, 'iambearer')[:2] == ('a.b.c', 1234)
+    assert username_types.exchange(client, API_KEY, 'iamrefresh')[:2] == ('opaque-refresh', 1234)
+    assert client.asked == [(API_KEY, False), (API_KEY, True)]
+
+
 def test_still_current_rules():
     now = 10000
     old = iam_token(now=now, lifetime=3600)
