@@ -86,3 +86,43 @@ def test_token_identity_falls_back_to_sub_and_tolerates_a_bad_account():
 @pytest.mark.parametrize('exp', [float('inf'), float('-inf'), float('nan'), 1e300, -5, 10 ** 20])
 def test_impossible_expiries_are_no_expiry(exp):
     assert cred.token_expiry({'exp': exp}) is None
+
+
+def test_iso8601_is_in_utc_whatever_the_local_zone(monkeypatch):
+    import time
+    monkeypatch.setenv('TZ', 'EST+5')  # a POSIX zone: needs no zone database
+    time.tzset()
+    try:
+        assert cred.iso8601(1700000000.9) == '2023-11-14T22:13:20Z'
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_token_identity_prefers_iam_id_to_sub():
+    claims = {'iam_id': 'iam-ServiceId-x', 'sub': 'iam-other', 'account': {'bss': 'acct'}}
+    assert cred.token_identity(claims) == ('iam-ServiceId-x', 'acct')
+
+
+@pytest.mark.parametrize('exp, expected', [(0, 0), (1060.9, 1060), (1060, 1060),
+                                           (cred.MAX_EPOCH - 1, cred.MAX_EPOCH - 1)])
+def test_token_expiry_of_possible_expiries(exp, expected):
+    assert cred.token_expiry({'exp': exp}) == expected
+
+
+@pytest.mark.parametrize('claims', [{'a': 1}, {'ab': 1}, {'abcd': 1}, {'a': 'bcdefghij'}, {'abc': 'bcdefghij'}])
+def test_jwt_claims_reads_payloads_of_every_length(claims):
+    payload = base64.urlsafe_b64encode(json.dumps(claims, separators=(',', ':')).encode()).rstrip(b'=').decode()
+    assert cred.jwt_claims('h.%s.s' % payload) == claims
+
+
+def test_fingerprint_tells_other_secrets_apart_and_ignores_key_order():
+    assert cred.fingerprint(5) != cred.fingerprint(6) != cred.fingerprint(['x'])
+    assert cred.fingerprint({'a': 1, 'b': 2}) == cred.fingerprint({'b': 2, 'a': 1})
+
+
+@pytest.mark.parametrize('value', [5, b'aWFtYXBpa2V5Ong=', ['aWFtYXBpa2V5Ong='], 'aWFtYXBp!a2V5Ong=',
+                                   'aWFtYXBpa2V5Ong=\x00'])
+def test_decode_auth_rejects_what_is_not_base64_text(value):
+    assert cred.decode_auth('aWFtYXBpa2V5Ong=') == ('iamapikey', 'x')
+    assert cred.decode_auth(value) is None

@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+import base64
+import time
+
 import pytest
 
 from ansible_collections.icr.auth.plugins.module_utils._errors import InputError, RegistryError
@@ -31,22 +34,36 @@ class Client(object):
 class FakeNetwork(object):
     """What obtain() asks of a Network, recorded."""
 
-    def __init__(self, refuse=False):
+    def __init__(self, refuse=False, expires_at=NOW + 3600):
         self.client = Client()
         self.calls = []
+        self.keys = []  # the API keys IAM was asked with
         self.refuse = refuse
+        self.expires_at = expires_at
 
     def exchange(self, api_key, username_type):
         self.calls.append(('exchange', username_type))
-        return Issued('token-of-' + username_type, NOW + 3600, Token())
+        self.keys.append(api_key)
+        return Issued('token-of-' + username_type, self.expires_at, Token())
 
     def identity(self, api_key):
         self.calls.append(('identity',))
+        self.keys.append(api_key)
         return Token()
 
     def verify(self, hosts, username, password, scopes=None):
         self.calls.append(('verify', tuple(hosts), username, password, tuple(scopes or ())))
         return [Verification(h, not self.refuse, 'no' if self.refuse else 'ok') for h in hosts]
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path_factory, monkeypatch):
+    """The caller's home and working directory: the default cache directory is under it, never the real one."""
+    home = tmp_path_factory.mktemp('home')
+    monkeypatch.setenv('HOME', str(home))
+    monkeypatch.delenv('XDG_CACHE_HOME', raising=False)
+    monkeypatch.chdir(str(home))
+    return home
 
 
 def params(**extra):
@@ -187,3 +204,187 @@ def test_a_trusted_profile_key_is_never_cached(tmp_path):
     assert [c[0] for c in network.calls] == ['identity', 'verify', 'verify']
     files = list(tmp_path.iterdir())
     assert len(files) == 1 and API_KEY not in files[0].read_text() and PROFILE not in files[0].read_text()
+
+
+def test_no_api_key_is_named_with_where_it_is_looked_for():
+    with pytest.raises(InputError) as err:
+        api_key_from({'api_key': None}, {'IC_API_KEY': ''})
+    assert err.value.msg == ('api_key: no API key was given and neither IBMCLOUD_API_KEY nor IC_API_KEY is set. '
+                             'Pass it from a vault, or export IBMCLOUD_API_KEY on the controller.')
+
+
+def test_a_key_from_the_environment_is_the_one_iam_is_asked_with():
+    network = FakeNetwork()
+    result, _w = obtain(params(api_key=None, username_type='iambearer'), {'IBMCLOUD_API_KEY': OTHER_KEY},
+                        network=network, now=NOW)
+    assert network.keys == [OTHER_KEY] and result['password'] == 'token-of-iambearer'
+    proof = FakeNetwork()
+    result, _w = obtain(params(), {}, network=proof, now=NOW)
+    assert proof.keys == [API_KEY] and result['password'] == API_KEY
+
+
+def test_credential_result_of_a_key_from_the_environment():
+    secrets = {'other'}
+    result, warnings = credential_result({'api_key': None, 'regions': ['us-south'], 'verify': False, 'cache': False},
+                                         {'IC_API_KEY': OTHER_KEY}, True, secrets)
+    assert (result['username'], result['password'], result['registries']) == ('iamapikey', OTHER_KEY, ['us.icr.io'])
+    assert warnings == [] and secrets == {'other'}
+
+
+def test_the_result_of_a_token_names_every_part_of_the_credential():
+    result, warnings = obtain(params(username_type='iamrefresh', regions=['eu-de'], registries=['us.icr.io']), {},
+                              network=FakeNetwork(), now=NOW)
+    auth = {'username': 'iamrefresh', 'password': 'token-of-iamrefresh',
+            'auth': base64.b64encode(b'iamrefresh:token-of-iamrefresh').decode()}
+    assert result == {
+        'changed': False, 'username': 'iamrefresh', 'username_type': 'iamrefresh', 'password': 'token-of-iamrefresh',
+        'expires_at': '1970-01-12T14:46:40Z', 'expires_in': 3600, 'iam_id': 'iam-x', 'account_id': 'acct',
+        'registries': ['de.icr.io', 'us.icr.io'],
+        'verification': {h: {'ok': True, 'msg': 'ok', 'status': None, 'reason': None, 'granted': {}}
+                         for h in ('de.icr.io', 'us.icr.io')},
+        'cached': False, 'dockerconfigjson': {'auths': {'de.icr.io': auth, 'us.icr.io': auth}}}
+    assert warnings == []
+
+
+def test_regions_and_registries_on_the_private_network():
+    network = FakeNetwork()
+    result, _w = obtain(params(regions=['us-south'], registries=['de.icr.io', 'us.icr.io'], private_endpoint=True), {},
+                        network=network, now=NOW)
+    assert result['registries'] == ['private.us.icr.io', 'private.de.icr.io']
+    assert network.calls[-1][:2] == ('verify', ('private.us.icr.io', 'private.de.icr.io'))
+    assert sorted(result['dockerconfigjson']['auths']) == ['private.de.icr.io', 'private.us.icr.io']
+
+
+@pytest.mark.parametrize('private, prefix', [(False, ''), (True, 'private.')])
+def test_without_registries_the_credential_is_for_every_region(private, prefix):
+    network = FakeNetwork()
+    result, warnings = obtain(params(registries=None, private_endpoint=private), {}, network=network, now=NOW)
+    assert network.calls == [] and warnings == []
+    assert (result['registries'], result['verification'], result['cached']) == ([], None, False)
+    hosts = ['icr.io', 'au.icr.io', 'br.icr.io', 'ca2.icr.io', 'ca.icr.io', 'de.icr.io', 'es.icr.io', 'uk.icr.io',
+             'in.icr.io', 'in2.icr.io', 'jp2.icr.io', 'jp.icr.io', 'us.icr.io']
+    auth = {'username': 'iamapikey', 'password': API_KEY,
+            'auth': base64.b64encode(b'iamapikey:' + API_KEY.encode()).decode()}
+    assert result['dockerconfigjson'] == {'auths': dict((prefix + h, auth) for h in hosts)}
+
+
+def test_verify_true_without_registries_is_refused_before_anything_is_sent():
+    network = FakeNetwork()
+    with pytest.raises(InputError) as err:
+        obtain(params(registries=None, verify=True), {}, network=network, now=NOW)
+    assert err.value.msg == ('verify: true, but there is nothing to prove the credential against: name the registries '
+                             'in regions (such as us-south) or registries (such as us.icr.io), or set verify: false.')
+    assert network.calls == []
+
+
+def test_verify_true_with_registries_proves_the_credential():
+    network = FakeNetwork()
+    result, _w = obtain(params(verify=True), {}, network=network, now=NOW)
+    assert network.calls == [('identity',), ('verify', ('us.icr.io',), 'iamapikey', API_KEY, ())]
+    assert result['verification']['us.icr.io']['ok'] is True
+
+
+@pytest.mark.parametrize('extra', [{'verify': False}, {'registries': None}])
+def test_verify_access_without_a_proof_is_refused(extra):
+    network = FakeNetwork()
+    with pytest.raises(InputError) as err:
+        obtain(params(verify_access=['a/b:pull'], **extra), {}, network=network, now=NOW)
+    assert err.value.msg == 'verify_access needs regions or registries to verify against, and verify: true.'
+    assert network.calls == []
+
+
+def test_a_credential_not_verified_has_no_verification():
+    result, _w = obtain(params(username_type='iambearer', verify=False), {}, network=FakeNetwork(), now=NOW)
+    assert result['verification'] is None and result['registries'] == ['us.icr.io']
+
+
+@pytest.mark.parametrize('value', [':pull', 'a/b', 'a/b:', 'a/b:pull,delete', None])
+def test_parse_scopes_names_a_bad_value(value):
+    with pytest.raises(InputError) as err:
+        parse_scopes([value])
+    assert err.value.msg == 'verify_access: %r is not of the form namespace/repository:pull[,push].' % (value,)
+
+
+def test_the_network_is_made_from_the_options_the_environment_and_the_session(monkeypatch):
+    made = []
+
+    class Network(FakeNetwork):
+        def __init__(self, params, env, session=None, access=None):
+            made.append((params, env, session, access))
+            FakeNetwork.__init__(self)
+    monkeypatch.setattr(_obtain, 'Network', Network)
+    p, env, session = params(), {'IBMCLOUD_IAM_ENDPOINT': 'test'}, object()
+    result, _w = obtain(p, env, session=session, now=NOW)
+    assert made == [(p, env, session, _obtain.verify_access)] and result['verification']['us.icr.io']['ok']
+
+
+def test_without_now_the_times_are_from_the_clock():
+    network = FakeNetwork(expires_at=int(time.time()) + 3600)
+    result, warnings = obtain(params(username_type='iambearer', verify=False), {}, network=network)
+    assert 3590 <= result['expires_in'] <= 3600 and warnings == []
+
+
+def test_a_token_without_an_expiry_is_returned_without_one():
+    result, warnings = obtain(params(username_type='iambearer', verify=False), {}, network=FakeNetwork(expires_at=None),
+                              now=NOW)
+    assert (result['expires_at'], result['expires_in'], result['password']) == (None, None, 'token-of-iambearer')
+    assert warnings == []
+
+
+def test_a_token_valid_for_exactly_min_validity_does_not_warn():
+    _r, warnings = obtain(params(username_type='iambearer', verify=False, min_validity=3600), {},
+                          network=FakeNetwork(), now=NOW)
+    assert warnings == []
+
+
+def test_a_token_is_cached_by_default_and_reused(tmp_path):
+    network = FakeNetwork()
+    p = params(username_type='iambearer', cache_dir=str(tmp_path))
+    del p['cache']
+    first, warnings = obtain(p, {}, network=network, now=NOW)
+    second, more = obtain(p, {}, network=network, now=NOW)
+    assert (first['cached'], second['cached'], warnings, more) == (False, True, [], [])
+    assert second['password'] == first['password'] == 'token-of-iambearer' and second['expires_in'] == 3600
+    assert [c[0] for c in network.calls] == ['exchange', 'verify', 'verify']
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_the_default_cache_directory_is_from_the_environment_given(tmp_path, monkeypatch):
+    monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'process'))
+    p = params(username_type='iambearer', verify=False, cache=True)
+    _r, warnings = obtain(p, {'XDG_CACHE_HOME': str(tmp_path / 'given')}, network=FakeNetwork(), now=NOW)
+    assert warnings == [] and [d.name for d in tmp_path.iterdir()] == ['given']
+    assert len(list((tmp_path / 'given' / 'icr.auth').iterdir())) == 1
+
+
+def test_a_credential_that_cannot_be_cached_is_returned_with_a_warning(tmp_path):
+    (tmp_path / 'file').write_text('')
+    p = params(username_type='iambearer', verify=False, cache=True, cache_dir=str(tmp_path / 'file' / 'cache'))
+    result, warnings = obtain(p, {}, network=FakeNetwork(), now=NOW)
+    assert result['password'] == 'token-of-iambearer' and len(warnings) == 1
+    assert warnings[0].startswith('Could not cache the credential in %s (' % (tmp_path / 'file' / 'cache'))
+    assert warnings[0].endswith('); the next run will ask IAM again.')
+
+
+def test_a_refused_cached_credential_is_dropped(tmp_path):
+    p = params(username_type='iambearer', cache=True, cache_dir=str(tmp_path))
+    obtain(p, {}, network=FakeNetwork(), now=NOW)
+    assert len(list(tmp_path.iterdir())) == 1
+    with pytest.raises(RegistryError) as err:
+        obtain(p, {}, network=FakeNetwork(refuse=True), now=NOW)
+    assert err.value.msg == 'no' and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize('kind', ['iamapikey', 'iambearer'])
+def test_cache_false_writes_no_file(home, kind):
+    result, warnings = obtain(params(username_type=kind), {}, network=FakeNetwork(), now=NOW)
+    assert result['cached'] is False and warnings == [] and list(home.iterdir()) == []
+
+
+def test_the_default_cache_directory_is_under_the_home(home):
+    p = params(username_type='iambearer', verify=False)
+    del p['cache']
+    obtain(p, {}, network=FakeNetwork(), now=NOW)
+    second, _w = obtain(p, {}, network=FakeNetwork(), now=NOW)
+    assert second['cached'] is True and len(list((home / '.cache' / 'icr.auth').iterdir())) == 1

@@ -47,6 +47,12 @@ def test_the_directory_is_made_0700_and_the_file_0600_with_tokens_only(cache):
     assert leftovers == []
 
 
+def test_the_cache_file_is_named_after_the_key(cache):
+    cache.write(token())
+    assert sorted(os.listdir(cache.directory)) == [KEY + '.json']
+    assert cache.path == os.path.join(cache.directory, KEY + '.json')
+
+
 def test_the_default_directory_is_under_the_callers_home_even_without_home(monkeypatch):
     monkeypatch.delenv('HOME', raising=False)
     home = pwd.getpwuid(os.getuid()).pw_dir
