@@ -44,6 +44,9 @@ def parse_scopes(values: list | None) -> list[str]:
         acts = [a for a in actions.split(',') if a]
         if not sep or not name or not acts or any(a not in ('pull', 'push') for a in acts):
             raise InputError(f'verify_access: {value!r} is not of the form namespace/repository:pull[,push].')
+        if ':' in name:  # a tag or a second colon: a repository name has none (Docker's reference grammar)
+            raise InputError(f'verify_access: {value!r} names a tag or holds a second colon; give the repository '
+                             'without a tag, as namespace/repository:pull[,push].')
         scopes.append(f"repository:{name}:{','.join(acts)}")
     return scopes
 

@@ -305,6 +305,14 @@ def test_parse_scopes_names_a_bad_value(value):
     assert err.value.msg == 'verify_access: %r is not of the form namespace/repository:pull[,push].' % (value,)
 
 
+@pytest.mark.parametrize('value', ['team-a/app:v1:pull', 'a:b:pull,push', 'team-a/app::pull'])
+def test_parse_scopes_refuses_a_tag_or_a_second_colon(value):
+    with pytest.raises(InputError) as err:
+        parse_scopes([value])
+    assert err.value.msg == ('verify_access: %r names a tag or holds a second colon; give the repository without a tag, '
+                             'as namespace/repository:pull[,push].' % (value,))
+
+
 def test_the_network_is_made_from_the_options_the_environment_and_the_session(monkeypatch):
     made = []
 
