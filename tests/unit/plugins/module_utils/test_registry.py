@@ -126,6 +126,11 @@ def reply(status, text=None, body=None, headers=None):
     return answer
 
 
+def requests_error(text):
+    import requests
+    return requests.exceptions.ConnectionError(text)
+
+
 def outcome(result):
     return (result.host,) + tuple(result.as_dict().values())
 
@@ -259,11 +264,6 @@ def test_basic_auth_that_cannot_be_sent_is_unreachable():
         HOST, False, UNREACHABLE % ('the registry at https://us.icr.io/v2/', 'reset'), None, 'unreachable', {})
 
 
-def requests_error(text):
-    import requests
-    return requests.exceptions.ConnectionError(text)
-
-
 def test_the_realm_is_asked_for_the_scopes_as_the_account_and_the_client():
     session = Scripted({REALM: Answer(200, {'token': 't'})})
     assert ask_realm(session, OPTS, REALM, None, 'iamapikey', GOOD,
@@ -365,8 +365,8 @@ def test_mask_leaves_other_values_and_other_words_alone():
     assert mask(401, 'iamapikey', GOOD) == 401
     assert mask('plain words', 'iamapikey', '') == 'plain words'
     assert mask('plain words', 'iamapikey', None) == 'plain words'
-    assert mask('BASIC abc+/=_-.d, then xbasic abc and basic', 'iamapikey', '') == 'BASIC ********, then xbasic abc ' \
-                                                                                  'and basic'
+    masked = mask('BASIC abc+/=_-.d, then xbasic abc and basic', 'iamapikey', '')
+    assert masked == 'BASIC ********, then xbasic abc and basic'
 
 
 def test_mask_hides_the_url_safe_base64_of_the_credential():
