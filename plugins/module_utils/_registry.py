@@ -56,8 +56,9 @@ def errors_text(response: Any) -> str:
     if isinstance(body, dict) and isinstance(body.get('errors'), list):
         msgs = []
         for err in body['errors']:
-            if isinstance(err, dict):
-                msgs.append(': '.join(str(p) for p in (err.get('code'), err.get('message')) if p))
+            words = ': '.join(str(p) for p in (err.get('code'), err.get('message')) if p) if isinstance(err, dict) else ''
+            if words:  # an entry with neither code nor message says nothing
+                msgs.append(words)
         if msgs:
             return '; '.join(msgs)
     if isinstance(body, dict):
