@@ -164,10 +164,11 @@ integration-floor: floor-venv collection
 FUNCTIONAL_SUITES ?= tests/emulator/tests tests/infra/tests tests/bench/tests tests/functional
 # With the floor, only what ansible-core runs: the emulator's, the infrastructure's and the benchmark's own tests, and
 # the functional tests that run no play and load no ansible-core code (the secret scanner, the summary, the typed-
-# function count, the curated list, the ledger, the credential helper run on its own), do not depend on its release.
+# function count, the curated list, the ledger, the credential helper run on its own, the writers killed at random
+# and the 50 concurrent writer processes), do not depend on its release.
 FUNCTIONAL_FLOOR_SUITES ?= tests/functional
 FUNCTIONAL_FLOOR_SKIP ?= test_secret_scan.py test_test_summary.py test_typed_functions.py test_curated_mutants.py \
-	test_rel_ledger.py test_credential_helper_runtime.py
+	test_rel_ledger.py test_credential_helper_runtime.py test_rel_crash.py test_rel_writers.py
 
 # run_functional STEP VENV SUITES [PYTEST ARGS]: every suite with VENV's pytest, JUnit into build/reports/STEP/.
 define run_functional

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -309,3 +310,9 @@ def main(argv):  # pragma: no cover - runs in the child processes
 
 if __name__ == '__main__':
     sys.exit(main(sys.argv))
+
+
+def auth_entries(path):
+    """(the parsed file, {registry host: decoded "username:password"}) of a config.json or auth.json."""
+    data = json.loads(path.read_text())
+    return data, dict((host, base64.b64decode(e['auth']).decode()) for host, e in data['auths'].items())
