@@ -109,8 +109,8 @@ def test_the_exchange_posts_the_form_to_iam_and_reads_the_token():
     got = demo(transport, iam_endpoint='https://iam.example.test').fetch()
     assert (got.token, got.expires_at) == (token, NOW + 600)
     sent, = transport.requests
-    assert (sent['method'], sent['url'], sent['what']) == ('POST', 'https://iam.example.test/identity/token',
-                                                            'IBM Cloud IAM')
+    assert (sent['method'], sent['url'], sent['what']) == (
+        'POST', 'https://iam.example.test/identity/token', 'IBM Cloud IAM')
     assert sent['headers'] == {'Content-Type': 'application/x-www-form-urlencoded'} and sent['proxy'] is True
     assert isinstance(sent['body'], bytes)
     assert dict(urllib.parse.parse_qsl(sent['body'].decode('ascii'))) == {
