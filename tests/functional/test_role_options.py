@@ -436,7 +436,10 @@ def test_helper_cache_dir_reaches_the_configuration(tmp_path):
 def test_helper_check_runs_the_helper_before_a_users_file_names_it(tmp_path):
     """docker_auth_helper_check: the helper is run for each registry; with no metadata service to answer it (a closed
     loopback port), the check reports the failure. Without the check the same play succeeds and checks nothing."""
-    role_vars = {'docker_auth_regions': ['us-south'], 'docker_auth_metadata_endpoint': 'http://127.0.0.1:9'}
+    # The check runs the helper as root: its token cache in the test's directory, never in root's own home.
+    cache = tmp_path / 'helper-cache'
+    role_vars = {'docker_auth_regions': ['us-south'], 'docker_auth_metadata_endpoint': 'http://127.0.0.1:9',
+                 'docker_auth_helper_cache_dir': str(cache)}
     unchecked = helper_play(tmp_path / 'unchecked', role_vars)
     assert unchecked.rc == 0, unchecked.text[-3000:]
     assert 'checks' not in task_results(unchecked, INSTALL)['h1']
@@ -444,6 +447,8 @@ def test_helper_check_runs_the_helper_before_a_users_file_names_it(tmp_path):
     result = task_results(checked, INSTALL)['h1']
     assert [(c['registry'], c['ok']) for c in result.get('checks', [])] == [('us.icr.io', False)], checked.text[-3000:]
     assert checked.rc != 0
+    # The check's helper ran with that cache_dir: its lock (no token: the metadata service never answered) is there.
+    assert [p.suffix for p in cache.glob('vpc_trusted_profile-*')] == ['.lock'], sorted(os.listdir(str(cache)))
     assert not (tmp_path / 'checked' / 'h1' / 'config.json').exists() or \
         'credHelpers' not in config(tmp_path / 'checked', 'h1')
 
