@@ -274,7 +274,11 @@ HELPER_HOST_VARS = {'docker_auth_helper_path': '%s/{host}/bin/docker-credential-
 
 
 def helper_play(tmp_path, role_vars, key='', hosts=('h1',), **per_host):
-    """The role in helper mode; the executable and its configuration in the test's directory (per host)."""
+    """The role in helper mode; the executable and its configuration in the test's directory (per host).
+
+    A play that runs the helper (docker_auth_helper_check) or removes it (docker_auth_state absent) acts on the users'
+    token caches, root's when no users are named: such a test sets docker_auth_helper_cache_dir under its tmp_path.
+    """
     host_vars = dict((k, v % tmp_path) for k, v in HELPER_HOST_VARS.items())
     host_vars.update(per_host)
     return play(tmp_path, key, dict({'docker_auth_method': 'helper'}, **role_vars), hosts=hosts, **host_vars)
@@ -372,12 +376,17 @@ def test_switching_a_host_between_the_methods_leaves_no_stale_entry(tmp_path):
 
 
 def test_helper_absent_removes_the_entries_the_executable_and_the_configuration(tmp_path):
-    role_vars = {'docker_auth_regions': ['us-south']}
+    # state absent removes the users' token caches (no users named: root's): the test's own, never root's real one.
+    cache = tmp_path / 'helper-cache'
+    role_vars = {'docker_auth_regions': ['us-south'], 'docker_auth_helper_cache_dir': str(cache)}
     run = helper_play(tmp_path, role_vars)
     assert run.rc == 0, run.text[-3000:]
+    cache.mkdir()
+    (cache / 'vpc_trusted_profile-entry.json').write_text('{}')  # as a token the helper kept
     gone = helper_play(tmp_path, dict(role_vars, docker_auth_state='absent'))
     assert gone.rc == 0, gone.text[-3000:]
     assert task_results(gone, UNINSTALL)['h1']['changed']
+    assert task_results(gone, UNINSTALL)['h1']['caches_removed'] == [str(cache)] and not cache.exists()
     assert not (tmp_path / 'h1' / 'bin' / 'docker-credential-icr').exists()
     assert not (tmp_path / 'h1' / 'etc' / 'icr-auth' / 'credential-helper.json').exists()
     assert 'credHelpers' not in config(tmp_path, 'h1')
