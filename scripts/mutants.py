@@ -63,6 +63,9 @@ GUARD_PLUGIN = 'ansible_collections.icr.auth.tests.mutants.guard'
 GUARD_LOG = WORK / 'guard.log'
 MUTMUT_TIMEOUT = {key: os.environ.get('MUTMUT_TIMEOUT_' + key.upper())
                   for key in ('multiplier', 'constant')}
+# Where the curated mutants role-helper_path-ignored and role-helper_config_path-ignored install the helper and its
+# configuration (a fixed path, not the test's directory): removed before and after the curated part.
+MUTANT_SCRATCH = pathlib.Path('/tmp/icr-auth-mutant')
 
 
 def copy_tree(dest):
@@ -97,7 +100,23 @@ def load_curated():
     return entries
 
 
+def remove_mutant_scratch(path=MUTANT_SCRATCH):
+    """Remove what the curated mutants left at their fixed path (a link there is removed, not followed)."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(str(path))
+
+
 def curated(only=None):
+    remove_mutant_scratch()
+    try:
+        return run_curated(only)
+    finally:
+        remove_mutant_scratch()
+
+
+def run_curated(only):
     entries = [e for e in load_curated() if not only or e['id'] in only]
     coll = copy_tree(WORK / 'curated')
     logs = WORK / 'logs'

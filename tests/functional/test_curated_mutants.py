@@ -11,6 +11,7 @@ this check says which entry went stale as soon as the code it mutates moves. Fas
 from __future__ import annotations
 
 import collections
+import os
 import pathlib
 
 import pytest
@@ -79,6 +80,27 @@ def test_the_sweep_runs_each_module_utils_file_against_its_own_unit_tests_first(
     without = sorted(f for f in files if script.own_tests(f) is None)
     assert without == []  # every file has its own unit test file
     assert script.own_tests('plugins/module_utils/_no_such_file.py') is None  # such a file would run all the tests
+
+
+def test_the_curated_part_removes_the_fixed_paths_its_mutants_write(tmp_path):
+    """A mutant that puts a file at a fixed path (not the test's directory) puts it under MUTANT_SCRATCH, which the
+    curated part removes before and after it runs."""
+    import re
+    script = load_mutants_script()
+    fixed = sorted(set(p for e in ENTRIES for p in re.findall(r'/tmp/[^\s"\']+', e['new'])))
+    assert fixed and all(script.MUTANT_SCRATCH in pathlib.Path(p).parents for p in fixed), fixed
+    scratch = tmp_path / 'icr-auth-mutant'
+    (scratch / 'bin').mkdir(parents=True)
+    (scratch / 'bin' / 'docker-credential-icr').write_text('#!/bin/sh\n')
+    script.remove_mutant_scratch(scratch)
+    assert not scratch.exists()
+    script.remove_mutant_scratch(scratch)  # nothing there: nothing to do
+    kept = tmp_path / 'kept'
+    kept.mkdir()
+    (kept / 'file').write_text('x')
+    scratch.symlink_to(kept, target_is_directory=True)
+    script.remove_mutant_scratch(scratch)
+    assert not os.path.lexists(str(scratch)) and (kept / 'file').exists()
 
 
 def test_the_guard_puts_back_a_shared_directory_a_test_changed_and_fails_that_test(tmp_path):
