@@ -75,6 +75,12 @@ def mode_of(path):
     return stat.S_IMODE(os.stat(str(path)).st_mode)
 
 
+def auth_entries(path):
+    """(the parsed file, {registry host: decoded "username:password"}) of a config.json or auth.json."""
+    data = json.loads(path.read_text())
+    return data, dict((host, base64.b64decode(e['auth']).decode()) for host, e in data['auths'].items())
+
+
 def shared_tmpdir(prefix):
     """A temp dir every local user can traverse (pytest's tmp_path is 0700 root, which would hide it from them)."""
     path = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
@@ -310,9 +316,3 @@ def main(argv):  # pragma: no cover - runs in the child processes
 
 if __name__ == '__main__':
     sys.exit(main(sys.argv))
-
-
-def auth_entries(path):
-    """(the parsed file, {registry host: decoded "username:password"}) of a config.json or auth.json."""
-    data = json.loads(path.read_text())
-    return data, dict((host, base64.b64decode(e['auth']).decode()) for host, e in data['auths'].items())
