@@ -10,13 +10,18 @@ the network on the host - an IAM exchange (api_key with a token username_type) o
 in check mode - gets icr_login_network, the same module with the network code. Everything else is as with the
 `normal` action: the arguments (module_defaults already applied, group/icr.auth.icr included), check and diff mode,
 no_log, become, delegation and async.
+
+When the connection pipelines, a run without the network skips the module's AnsiballZ payload: the same code runs in
+one Python on the host, fed on its standard input (plugin_utils._login_pipelined), with the same result.
 """
 
 from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
 
-from ansible_collections.icr.auth.plugins.module_utils._login_route import module_for
+from ansible_collections.icr.auth.plugins.module_utils._login_route import LEAN_MODULE, module_for
+from ansible_collections.icr.auth.plugins.plugin_utils._login_pipelined import pipelined_result
 from ansible_collections.icr.auth.plugins.plugin_utils._module_run import run_module
 
 
@@ -29,4 +34,9 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp  # tmp no longer has any effect
 
-        return run_module(self, result, module_for(self._task.args, self._task.check_mode), task_vars)
+        module = module_for(self._task.args, self._task.check_mode)
+        if module == LEAN_MODULE:
+            pipelined = pipelined_result(self, task_vars or {})
+            if pipelined is not None:
+                return merge_hash(result, pipelined)
+        return run_module(self, result, module, task_vars)

@@ -310,3 +310,17 @@ def run_module(module: Any, network: object | None) -> None:
     for warning in login.warnings:
         module.warn(warning)
     module.exit_json(**result)
+
+
+def run_login(params: dict, check_mode: bool, diff: bool) -> dict:
+    """icr_login's file work without AnsibleModule (the action plugin's pipelined run, plugin_utils._login_pipelined):
+    the result the module would return, a failure with failed true, warnings under 'warnings'."""
+    login = Login(params, check_mode=check_mode, diff=diff, network=None)
+    try:
+        result = login.run()
+    except IcrAuthError as exc:
+        result = dict(failure(exc), failed=True)
+    result.setdefault('changed', False)
+    if login.warnings:
+        result['warnings'] = list(login.warnings)
+    return result

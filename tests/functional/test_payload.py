@@ -121,6 +121,64 @@ def test_module_defaults_of_the_action_group_decide_and_reach_the_host(emu, tmp_
     assert json.loads(path.read_text())['auths'][emu_host(emu)]['auth']
 
 
+def pipelined(tmp_path, name, pipelining=True):
+    """(remote tmp, env) of a run whose connection pipelines (or not), with no payload kept."""
+    remote = tmp_path / name / 'remote-tmp'
+    return remote, {'ANSIBLE_REMOTE_TMP': str(remote), 'ANSIBLE_PIPELINING': str(pipelining).lower()}
+
+
+def login_tasks(path):
+    args = {'registries': ['us.icr.io', 'de.icr.io'], 'password': '{{ key }}', 'config_path': str(path)}
+    return [{'name': 'write', 'icr.auth.icr_login': args, 'diff': True},
+            {'name': 'again', 'icr.auth.icr_login': args},
+            {'name': 'predict removal', 'icr.auth.icr_login': dict(args, state='absent'), 'check_mode': True, 'diff': True},
+            {'name': 'remove one', 'icr.auth.icr_login': {'registries': ['de.icr.io'], 'state': 'absent',
+                                                          'config_path': str(path)}}]
+
+
+def test_with_pipelining_a_host_that_only_writes_runs_one_python_with_the_module_s_result(tmp_path):
+    """The pipelined run (no AnsiballZ: one Python fed on its standard input) returns what the module returns, task by
+    task, writes the same file, leaves nothing in the remote tmp, and shows no secret at -vvvv."""
+    key = 'PipelinedKey0123456789abcdefghijklmnopqrstu'
+    runs, files = {}, {}
+    for name, pipelining in (('module', False), ('pipelined', True)):
+        remote, env = pipelined(tmp_path, name, pipelining)
+        path = tmp_path / name / 'config.json'
+        run = run_play(tmp_path / name, login_tasks(path), secret_vars={'key': key}, env=env, args=('-vvvv',))
+        assert run.rc == 0, run.text[-3000:]
+        assert key not in run.text
+        used = re.findall(r'Using module file \S+/(icr_login\w*)\.py', run.stdout)
+        assert used == ([] if pipelining else ['icr_login'] * 4), used
+        assert not remote.exists() or list(remote.rglob('*')) == [], list(remote.rglob('*'))
+        runs[name] = [json.loads(json.dumps(run.result(t['name'])['result']).replace(str(path), 'PATH'))
+                      for t in login_tasks(path)]
+        files[name] = json.loads(path.read_text())
+    assert runs['pipelined'] == runs['module']
+    assert [r['changed'] for r in runs['pipelined']] == [True, False, True, True]
+    assert files['pipelined'] == files['module'] and list(files['pipelined']['auths']) == ['us.icr.io']
+
+
+def test_with_pipelining_arguments_the_module_refuses_get_the_module_s_own_message(tmp_path):
+    messages = {}
+    for name, pipelining in (('module', False), ('pipelined', True)):
+        _remote, env = pipelined(tmp_path, name, pipelining)
+        task = {'name': 'bad', 'icr.auth.icr_login': {'regions': ['us-south'], 'password': '{{ key }}', 'bogus': 1,
+                                                      'config_path': str(tmp_path / name / 'config.json')}}
+        run = run_play(tmp_path / name, [task], secret_vars={'key': 'RefusedKey0123456789abcdefghijklmnopqrst'},
+                       env=env)
+        assert run.rc != 0 and not (tmp_path / name / 'config.json').exists()
+        messages[name] = run.result('bad')['result']['msg']
+    assert messages['pipelined'] == messages['module'] and 'bogus' in messages['module'], messages
+
+
+def test_with_pipelining_a_run_that_needs_the_network_still_gets_the_network_module(emu, tmp_path):
+    _remote, env = pipelined(tmp_path, 'play')
+    task = {'name': 'login', 'icr.auth.icr_login': network_args(emu, tmp_path / 'config.json')}
+    run = run_play(tmp_path / 'play', [task], secret_vars={'key': emu.apikey('svc-reader')}, env=env, args=('-vvv',))
+    assert run.rc == 0 and run.result('login')['result']['verification'][emu_host(emu)]['ok'], run.text[-3000:]
+    assert re.findall(r'Using module file \S+/(icr_login\w*)\.py', run.stdout) == ['icr_login_network']
+
+
 @pytest.mark.parametrize('network', [False, True], ids=['lean', 'network'])
 def test_async_runs_either_module(emu, tmp_path, network):
     path = tmp_path / 'config.json'

@@ -733,7 +733,39 @@ class Bench:
                 result['profile'] = self._profile_on_host(payload, env, entry, module)
             self.probes[module] = result
             shutil.rmtree(tmp_root, ignore_errors=True)  # the kept files hold the module arguments
+            if module == 'icr_login':
+                self.probes['icr_login_pipelined'] = self._probe_pipelined(env, entry, key)
         self.reset_hosts(1)
+
+    def _probe_pipelined(self, env: dict[str, str], entry: Any, key: str) -> dict[str, Any]:
+        """What a host is sent for icr_login with pipelining on (the role's task, no network on the host): the script
+        the action plugin builds (plugin_utils._login_pipelined.script, the same function), run on the host Python's
+        standard input as the host user, as ssh runs it. The script holds the key: it is never written to a file."""
+        sys.path.insert(0, os.path.join(self.work, 'collections'))
+        try:
+            from ansible_collections.icr.auth.plugins.plugin_utils._login_pipelined import checked_params, script
+        finally:
+            sys.path.pop(0)
+        assert self.registry is not None
+        checked = checked_params({'registries': [self.registry.host], 'password': self.api_key})
+        assert checked is not None
+        program = script(checked[0], False, False)
+        result: dict[str, Any] = {'contender': key, 'payload_bytes': len(program), 'kind': 'pipelined'}
+        for variant in ('fresh', 'again'):
+            times = []
+            for _attempt in range(self.settings.probe_repeats):
+                if variant == 'fresh':
+                    self.reset_hosts(1, controller_cache=False)
+                started = time.monotonic()
+                proc = subprocess.run([self.fleet.python_interpreter], input=program, env=env, cwd=entry.pw_dir,
+                                      user=entry.pw_uid, group=entry.pw_gid, extra_groups=[], capture_output=True,
+                                      timeout=120, check=False)
+                times.append(time.monotonic() - started)
+                if proc.returncode != 0 or b'"failed": true' in proc.stdout:
+                    say('bench: icr_login (pipelined) on the host failed: %s' % proc.stderr.decode(errors='replace')[-500:])
+                    return {'error': 'the pipelined run failed on the host'}
+            result[variant] = times
+        return result
 
     # ------------------------------------------------------------------------------------------------ profiles
     def _profile_on_host(self, payload: str, env: dict[str, str], entry: Any, module: str, runs: int = 5) -> dict[str, Any]:

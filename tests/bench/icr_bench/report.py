@@ -224,7 +224,7 @@ def probe_table(probes: dict[str, Any]) -> list[str]:
             span(probe.get('again', [])),
             fmt(med(probe.get('controller_task_seconds', []))),
         ])
-    return table(['module', 'payload KiB (AnsiballZ)', 'x ping', 'run on the host, no file yet: s', 'run on the host, file in place: s',
+    return table(['module', 'payload KiB (AnsiballZ; icr_login_pipelined: the script)', 'x ping', 'run on the host, no file yet: s', 'run on the host, file in place: s',
                   'task seen by the controller, 1 host: s'], rows)
 
 
@@ -327,12 +327,15 @@ def targets(res: Results) -> list[tuple[str, str, bool | None]]:
                          and all(v == 0 for v in iam_apikey)))
 
     probes = res.data.get('probes', {})
-    login = probes.get('icr_login', {})
+    # With pipelining on (as in every run here), a host is sent icr_login's pipelined script, not its AnsiballZ file.
+    login = probes.get('icr_login_pipelined') or probes.get('icr_login', {})
     ping = probes.get('ping', {})
     if 'payload_bytes' in login and 'payload_bytes' in ping:
         factor = login['payload_bytes'] / ping['payload_bytes']
         verdicts.append(('icr_login payload <= %.2f x ping\'s' % PAYLOAD_LIMIT,
-                         '%.1f KiB vs %.1f KiB: %.2f x' % (login['payload_bytes'] / 1024, ping['payload_bytes'] / 1024, factor),
+                         '%s %.1f KiB vs %.1f KiB: %.2f x' % (
+                             'pipelined script' if login.get('kind') == 'pipelined' else 'AnsiballZ',
+                             login['payload_bytes'] / 1024, ping['payload_bytes'] / 1024, factor),
                          factor <= PAYLOAD_LIMIT))
         times = [med(login.get('fresh', [])), med(login.get('again', []))]
         base = med(ping.get('again', []))

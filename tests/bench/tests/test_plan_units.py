@@ -156,6 +156,19 @@ def test_payload_and_host_run_targets():
     assert verdicts['icr_login payload <='] is False and verdicts['icr_login run on'] is False
 
 
+def test_payload_and_host_run_targets_take_the_pipelined_script_when_measured():
+    probes = {'ping': {'payload_bytes': 1000, 'again': [0.10, 0.10]},
+              'icr_login': {'payload_bytes': 2000, 'fresh': [0.3], 'again': [0.3]},
+              'icr_login_pipelined': {'payload_bytes': 400, 'fresh': [0.05], 'again': [0.05], 'kind': 'pipelined'}}
+    verdicts = _verdicts(_data(_fleet(20, 10.0), probes=probes))
+    assert verdicts['icr_login payload <='] is True and verdicts['icr_login run on'] is True
+    texts = dict((name, text) for name, text, _met in report.targets(report.Results(_data(_fleet(20, 10.0), probes=probes))))
+    assert texts["icr_login payload <= 1.10 x ping's"] == 'pipelined script 0.4 KiB vs 1.0 KiB: 0.40 x'
+    del probes['icr_login_pipelined']
+    verdicts = _verdicts(_data(_fleet(20, 10.0), probes=probes))
+    assert verdicts['icr_login payload <='] is False and verdicts['icr_login run on'] is False
+
+
 def test_payload_target_not_measured_is_not_called_a_failed_probe():
     texts = dict((name.split(';')[0], text) for name, text, _met in report.targets(report.Results(_data(_fleet(20, 10.0)))))
     assert texts["icr_login payload <= 1.10 x ping's"] == 'not measured'

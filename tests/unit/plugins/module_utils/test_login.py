@@ -18,7 +18,7 @@ import pytest
 from ansible_collections.icr.auth.plugins.module_utils import _config_store as store
 from ansible_collections.icr.auth.plugins.module_utils._credential import decode_auth, encode_auth, fingerprint, iso8601
 from ansible_collections.icr.auth.plugins.module_utils._errors import ConfigFileError, InputError, RegistryError
-from ansible_collections.icr.auth.plugins.module_utils._login import Login, run_module
+from ansible_collections.icr.auth.plugins.module_utils._login import Login, run_login, run_module
 from ansible_collections.icr.auth.plugins.module_utils._username_types import check_password
 from ansible_collections.icr.auth.plugins.module_utils._registry import Verification
 from ansible_collections.icr.auth.tests.unit.plugins.module_utils.jwt_helpers import API_KEY, iam_token
@@ -1008,3 +1008,26 @@ def test_the_helper_of_a_users_file_runs_as_that_user(monkeypatch):
         assert (bin_dir / 'calls').read_text().split() == ['get', uid, 'store', uid, 'get', uid]
     finally:
         shutil.rmtree(str(top), ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------------ run_login
+
+def test_run_login_returns_the_result_with_its_warnings_and_follows_check_and_diff_mode(tmp_path):
+    path = tmp_path / 'config.json'
+    path.write_text('{}')
+    path.chmod(0o644)
+    checked = run_login(module_params(tmp_path), True, False)
+    assert checked['changed'] is True and 'diff' not in checked and json.loads(path.read_text()) == {}
+    result = run_login(module_params(tmp_path), False, True)
+    assert result['changed'] is True and result['registries'] == {'us.icr.io': 'added'} and 'diff' in result
+    assert 'us.icr.io' in json.loads(path.read_text())['auths']
+    assert any('can be read or changed by' in w for w in result['warnings']), result
+    path.chmod(0o600)
+    again = run_login(module_params(tmp_path), False, False)
+    assert again['changed'] is False and 'warnings' not in again
+
+
+def test_run_login_returns_an_error_as_a_failure_without_the_secret(tmp_path):
+    result = run_login(module_params(tmp_path, password=None, api_key=API_KEY, username_type='iambearer'), False, False)
+    assert result['failed'] is True and result['changed'] is False and result['msg'].startswith('api_key: ')
+    assert API_KEY not in json.dumps(result) and not (tmp_path / 'config.json').exists()
