@@ -48,7 +48,15 @@ HOST_FILES = (
 # the zip held in memory, runs _login.run_login and prints its result as one JSON object; an error it did not expect is
 # printed as a failure (the controller masks the no_log values in it, as in any result).
 HOST_SCRIPT = r'''
-import base64, io, json, os, sys, traceback, zipfile
+import sys
+# Python puts the working directory first on sys.path for a program read from standard input: a json.py planted there
+# would run as the become user. Nothing is imported before it is gone (as ansible-core's own wrapper does).
+sys.path[:] = [p for p in sys.path if p not in ('', '.')]
+import base64, io, json, os, traceback, zipfile
+try:
+    os.getcwd()
+except OSError:  # a working directory the become user may not enter
+    os.chdir(os.path.expanduser('~') if os.access(os.path.expanduser('~'), os.X_OK) else '/')
 ZIP = %(zip)r
 ARGS = %(args)r
 

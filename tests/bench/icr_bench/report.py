@@ -224,7 +224,8 @@ def probe_table(probes: dict[str, Any]) -> list[str]:
             span(probe.get('again', [])),
             fmt(med(probe.get('controller_task_seconds', []))),
         ])
-    return table(['module', 'payload KiB (AnsiballZ; icr_login_pipelined: the script)', 'x ping', 'run on the host, no file yet: s', 'run on the host, file in place: s',
+    return table(['module', 'payload KiB (AnsiballZ; icr_login_pipelined: the script)', 'x ping', 'run on the host, no file yet: s',
+                  'run on the host, file in place: s',
                   'task seen by the controller, 1 host: s'], rows)
 
 

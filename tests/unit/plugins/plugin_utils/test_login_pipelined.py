@@ -97,6 +97,34 @@ def test_a_real_python_runs_the_script_as_the_module_would_and_leaves_no_file(tm
     assert again == expected and again['changed'] is False and 'diff' not in again
 
 
+def test_modules_planted_in_the_working_directory_are_never_imported(tmp_path):
+    """The host's Python reads the program from standard input, which puts the working directory (here the home a
+    hostile user could write to) first on sys.path: nothing planted there may run."""
+    home = tmp_path / 'home'
+    home.mkdir()
+    marker = tmp_path / 'planted-code-ran'
+    for name in ('json', 'zipfile', 'base64', 'io', 'traceback', 'importlib', 'ansible_collections', 'tempfile', 'stat',
+                 'pwd', 'fcntl', 'hashlib', 'errno', 'shutil'):
+        (home / (name + '.py')).write_text('open(%r, "a").write(%r)\n' % (str(marker), name + '\n'))
+    result, proc = run_script(tmp_path, lp.script(params(tmp_path), False, False))
+    assert not marker.exists(), marker.read_text()
+    assert result['changed'] is True and proc.returncode == 0, result
+    assert 'us.icr.io' in json.loads((tmp_path / 'cfg' / 'config.json').read_text())['auths']
+
+
+def test_a_working_directory_that_is_gone_does_not_stop_the_run(tmp_path):
+    gone = tmp_path / 'gone'
+    gone.mkdir()
+    checked = lp.checked_params({'regions': ['us-south'], 'password': KEY, 'config_path': 'rel/config.json'})[0]
+    program = b'import os; os.rmdir(%r)\n' % str(gone).encode() + lp.script(checked, False, False)
+    (tmp_path / 'home').mkdir()
+    env = {'PATH': os.environ['PATH'], 'HOME': str(tmp_path / 'home')}
+    proc = subprocess.run([sys.executable], input=program, capture_output=True, cwd=str(gone), env=env, check=False)
+    result = lp.parse({'rc': proc.returncode, 'stdout': proc.stdout.decode(), 'stderr': proc.stderr.decode()}, '#!x')
+    assert 'failed' not in result or 'getcwd' not in result.get('exception', ''), result
+    assert result.get('failed') is True and 'rel/config.json' in result['msg'], result  # relative: refused by name
+
+
 def test_the_host_expands_a_path_option_with_its_own_home(tmp_path):
     checked = lp.checked_params({'regions': ['us-south'], 'password': KEY, 'config_path': '$HOME/sub/config.json'})
     assert checked[0]['config_path'] == '$HOME/sub/config.json'  # not expanded with the controller's HOME
