@@ -32,8 +32,8 @@ notes:
   - When the connection pipelines (C(pipelining = True)) and the task makes no network call on the host, the action
     plugin does not send the module's AnsiballZ payload - the same code runs in one Python on the host, fed on its
     standard input, with the arguments checked on the controller against this module's options. The result is the
-    same; nothing is written on the host and no secret is in a process argument. With C(async), before interpreter
-    discovery has run for the host, or for arguments this module refuses, the module runs.
+    same, and so is the host's Python (configured, or found by interpreter discovery); nothing is written on the host
+    and no secret is in a process argument. With C(async), or for arguments this module refuses, the module runs.
 extends_documentation_fragment:
   - icr.auth.attributes
   - icr.auth.attributes.ACTIONGROUP

@@ -13,8 +13,10 @@ with the module's own argument spec. Nothing of it is written on the host, and n
 
 The host runs the same code as the module (_login.run_login), with the same result, warnings, check and diff mode and
 the same masking of the no_log values (password, api_key) in everything it returns. Whatever this cannot do exactly as
-the module does is left to the module: pipelined_result then returns None - no pipelining, async, an interpreter not
-yet discovered, arguments the module refuses (it then says why, word for word), or a run that needs the network.
+the module does is left to the module: pipelined_result then returns None - no pipelining, async, arguments the module
+refuses (it then says why, word for word), or a run that needs the network. The host's Python is the module's: the
+configured one, or the one ansible-core's interpreter discovery finds (run here, as for the module, and returned as the
+fact discovered_interpreter_python).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import zipfile
 
 from ansible import constants as C
 from ansible.executor import module_common
-from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError
+from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError, discover_interpreter
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 
@@ -145,16 +147,23 @@ def checked_params(args: dict) -> tuple[dict, set] | None:
 
 
 def interpreter(action: object, task_vars: dict) -> str | None:
-    """The host's Python as the module would run it ('#!...'), or None while interpreter discovery has yet to run."""
+    """The host's Python as the module would run it ('#!...'): the configured one, or the one ansible-core discovers for
+    the host (discovery runs here as it would for the module, once per host; the action returns it as the fact)."""
     use_vars = task_vars
     if action._task.delegate_to:
         use_vars = task_vars.get('ansible_delegated_vars', {}).get(action._task.delegate_to, task_vars)
     local = bool(getattr(action._connection, '_remote_is_local', False))
-    try:
-        shebang = module_common._get_shebang('/usr/bin/python', use_vars, action._templar, remote_is_local=local)[0]
-    except InterpreterDiscoveryRequiredError:
-        return None
-    return shebang or None
+    for _attempt in (1, 2):
+        try:
+            return module_common._get_shebang('/usr/bin/python', use_vars, action._templar, remote_is_local=local)[0] or None
+        except InterpreterDiscoveryRequiredError as idre:
+            found = discover_interpreter(action=action, interpreter_name=idre.interpreter_name,
+                                         discovery_mode=idre.discovery_mode, task_vars=use_vars)
+            key = 'discovered_interpreter_%s' % idre.interpreter_name
+            use_vars.setdefault('ansible_facts', {})[key] = found
+            if not action._task.delegate_to or action._task.delegate_facts:
+                action._discovered_interpreter_key, action._discovered_interpreter = key, found
+    return None
 
 
 def pipelined_result(action: object, task_vars: dict) -> dict | None:
@@ -162,8 +171,10 @@ def pipelined_result(action: object, task_vars: dict) -> dict | None:
     if action._task.async_val or C.DEFAULT_KEEP_REMOTE_FILES or not action._is_pipelining_enabled('new'):
         return None
     checked = checked_params(action._task.args)
+    if checked is None:
+        return None
     shebang = interpreter(action, task_vars)
-    if checked is None or shebang is None:
+    if shebang is None:
         return None
     params, secrets = checked
     shell = action._connection._shell
@@ -172,6 +183,8 @@ def pipelined_result(action: object, task_vars: dict) -> dict | None:
     res = action._low_level_execute_command(command, sudoable=True,
                                             in_data=script(params, bool(action._task.check_mode), bool(action._task.diff)))
     result = parse(res, shebang)
+    if getattr(action, '_discovered_interpreter_key', None):
+        result['ansible_facts'] = {action._discovered_interpreter_key: action._discovered_interpreter}
     if inject_invocation(task_vars):
         result['invocation'] = {'module_args': params}
     preserved = dict((k, v) for k, v in result.items() if v is None or isinstance(v, bool))

@@ -171,6 +171,27 @@ def test_with_pipelining_arguments_the_module_refuses_get_the_module_s_own_messa
     assert messages['pipelined'] == messages['module'] and 'bogus' in messages['module'], messages
 
 
+def test_with_pipelining_a_host_without_a_configured_python_is_discovered_once_then_pipelined(tmp_path):
+    """Interpreter discovery (the default) runs for the pipelined run as for the module: once per host, its result
+    returned as the fact; every run on that host, the first included, is pipelined."""
+    inventory = tmp_path / 'hosts.ini'
+    inventory.write_text('h1 ansible_connection=local\n')
+    _remote, env = pipelined(tmp_path, 'play')
+    env['ANSIBLE_PYTHON_INTERPRETER'] = 'auto_silent'
+    env['PATH'] = '/usr/bin:/bin'  # the host's own Pythons, as discovery would see them on a managed host
+    path = tmp_path / 'config.json'
+    run = run_play(tmp_path / 'play', login_tasks(path)[:2], secret_vars={'key': 'DiscoveredKey0123456789abcdefghijklmno'},
+                   env=env, args=('-vvv',), inventory=str(inventory), hosts='h1')
+    assert run.rc == 0, run.text[-3000:]
+    assert re.findall(r'Using module file \S+/(icr_login\w*)\.py', run.stdout) == []
+    assert run.stdout.count('Attempting python interpreter discovery') == 1, run.stdout[-3000:]
+    first, again = run.result('write', 'h1')['result'], run.result('again', 'h1')['result']
+    assert first['changed'] is True and again['changed'] is False
+    assert os.path.isabs(first['ansible_facts']['discovered_interpreter_python'])
+    assert 'ansible_facts' not in again
+    assert list(json.loads(path.read_text())['auths']) == ['us.icr.io', 'de.icr.io']
+
+
 def test_with_pipelining_a_run_that_needs_the_network_still_gets_the_network_module(emu, tmp_path):
     _remote, env = pipelined(tmp_path, 'play')
     task = {'name': 'login', 'icr.auth.icr_login': network_args(emu, tmp_path / 'config.json')}

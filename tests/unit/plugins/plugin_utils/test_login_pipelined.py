@@ -18,6 +18,8 @@ import zipfile
 
 import pytest
 
+from ansible.executor import module_common
+from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError
 from ansible.plugins.loader import shell_loader
 
 from ansible_collections.icr.auth.plugins.module_utils import _login
@@ -259,31 +261,66 @@ def test_the_module_runs_when_it_would_refuse_the_arguments(tmp_path, python_fou
     assert lp.pipelined_result(action, {}) is None and action.commands == []
 
 
-def test_the_module_runs_until_the_interpreter_is_discovered(tmp_path, monkeypatch):
+def test_no_interpreter_leaves_the_run_to_the_module(tmp_path, monkeypatch):
     monkeypatch.setattr(lp, 'interpreter', lambda action, task_vars: None)
     action = FakeAction(tmp_path, login_args(tmp_path))
     assert lp.pipelined_result(action, {}) is None and action.commands == []
 
 
-def test_the_interpreter_is_the_host_s_configured_python_or_none_before_discovery(monkeypatch):
-    from ansible.executor import module_common
-    from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError
-
-    seen = []
-
+def fake_shebang(seen):
     def shebang(interpreter, task_vars, templar, args=(), remote_is_local=False):
-        seen.append((interpreter, task_vars, remote_is_local))
-        if 'ansible_python_interpreter' not in task_vars:
-            raise InterpreterDiscoveryRequiredError('needed', interpreter_name='python', discovery_mode='auto')
-        return '#!' + task_vars['ansible_python_interpreter'], task_vars['ansible_python_interpreter']
+        seen.append((interpreter, dict(task_vars), remote_is_local))
+        if 'ansible_python_interpreter' in task_vars:
+            return '#!' + task_vars['ansible_python_interpreter'], task_vars['ansible_python_interpreter']
+        found = task_vars.get('ansible_facts', {}).get('discovered_interpreter_python')
+        if found is None:
+            raise InterpreterDiscoveryRequiredError('needed', interpreter_name='python', discovery_mode='auto_silent')
+        return '#!' + found, found
+    return shebang
 
-    monkeypatch.setattr(module_common, '_get_shebang', shebang)
+
+def test_the_interpreter_is_the_host_s_configured_python(monkeypatch):
+    seen = []
+    monkeypatch.setattr(module_common, '_get_shebang', fake_shebang(seen))
+    monkeypatch.setattr(lp, 'discover_interpreter', lambda **kw: pytest.fail('no discovery expected'))
     action = types.SimpleNamespace(_task=types.SimpleNamespace(delegate_to=None), _templar=None,
-                                   _connection=types.SimpleNamespace())
+                                   _connection=types.SimpleNamespace(), _discovered_interpreter_key=None)
     assert lp.interpreter(action, {'ansible_python_interpreter': '/opt/py/bin/python3'}) == '#!/opt/py/bin/python3'
-    assert lp.interpreter(action, {}) is None
     delegated = types.SimpleNamespace(_task=types.SimpleNamespace(delegate_to='other'), _templar=None,
                                       _connection=types.SimpleNamespace(_remote_is_local=True))
     other = {'ansible_python_interpreter': '/usr/bin/python3.11'}
     assert lp.interpreter(delegated, {'ansible_delegated_vars': {'other': other}}) == '#!/usr/bin/python3.11'
     assert seen[-1] == ('/usr/bin/python', other, True)
+
+
+@pytest.mark.parametrize('delegate_to, delegate_facts, returned', [
+    (None, False, True), ('other', False, False), ('other', True, True)])
+def test_an_undiscovered_interpreter_is_discovered_as_for_the_module_and_returned_as_the_fact(
+        monkeypatch, delegate_to, delegate_facts, returned):
+    seen, asked = [], []
+    monkeypatch.setattr(module_common, '_get_shebang', fake_shebang(seen))
+
+    def discover(action, interpreter_name, discovery_mode, task_vars):
+        asked.append((interpreter_name, discovery_mode))
+        return '/usr/bin/python3.11'
+
+    monkeypatch.setattr(lp, 'discover_interpreter', discover)
+    action = types.SimpleNamespace(_task=types.SimpleNamespace(delegate_to=delegate_to, delegate_facts=delegate_facts),
+                                   _templar=None, _connection=types.SimpleNamespace(), _discovered_interpreter_key=None,
+                                   _discovered_interpreter=False)
+    host_vars = {'ansible_facts': {}}
+    task_vars = {'ansible_delegated_vars': {'other': host_vars}} if delegate_to else host_vars
+    assert lp.interpreter(action, task_vars) == '#!/usr/bin/python3.11'
+    assert asked == [('python', 'auto_silent')]
+    assert host_vars['ansible_facts'] == {'discovered_interpreter_python': '/usr/bin/python3.11'}
+    assert (action._discovered_interpreter_key == 'discovered_interpreter_python') is returned
+    assert lp.interpreter(action, task_vars) == '#!/usr/bin/python3.11' and len(asked) == 1  # once per host
+
+
+def test_a_discovered_interpreter_is_returned_as_the_fact(tmp_path, python_found):
+    action = FakeAction(tmp_path, login_args(tmp_path))
+    action._discovered_interpreter_key, action._discovered_interpreter = 'discovered_interpreter_python', sys.executable
+    result = lp.pipelined_result(action, {})
+    assert result['ansible_facts'] == {'discovered_interpreter_python': sys.executable} and result['changed'] is True
+    plain = FakeAction(tmp_path, login_args(tmp_path))
+    assert 'ansible_facts' not in lp.pipelined_result(plain, {})
