@@ -166,9 +166,17 @@ def interpreter(action: object, task_vars: dict) -> str | None:
     return None
 
 
+def pipelines(action: object) -> bool:
+    """Whether the task's connection pipelines. Under a strategy whose action layer runs modules its own way, without
+    AnsiballZ and without pipelining (mitogen's), the module runs: that is already what this saves."""
+    if any(cls.__module__.split('.')[0] == 'ansible_mitogen' for cls in type(action).__mro__):
+        return False
+    return bool(action._is_pipelining_enabled('new'))
+
+
 def pipelined_result(action: object, task_vars: dict) -> dict | None:
     """icr_login's result for the task, from one pipelined Python on the host; None when the module must run."""
-    if action._task.async_val or C.DEFAULT_KEEP_REMOTE_FILES or not action._is_pipelining_enabled('new'):
+    if action._task.async_val or C.DEFAULT_KEEP_REMOTE_FILES or not pipelines(action):
         return None
     checked = checked_params(action._task.args)
     if checked is None:

@@ -256,6 +256,26 @@ def test_the_module_runs_without_pipelining_or_with_async(tmp_path, python_found
     assert lp.pipelined_result(action, {}) is None and action.commands == []
 
 
+class MitogenMixin(object):
+    """As mitogen's ActionModuleMixin: its action layer asserts that pipelining is never asked about."""
+
+    def _is_pipelining_enabled(self, style, wrap_async=False):
+        raise AssertionError('_is_pipelining_enabled() should never be called.')
+
+
+MitogenMixin.__module__ = 'ansible_mitogen.mixins'
+
+
+class MitogenAction(MitogenMixin, FakeAction):
+    pass
+
+
+def test_under_mitogen_the_module_runs_and_pipelining_is_not_asked(tmp_path, python_found):
+    action = MitogenAction(tmp_path, login_args(tmp_path))
+    assert lp.pipelined_result(action, {}) is None and action.commands == []
+    assert lp.pipelines(FakeAction(tmp_path, login_args(tmp_path))) is True
+
+
 def test_the_module_runs_when_it_would_refuse_the_arguments(tmp_path, python_found):
     action = FakeAction(tmp_path, dict(login_args(tmp_path), api_key=KEY))
     assert lp.pipelined_result(action, {}) is None and action.commands == []
