@@ -319,8 +319,7 @@ def run_login(params: dict, check_mode: bool, diff: bool) -> dict:
     try:
         result = login.run()
     except IcrAuthError as exc:
-        result = dict(failure(exc), failed=True)
-    result.setdefault('changed', False)
+        return dict(failure(exc), failed=True, changed=False)  # as run_module: a failure, without warnings
     if login.warnings:
         result['warnings'] = list(login.warnings)
     return result

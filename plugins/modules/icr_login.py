@@ -33,7 +33,8 @@ notes:
     plugin does not send the module's AnsiballZ payload - the same code runs in one Python on the host, fed on its
     standard input, with the arguments checked on the controller against this module's options. The result is the
     same, and so is the host's Python (configured, or found by interpreter discovery); nothing is written on the host
-    and no secret is in a process argument. With C(async), or for arguments this module refuses, the module runs.
+    and no secret is in a process argument. With C(async), for arguments this module refuses, or under mitogen's
+    strategies (which run modules their own way), the module runs.
 extends_documentation_fragment:
   - icr.auth.attributes
   - icr.auth.attributes.ACTIONGROUP

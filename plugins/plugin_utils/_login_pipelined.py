@@ -46,6 +46,9 @@ HOST_FILES = (
     '_username_iamrefresh', '_username_profile', '_username_types',
 )
 
+# The options of type path: the task's text goes to the host, which expands ~ and $VAR there, as the module does.
+PATH_OPTIONS = tuple(sorted(name for name, option in login_spec().items() if option.get('type') == 'path'))
+
 # Run by the host's Python from its standard input. ZIP and ARGS are filled in by script(). It imports the package from
 # the zip held in memory, runs _login.run_login and prints its result as one JSON object; an error it did not expect is
 # printed as a failure (the controller masks the no_log values in it, as in any result).
@@ -125,9 +128,7 @@ def bundle() -> bytes:
 
 def script(params: dict, check_mode: bool, diff: bool) -> bytes:
     """The Python program the host runs: the importer, the zip, the arguments (path options expanded on the host)."""
-    spec = login_spec()
-    args = dict(params=params, check_mode=check_mode, diff=diff,
-                path_options=sorted(name for name, option in spec.items() if option.get('type') == 'path'))
+    args = dict(params=params, check_mode=check_mode, diff=diff, path_options=list(PATH_OPTIONS))
     return (HOST_SCRIPT % dict(zip=base64.b64encode(bundle()).decode('ascii'), args=json.dumps(args))).encode('utf-8')
 
 
@@ -135,13 +136,12 @@ def checked_params(args: dict) -> tuple[dict, set] | None:
     """(the module's parameters, the no_log values) for the task's arguments; None when the module refuses them.
 
     Options of type path keep the task's text: the host expands ~ and $VAR, as the module does there."""
-    spec = login_spec()
-    validated = ArgumentSpecValidator(spec, **LOGIN_RULES).validate(dict(args))
+    validated = ArgumentSpecValidator(login_spec(), **LOGIN_RULES).validate(dict(args))
     if validated.error_messages:
         return None
     params = dict(validated.validated_parameters)
-    for name, option in spec.items():
-        if option.get('type') == 'path' and params.get(name) is not None:
+    for name in PATH_OPTIONS:
+        if params.get(name) is not None:
             params[name] = str(args[name])
     return params, set(validated._no_log_values)  # pylint: disable=protected-access
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import os
 import pathlib
+import re
 
 import pytest
 import yaml
@@ -85,7 +86,6 @@ def test_the_sweep_runs_each_module_utils_file_against_its_own_unit_tests_first(
 def test_the_curated_part_removes_the_fixed_paths_its_mutants_write(tmp_path):
     """A mutant that puts a file at a fixed path (not the test's directory) puts it under MUTANT_SCRATCH, which the
     curated part removes before and after it runs."""
-    import re
     script = load_mutants_script()
     fixed = sorted(set(p for e in ENTRIES for p in re.findall(r'/tmp/[^\s"\']+', e['new'])))
     assert fixed and all(script.MUTANT_SCRATCH in pathlib.Path(p).parents for p in fixed), fixed

@@ -165,8 +165,9 @@ def test_with_pipelining_arguments_the_module_refuses_get_the_module_s_own_messa
         task = {'name': 'bad', 'icr.auth.icr_login': {'regions': ['us-south'], 'password': '{{ key }}', 'bogus': 1,
                                                       'config_path': str(tmp_path / name / 'config.json')}}
         run = run_play(tmp_path / name, [task], secret_vars={'key': 'RefusedKey0123456789abcdefghijklmnopqrst'},
-                       env=env)
+                       env=env, args=('-vvv',))
         assert run.rc != 0 and not (tmp_path / name / 'config.json').exists()
+        assert 'RefusedKey0123456789abcdefghijklmnopqrst' not in run.text
         messages[name] = run.result('bad')['result']['msg']
     assert messages['pipelined'] == messages['module'] and 'bogus' in messages['module'], messages
 
