@@ -81,7 +81,10 @@ ALTERNATIVES = tuple(c for c in CONTENDERS if c.kind == 'alternative')
 
 
 def rotated(items: tuple[Contender, ...], by: int) -> list[Contender]:
-    """ABC, BCA, CAB...: each round starts one contender later, so no contender always runs first or last."""
+    """ABC, BCA, CAB...: each round starts one contender later, so no contender always runs first or last. No contender
+    (a round whose forks value leaves only contenders that run at other forks) gives an empty round."""
+    if not items:
+        return []
     shift = by % len(items)
     return list(items[shift:] + items[:shift])
 

@@ -58,6 +58,11 @@ def test_rotation_alternates_the_order():
     assert [c.key for c in rotated(keys, 3)] == [c.key for c in keys]
 
 
+def test_rotation_of_no_contender_is_an_empty_round():
+    # BENCH_CONTENDERS naming only strategy contenders, at a tuned forks value where they do not run
+    assert rotated((), 0) == [] and rotated((), 3) == []
+
+
 def test_forks_default_and_half():
     settings = Settings(sizes=(5, 20, 50), repeats=3, tuned_forks='half', profile='never', probe_repeats=1, keep=False,
                         keep_users=False)
