@@ -191,6 +191,9 @@ def main() -> int:
             data['profiles'] = bench.profiles
             data['diagnosis'] = [r.to_json() for r in bench.diagnosis]
             data['notes'] = bench.notes
+        if any(t[2] is False and t[0].startswith('controller peak memory') for t in missed):
+            bench.memory_profile(max(settings.sizes))
+            data['memory'] = bench.memory
         after = machine.loadavg()
         data['load_note'] = 'load average when the benchmark ended: %s; the whole run took %.0f s' % (
             ' '.join('%.2f' % v for v in after), time.monotonic() - started)

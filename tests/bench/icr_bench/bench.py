@@ -194,6 +194,7 @@ class Bench:
         self.notes: list[str] = []
         self.fleet_seconds: dict[str, float] = {}
         self.mitogen: dict[str, Any] = {}
+        self.memory: dict[str, Any] = {}
         self._count = 0
         self.contenders = select(settings.contenders)
         # Called after each fleet size is measured (python -m icr_bench saves the figures so far, so that a run stopped
@@ -832,6 +833,76 @@ class Bench:
                 self._report_run(run, 'diagnosis ')
                 self.diagnosis.append(run)
 
+    # ------------------------------------------------------------------------------------------------ controller memory
+    def memory_profile(self, n: int) -> None:
+        """Where the controller's memory goes with the role under `roles:`: one first run of role_apikey on n hosts with
+        the callback bench_memory (tracemalloc in the controller's process, per task); then the validation task alone,
+        on n hosts that need no connection, for roles whose argument specifications differ only in size."""
+        contender = BY_KEY['role_apikey']
+        say('bench: the controller\'s memory per task (tracemalloc), %s on %d hosts' % (contender.key, n))
+        self.reset_hosts(n)
+        memory_file = os.path.join(self.work, 'memory-%s-n%d.json' % (contender.key, n))
+        run = self.run(contender, 'first', n, DEFAULT_FORKS, -1, env_extra={
+            'ANSIBLE_CALLBACKS_ENABLED': 'bench_timer,bench_memory', 'ICR_BENCH_MEMORY_FILE': memory_file,
+            'ICR_BENCH_HOSTS': str(n)})
+        self._report_run(run, 'memory ')
+        tasks = []
+        if os.path.exists(memory_file):
+            with open(memory_file, encoding='utf-8') as handle:
+                tasks = json.load(handle)['tasks']
+        self.memory = {'n': n, 'forks': DEFAULT_FORKS, 'contender': contender.key, 'rc': run.rc, 'rss_mb': run.maxrss_kib / 1024,
+                       'tasks': tasks, 'spec_sizes': self.spec_sizes(n)}
+
+    def spec_sizes(self, n: int) -> list[dict[str, Any]]:
+        """ansible-core's validation task of a role listed under `roles:`, alone: n hosts (ansible_connection local; the
+        task needs no connection), a role whose only other task runs once, and an argument specification of four sizes:
+        none, one option, docker_auth's options without their docs, docker_auth's whole meta/argument_specs.yml."""
+        import yaml  # pylint: disable=import-outside-toplevel  # ansible-core's dependency, in the venv
+
+        with open(os.path.join(REPO, 'roles', 'docker_auth', 'meta', 'argument_specs.yml'), encoding='utf-8') as handle:
+            whole = yaml.safe_load(handle)
+
+        def undocumented(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: undocumented(v) for k, v in value.items()
+                        if k not in ('description', 'short_description', 'author', 'version_added', 'notes')}
+            if isinstance(value, list):
+                return [undocumented(v) for v in value]
+            return value
+
+        variants = (('no argument specification', None),
+                    ('one option', {'argument_specs': {'main': {'options': {'option': {'type': 'str', 'default': 'x'}}}}}),
+                    ("docker_auth's options without their docs", {'argument_specs': {'main': undocumented(whole['argument_specs']['main'])}}),
+                    ("docker_auth's meta/argument_specs.yml", whole))
+        base = os.path.join(self.work, 'spec-sizes')
+        inventory = os.path.join(base, 'inventory.ini')
+        os.makedirs(base, exist_ok=True)
+        with open(inventory, 'w', encoding='utf-8') as handle:
+            handle.write('[all]\n' + ''.join('spec%03d ansible_connection=local\n' % i for i in range(n)))
+        cases = []
+        for index, (label, spec) in enumerate(variants):
+            role = os.path.join(base, 'roles', 'spec%d' % index)
+            os.makedirs(os.path.join(role, 'tasks'), exist_ok=True)
+            with open(os.path.join(role, 'tasks', 'main.yml'), 'w', encoding='utf-8') as handle:
+                handle.write('- name: Once\n  ansible.builtin.debug:\n    msg: once\n  run_once: true\n')
+            if spec is not None:
+                os.makedirs(os.path.join(role, 'meta'), exist_ok=True)
+                with open(os.path.join(role, 'meta', 'argument_specs.yml'), 'w', encoding='utf-8') as handle:
+                    yaml.safe_dump(spec, handle)
+            playbook = os.path.join(base, 'spec%d.yml' % index)
+            with open(playbook, 'w', encoding='utf-8') as handle:
+                handle.write('- hosts: all\n  gather_facts: false\n  roles: [spec%d]\n' % index)
+            rss = []
+            for _round in range(2):
+                measured = run_measured([os.path.join(BIN, 'ansible-playbook'), '-i', inventory, playbook, '--forks', str(DEFAULT_FORKS)],
+                                        env=self.env(), cwd=base, log_path=os.path.join(base, 'spec%d.log' % index))
+                rss.append(measured.maxrss_kib / 1024 if measured.rc == 0 else None)
+            options = len(((spec or {}).get('argument_specs', {}).get('main', {}) or {}).get('options', {}))
+            cases.append({'label': label, 'options': options, 'rss_mb': rss})
+            say('bench: validation task alone, %s (%d options): peak RSS %s MB'
+                % (label, options, ' / '.join('%.0f' % v if v is not None else 'failed' for v in rss)))
+        return cases
+
     # ------------------------------------------------------------------------------------------------ results
     def results(self) -> dict[str, Any]:
         return {
@@ -846,6 +917,7 @@ class Bench:
             'controller_runs': [r.to_json() for r in self.controller_runs],
             'slicing': self.slicing,
             'mitogen': self.mitogen,
+            'memory': self.memory,
             'fleet_seconds': self.fleet_seconds,
             'notes': self.notes,
             'plan': {str(n): {'rounds': self.settings.rounds_for(n), 'forks': self.settings.forks_for(n),

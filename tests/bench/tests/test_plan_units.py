@@ -126,6 +126,25 @@ def test_ratio_growing_with_n_is_missed():
     assert grown['the ratio does'] is False
 
 
+def test_ratio_within_the_smallest_sizes_spread_is_not_growth():
+    def noisy(n, role_walls):
+        runs = []
+        for rnd, wall in enumerate(role_walls):
+            runs += [_run('floor1', 'once', 10.0, rnd, n=n), _run('floor2', 'once', 10.0, rnd, n=n)]
+            for phase in ('first', 'rerun'):
+                runs += [_run('role_apikey', phase, wall, rnd, n=n), _run('role_bearer', phase, wall, rnd, n=n)]
+        return runs
+    # N=20: rounds 0.94, 0.95, 1.02 (median 0.95); N=200 median 0.97: inside N=20's spread
+    within = _verdicts(_data(noisy(20, (9.4, 9.5, 10.2)) + noisy(200, (9.6, 9.7, 9.8))))
+    assert within['the ratio does'] is True
+    # N=200 median 1.03: above every round at N=20
+    above = _verdicts(_data(noisy(20, (9.4, 9.5, 10.2)) + noisy(200, (10.2, 10.3, 10.4))))
+    assert above['the ratio does'] is False
+    texts = [t for name, t, _m in report.targets(report.Results(_data(noisy(20, (9.4, 9.5, 10.2)) + noisy(200, (9.6, 9.7, 9.8)))))
+             if name.startswith('the ratio does')]
+    assert 'N=20 0.95 (0.94-1.02), N=200 0.97' in texts[0]
+
+
 def test_memory_at_200_within_10_mb():
     assert _verdicts(_data(_fleet(200, 10.0, rss_mb=69)))['controller peak memory'] is True
     assert _verdicts(_data(_fleet(200, 10.0, rss_mb=71)))['controller peak memory'] is False
