@@ -10,8 +10,9 @@ type: aggregate
 short_description: Record the controller's Python memory per task (benchmarks only)
 description:
   - With E(ICR_BENCH_MEMORY_FILE) set, starts tracemalloc in the controller's process when the callback loads (after
-    ansible-core's imports) and records for every task the peak of the memory Python had allocated while the task ran; when the task's result for the last host of the play arrives
-    (E(ICR_BENCH_HOSTS) results), the allocation sites that hold the most memory at that moment.
+    ansible-core's imports) and records for every task the peak of the memory Python had allocated while the task ran.
+  - When the task's result for the last host of the play arrives (E(ICR_BENCH_HOSTS) results), it records the
+    allocation sites that hold the most memory at that moment.
   - Writes them as one JSON document to the file named by E(ICR_BENCH_MEMORY_FILE) when the playbook ends.
   - Part of tests/bench (C(make bench)); never shipped in the collection.
 requirements:
