@@ -114,6 +114,7 @@ def test_the_guard_puts_back_a_shared_directory_a_test_changed_and_fails_that_te
     scratch = tmp_path / 'tmp'
     scratch.mkdir()
     planted = pathlib.Path(pwd.getpwuid(os.getuid()).pw_dir, '.cache', 'icr.auth', 'guard-test-%s.json' % os.getpid())
+    made = [d for d in (planted.parent.parent, planted.parent) if not d.exists()]  # the directories the test will make
     os.chmod(str(scratch), 0o1777)
     (tmp_path / 'test_harm.py').write_text(
         'import os, tempfile\n'
@@ -137,6 +138,7 @@ def test_the_guard_puts_back_a_shared_directory_a_test_changed_and_fails_that_te
         assert '3 passed, 2 errors in' in run.stdout and 'warning' not in run.stdout, run.stdout
         assert oct(os.stat(str(scratch)).st_mode & 0o7777) == oct(0o1777)
         assert not planted.exists()
+        assert [d for d in made if d.exists()] == []  # the empty directories it made are gone too
         lines = log.read_text().splitlines()
         assert len(lines) == 2, lines
         assert lines[0].startswith('x.y__mutmut_1\ttest_harm.py::test_harm\t%s was mode 1777 ' % scratch)
@@ -148,3 +150,6 @@ def test_the_guard_puts_back_a_shared_directory_a_test_changed_and_fails_that_te
     finally:
         if planted.exists():
             planted.unlink()
+        for directory in reversed(made):
+            if directory.exists():
+                directory.rmdir()

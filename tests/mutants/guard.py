@@ -79,11 +79,26 @@ def home_files() -> dict:
     return found
 
 
+def home_dirs() -> set:
+    """The directories of HOME_TREES in the home of the password database, those trees' parents under it included."""
+    try:
+        home = pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        return set()
+    found = set()
+    for tree in HOME_TREES:
+        top = os.path.join(home, tree)
+        found.update(p for p in ancestors(top) if p.startswith(home + os.sep) and os.path.isdir(p))
+        found.update(directory for directory, _dirs, _files in os.walk(top))
+    return found
+
+
 class Guard:
     def __init__(self) -> None:
         self.paths = watched()
         self.before = state(self.paths)
         self.files = home_files()
+        self.dirs = home_dirs()
         self.log = os.environ.get('ICR_MUTANTS_GUARD_LOG')
 
     def home_changes(self) -> list[str]:
@@ -102,6 +117,12 @@ class Guard:
             elif now != was:
                 self.files[path] = now
                 changed.append('%s was changed (left as it is)' % path)
+        # the directories the test made there, once empty, go too (deepest first; one still holding a file stays)
+        for directory in sorted(home_dirs() - self.dirs, key=len, reverse=True):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                pass
         return changed
 
     def restore(self) -> list[str]:
