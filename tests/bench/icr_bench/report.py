@@ -987,10 +987,16 @@ def memory_section(memory: dict[str, Any] | None) -> list[str]:
                        [[c['label'], str(c['options']), ' / '.join(fmt(v, 0) for v in c['rss_mb']),
                          '%+.0f MB' % (med(v for v in c['rss_mb'] if v is not None) - base)
                          if base is not None and any(v is not None for v in c['rss_mb']) else '-'] for c in cases])
-        lines += ['', 'So the memory grows with the hosts times the size of the role\'s specification, the documentation '
-                  'included. ansible-core prepends the task to a role listed under `roles:` whenever the role has a '
+        rises = [med(v for v in c['rss_mb'] if v is not None) for c in cases]
+        if base is not None and all(r is not None for r in rises) and len(rises) > 1:
+            rise = rises[-1] - base
+            grows = all(b >= a for a, b in zip(rises, rises[1:])) and rise > 0
+            lines += ['', '%s: %+.0f MB for the whole specification against none, at %d hosts.' % (
+                'The peak grows with the size of the specification' if grows else
+                'The peak does not grow step by step with the size of the specification here', rise, n)]
+        lines += ['', 'ansible-core prepends the validation task to a role listed under `roles:` whenever the role has a '
                   'specification for its entry point, and `ansible-doc -t role` reads the same file; a role that keeps '
-                  'its documented specification cannot leave the task out under `roles:`. '
+                  'its documented specification for `main` cannot leave the task out under `roles:`. '
                   '`ansible.builtin.import_role` with `rolespec_validate: false` leaves it out (contender '
                   '`role_apikey_import` in the targets above); the role\'s own first task still checks every variable '
                   'against the same specification, once, on the controller.']

@@ -88,6 +88,10 @@ def test_the_memory_section_names_the_task_the_holder_and_the_growth_with_the_sp
     assert "| docker_auth's meta/argument_specs.yml | 45 | 90 / 90 | +32 MB |" in text
     assert '| one option | 1 | 58 / 58 | +0 MB |' in text
     assert '(the task ran once)' in text
+    assert 'The peak grows with the size of the specification: +32 MB for the whole specification against none, at 200 hosts.' in text
+    flat = _memory()
+    flat['spec_sizes'][1]['rss_mb'] = [91.0, 91.0]  # one option above the whole file: no step-by-step growth
+    assert 'does not grow step by step with the size of the specification here: +32 MB' in '\n'.join(report.memory_section(flat))
     assert report.memory_section(None) == [] and report.memory_section({'tasks': []}) == []
 
 
