@@ -365,19 +365,21 @@ def targets(res: Results) -> list[tuple[str, str, bool | None]]:
                          'not measured', None))
 
     big = max(res.sizes) if res.sizes else 0
-    rows = []
-    for key, floor in (('role_apikey', 'floor1'), ('role_bearer', 'floor2')):
+
+    def peaks(key: str, floor: str) -> list[tuple[int, float, float]]:
+        """(forks, the contender's peak RSS MB, its floor's) at the largest N, for each forks value both ran."""
+        found = []
         for forks in res.forks(big):
             ours = [r['maxrss_kib'] / 1024 for p in ('first', 'rerun') for r in res.runs(big, forks, key, p)]
             theirs = [r['maxrss_kib'] / 1024 for r in res.runs(big, forks, floor, 'once')]
             if ours and theirs:
-                rows.append(('%s f%d %.0f MB vs %s %.0f MB' % (key, forks, max(ours), floor, max(theirs)), max(ours) - max(theirs)))
-    imported = []
-    for forks in res.forks(big):
-        ours = [r['maxrss_kib'] / 1024 for p in ('first', 'rerun') for r in res.runs(big, forks, 'role_apikey_import', p)]
-        theirs = [r['maxrss_kib'] / 1024 for r in res.runs(big, forks, 'floor1', 'once')]
-        if ours and theirs:
-            imported.append('role_apikey_import f%d %.0f MB (%+.0f)' % (forks, max(ours), max(ours) - max(theirs)))
+                found.append((forks, max(ours), max(theirs)))
+        return found
+
+    rows = [('%s f%d %.0f MB vs %s %.0f MB' % (key, forks, ours, floor, theirs), ours - theirs)
+            for key, floor in (('role_apikey', 'floor1'), ('role_bearer', 'floor2')) for forks, ours, theirs in peaks(key, floor)]
+    imported = ['role_apikey_import f%d %.0f MB (%+.0f)' % (forks, ours, ours - theirs)
+                for forks, ours, theirs in peaks('role_apikey_import', 'floor1')]
     name = 'controller peak memory at N=%d within %.0f MB of the floor\'s' % (MEMORY_N, MEMORY_MARGIN_MB)
     if rows:
         note = '' if big >= MEMORY_N else ' (largest N measured: %d)' % big
