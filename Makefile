@@ -169,6 +169,12 @@ FUNCTIONAL_SUITES ?= tests/emulator/tests tests/infra/tests tests/bench/tests te
 FUNCTIONAL_FLOOR_SUITES ?= tests/functional
 FUNCTIONAL_FLOOR_SKIP ?= test_secret_scan.py test_test_summary.py test_typed_functions.py test_curated_mutants.py \
 	test_rel_ledger.py test_credential_helper_runtime.py test_rel_crash.py test_rel_writers.py
+# tests/functional runs on FUNCTIONAL_WORKERS pytest-xdist workers, one per core by default, each taking whole files
+# (--dist loadfile: a module's fixtures start once). Its tests are mostly ansible-playbook processes, run one after
+# another they leave a core idle about 40% of the time. Every test already makes its own daemons, ports, users
+# (pid- or file-named) and directories. FUNCTIONAL_WORKERS=1: one pytest process, as before.
+FUNCTIONAL_WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
+FUNCTIONAL_PARALLEL_SUITES ?= tests/functional
 
 # run_functional STEP VENV SUITES [PYTEST ARGS]: every suite with VENV's pytest, JUnit into build/reports/STEP/.
 define run_functional
@@ -177,8 +183,11 @@ echo "$(1): $$($(call core_of,$(2)))"; \
 rc=0; ran=0; cd $(ROOT); \
 for d in $(3); do \
 	if [ ! -e "$$d" ]; then echo "$(1): $$d: not present, skipped"; continue; fi; \
-	ran=1; echo "$(1): pytest $$d"; \
-	r=0; $(2)/bin/python -m pytest "$$d" -q -p no:cacheprovider \
+	ran=1; par=; \
+	if [ "$(FUNCTIONAL_WORKERS)" -gt 1 ] && [[ " $(FUNCTIONAL_PARALLEL_SUITES) " == *" $$d "* ]]; then \
+		par="-n $(FUNCTIONAL_WORKERS) --dist loadfile"; fi; \
+	echo "$(1): pytest $$d$${par:+ ($(FUNCTIONAL_WORKERS) workers)}"; \
+	r=0; $(2)/bin/python -m pytest "$$d" -q -p no:cacheprovider $$par \
 		--junitxml=$(REPORTS)/$(1)/$$(echo "$$d" | tr '/' '_').xml $(4) $(PYTEST_ARGS) || r=$$?; \
 	if [ $$r -eq 5 ]; then echo "$(1): $$d: pytest collected no tests: FAILED (a suite that runs nothing proves nothing)"; fi; \
 	if [ $$r -ne 0 ]; then rc=$$r; fi; \

@@ -39,6 +39,11 @@ except ImportError:
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: starts daemons or many processes (sshd fleet, registry); seconds, not milliseconds')
     config.addinivalue_line('markers', 'needs_root: creates local users and runs sshd (skipped when not root)')
+    # Under pytest-xdist (make functional) a worker has a second thread, execnet's, which waits on its channel to the
+    # main pytest process; Python 3.12+ then warns at every os.fork(). The tests' forked children (the writers killed
+    # at random, the racing attackers) never touch that channel and leave with os._exit, so the warning is noise.
+    config.addinivalue_line('filterwarnings',
+                            r'ignore:This process \(pid=\d+\) is multi-threaded, use of fork\(\) may lead to deadlocks:DeprecationWarning')
 
 
 def pytest_collection_modifyitems(items):
