@@ -879,7 +879,8 @@ def render(data: dict[str, Any], facts: dict[str, str], command: str) -> str:
              '- Figures: wall time of `ansible-playbook`; ratios are ratios of medians, with the spread of the per-round '
              '(paired) ratios; IAM and registry token calls from the emulator\'s counters; hosts changed from the PLAY RECAP; '
              'files rewritten = registry files whose inode or mtime changed on the rerun; peak RSS = the largest process of '
-             'the ansible-playbook tree (wait4 `ru_maxrss`); controller CPU = user+system of that tree (ssh clients '
+             'the ansible-playbook tree (wait4 `ru_maxrss`, taken by a small launcher: Linux starts a program\'s `ru_maxrss` at '
+             'the peak of the process it was started from, here the benchmark itself); controller CPU = user+system of that tree (ssh clients '
              'included, detached ControlPersist masters not); host task = start to result of the host task, per host, as the '
              'controller saw it (callback tests/bench/callback_plugins/bench_timer.py).']
     lines += plan_lines(data) + fleet_lines(data)

@@ -10,8 +10,10 @@ import dataclasses
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -36,24 +38,66 @@ class Measured:
     cpu: float
 
 
+# Linux starts the peak RSS it reports for a process (ru_maxrss) at the peak of the memory the process replaced when it
+# exec'd: a program this Python process starts reports at least this process's own peak, which grows as the results
+# pile up (a child's /bin/true reports the 200 MB its parent once held). So argv runs under a launcher, a bare Python
+# started from here that carries that inherited peak itself: it forks and execs argv, which inherits only the
+# launcher's few MB, reaps it with wait4() and writes argv's wait status, peak RSS (KiB), CPU and wall seconds to a
+# pipe (the wall time without the launcher's own start).
+LAUNCHER = """
+import os, sys, time
+os.set_inheritable(int(sys.argv[1]), False)  # argv's tree (ControlPersist masters too) never holds the pipe open
+started = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as exc:
+        os.write(2, ('bench launcher: cannot run %s: %s\\n' % (sys.argv[2], exc)).encode())
+    os._exit(127)
+_pid, status, usage = os.wait4(pid, 0)
+wall = time.monotonic() - started
+os.write(int(sys.argv[1]), b'%d %d %.6f %.6f' % (status, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, wall))
+"""
+
+
 def run_measured(argv: Sequence[str], *, env: Mapping[str, str], cwd: str, log_path: str, timeout: float = 1800.0) -> Measured:
-    """Run argv with stdout+stderr into log_path; wait4() gives the CPU and peak RSS of the whole reaped tree."""
-    with open(log_path, 'w', encoding='utf-8') as log:
-        started = time.monotonic()
-        proc = subprocess.Popen(list(argv), env=dict(env), cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.02)
-        wall = time.monotonic() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(proc.returncode, wall, int(usage.ru_maxrss), usage.ru_utime + usage.ru_stime)
+    """Run argv with stdout+stderr into log_path, under LAUNCHER: the CPU and peak RSS of argv's whole reaped tree, not
+    counting what this process held. On a timeout, or when this process is interrupted, the whole tree is killed."""
+    read_fd, write_fd = os.pipe()
+    try:
+        with open(log_path, 'w', encoding='utf-8') as log:
+            started = time.monotonic()
+            proc = subprocess.Popen([sys.executable, '-I', '-S', '-c', LAUNCHER, str(write_fd)] + list(argv), env=dict(env),
+                                    cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    pass_fds=(write_fd,), start_new_session=True)
+            os.close(write_fd)
+            write_fd = -1
+            timed_out = False
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            except BaseException:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise
+            if timed_out:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            wall = time.monotonic() - started
+        os.set_blocking(read_fd, False)
+        try:
+            report = os.read(read_fd, 256).split()
+        except BlockingIOError:  # the launcher was killed before it wrote
+            report = []
+    finally:
+        os.close(read_fd)
+        if write_fd >= 0:
+            os.close(write_fd)
+    if len(report) != 4:  # killed before argv was reaped, or the launcher failed
+        return Measured(proc.returncode if proc.returncode else -signal.SIGKILL, wall, 0, 0.0)
+    return Measured(os.waitstatus_to_exitcode(int(report[0])), float(report[3]), int(report[1]), float(report[2]))
 
 
 @dataclasses.dataclass
