@@ -165,6 +165,29 @@ def test_cached_credential_target():
     assert _verdicts(_data(_fleet(20, 10.0)))['icr_credential on the'] is None
 
 
+def _timer_with_floor(seconds, floor):
+    timer = _timer(seconds)
+    timer['tasks'].append({'name': 'Controller floor', 'start': 2.0, 'hosts': {'localhost': [2.0, 2.0 + floor, 'ok']}})
+    return timer
+
+
+def test_cached_credential_target_names_ansibles_floor_and_its_own_share():
+    runs = [_run('credential_alone', 'first', 2.0, r, n=1, timer=_timer_with_floor(0.9, 0.2)) for r in range(3)]
+    runs += [_run('credential_alone', 'rerun', 1.5, r, n=1, timer=_timer_with_floor(s, f))
+             for r, (s, f) in enumerate(((0.30, 0.22), (0.28, 0.20), (0.33, 0.21)))]
+    text = [t for name, t, _met in report.targets(report.Results(_data(_fleet(20, 10.0), controller_runs=runs)))
+            if name.startswith('icr_credential on the')][0]
+    # the floor over all six runs (median 0.205), the cached runs' own share paired run by run (0.08, 0.08, 0.12)
+    assert "floor for a task in the worker on the controller (ansible.builtin.debug, same play) 0.20 (0.20-0.22) s" in text
+    assert "own share with the token cached 0.08 (0.08-0.12) s" in text
+    section = '\n'.join(report.controller_section(_data([], controller_runs=runs)))
+    assert "| Ansible's floor: `ansible.builtin.debug` after it, same arguments templated | 0.20 (0.20-0.22) |" in section
+    older = [_run('credential_alone', 'rerun', 1.5, r, n=1, timer=_timer(0.2)) for r in range(3)]
+    text = [t for name, t, _met in report.targets(report.Results(_data(_fleet(20, 10.0), controller_runs=older)))
+            if name.startswith('icr_credential on the')][0]
+    assert 'floor' not in text and 'floor' not in '\n'.join(report.controller_section(_data([], controller_runs=older)))
+
+
 def test_payload_and_host_run_targets():
     probes = {'ping': {'payload_bytes': 1000, 'again': [0.10, 0.10]},
               'icr_login': {'payload_bytes': 1100, 'fresh': [0.12], 'again': [0.12]}}
