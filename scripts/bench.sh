@@ -20,7 +20,8 @@
 #              BENCH_FORKS=half (N/2, 5..25)  BENCH_PROFILE=auto|always|never  BENCH_SLICING=1  BENCH_VENV=
 #              BENCH_PROBE_REPEATS=7  BENCH_OUT=docs/benchmarks.md  BENCH_KEEP=1 (keep the work dir)  BENCH_KEEP_USERS=1
 #              BENCH_CONTENDERS=role_helper (only these, with their floors)  BENCH_HELPER_ROUNDS=30 (credential helper get)
-# Needs root (local users, sshd, dockerd); about 40 minutes on 2 cores with the defaults, 12 with BENCH_SIZES=20,50.
+# Needs root (local users, sshd, dockerd); about an hour on 2 cores with the defaults (3,402 s for the
+# last docs/benchmarks.md, N=20 and N=50 taking 790 s and 718 s of it); less with BENCH_SIZES=20,50.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -14,7 +14,7 @@ DEFAULT_SIZES = (20, 50, 200)
 DEFAULT_FORKS = 5
 MAX_TUNED_FORKS = 25  # forks N/2, but no more than 25 on a 2-core controller (the issue: at 200, at least 5 and 25)
 # Rounds per size when BENCH_REPEATS is not given: 3 up to 20 hosts, 2 from 50 (a run at 50 costs 2.5 times one at 20,
-# at 200 about 9 times): what fits the default `make bench` in about 40 minutes on 2 cores (see estimate()).
+# at 200 about 9 times): what fits the default `make bench` in about an hour on 2 cores (see estimate()).
 ROUNDS_SMALL, ROUNDS_LARGE, LARGE_FROM = 3, 2, 50
 # The alternatives (community.docker, containers.podman, docker command) run only up to 50 hosts, the helper method
 # (with its floor) only at 20 and below: their ratios are settled there; the role and its two floors run at every size.

@@ -451,7 +451,7 @@ def findings(res: Results) -> list[str]:
             if key == 'role_bearer':
                 parts.append('the controller task (checks and icr_credential) %.2f s against a ping on the controller %.2f s' % (controller, floor_once))
             else:
-                parts.append('the controller task (checks only) %.2f s against a ping on the controller %.2f s' % (controller, floor_once))
+                parts.append('the controller task (checks only, no call) %.2f s, which the one-task floor does not have' % controller)
             parts.append('the two skipped helper tasks %.2f s' % helper)
             out.append('- N=%d, forks %d, %s first run: %+.2f s against %s; in it %s.' % (
                 n, forks, key, extra, floor, '; '.join(parts)))
@@ -646,7 +646,7 @@ def plan_lines(data: dict[str, Any]) -> list[str]:
     return ['- Plan of this run (`tests/bench/icr_bench/plan.py`): the role and its two floors at every size; the '
             'alternatives up to N=50; the helper method and its floor at N=20; strategy free and mitogen at N=20, forks 5 '
             '(or the smallest size when 20 is not measured); rounds: 3 below 50 hosts, 2 from 50, so that the default run '
-            'fits in about 40-45 minutes on 2 cores:'] + out
+            'fits in about an hour on 2 cores:'] + out
 
 
 def strategy_section(res: Results) -> list[str]:
@@ -657,8 +657,9 @@ def strategy_section(res: Results) -> list[str]:
            'The role (`iamapikey`, `docker_auth_validate: false`) against the one-task floor run under the same strategy '
            '(`ANSIBLE_STRATEGY`; mitogen\'s `mitogen_linear` from PyPI `mitogen`, `ANSIBLE_STRATEGY_PLUGINS` pointing at '
            '`ansible_mitogen/plugins/strategy`), at N=20 only, default forks. Under `free`, Ansible runs a `run_once` task '
-           'on every host (it warns so): the role\'s controller tasks are then once per host, which is why only the '
-           '`iamapikey` role without validation (no controller task) is compared. ansible-core 2.21 warns that strategy '
+           'on every host (it warns so): the role\'s controller task then runs once per host. For `iamapikey` without '
+           'validation it only checks the variables and makes no call; for `iambearer` it would run `icr_credential` once '
+           'per host, which is why only the `iamapikey` role without validation is compared. ansible-core 2.21 warns that strategy '
            'plugins outside ansible.builtin, such as mitogen\'s, are deprecated.', '']
     if mitogen:
         out.append('mitogen %s with ansible-core %s (mitogen declares a lowest Ansible, %s, and no highest): %s.' % (
@@ -874,7 +875,7 @@ def render(data: dict[str, Any], facts: dict[str, str], command: str) -> str:
              'and against what users do today (`community.docker.docker_login`, `containers.podman.podman_login`, a '
              '`docker login --password-stdin` command task). Absolute seconds depend on the machine; the ratios are the result.',
              '', '## How to reproduce', '', '```sh', command, '```', '',
-             'As root on Debian 12 with the packages of `.ci/install-deps.sh`; about 40 minutes on 2 cores with the defaults. '
+             'As root on Debian 12 with the packages of `.ci/install-deps.sh`; about an hour on 2 cores with the defaults. '
              '`BENCH_SIZES=20,50 make bench` is quicker; `BENCH_OUT=path.md` writes elsewhere. Raw figures of the last run: '
              '`build/bench/results.json`.', '',
              '## Set-up', '',
@@ -884,7 +885,8 @@ def render(data: dict[str, Any], facts: dict[str, str], command: str) -> str:
              '- IAM and the ICR token realm: the project\'s emulator (tests/emulator); registry: a real CNCF distribution '
              'registry with token auth trusting it; Docker: one test-owned dockerd whose socket every host user may use '
              '(`DOCKER_HOST` of docker_login and docker login).',
-             '- The role: `iamapikey` with `docker_auth_validate: false` (no controller task; compared with the one-task floor) '
+             '- The role: `iamapikey` with `docker_auth_validate: false` (its one controller task checks the variables and makes no '
+             'call; compared with the one-task floor) '
              'and `iambearer` validated (one `icr_credential` on the controller, then one `icr_login` per host; compared with '
              'the two-task floor). "First run" = no registry file on any host and an empty controller cache; "rerun" = the same '
              'play right after.',
